@@ -1,0 +1,76 @@
+# Thin wrapper over scripts/ and CMake. The Quick start in README.md uses `make run` and
+# `make test`; everything else is for developers.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+RELEASE_DIR  := build
+SANITIZE_DIR := build/sanitize
+FUZZ_DIR     := build/fuzz
+LISTEN       ?= 127.0.0.1:8080
+DATA_DIR     ?= ./var
+FUZZ_SECONDS ?= 60
+CMAKE_GEN    := -G Ninja
+
+export ASAN_OPTIONS  ?= detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+
+.PHONY: help deps build run test build-sanitize bench bench-smoke fuzz fuzz-smoke fmt lint clean
+
+help:
+	@echo "make run         install missing deps, build (Release), start strongroomd on $(LISTEN)"
+	@echo "make test        install missing deps, build with ASan+UBSan, run every test suite"
+	@echo "make bench       run the benchmarks (full size)"
+	@echo "make fuzz        run every libFuzzer target for FUZZ_SECONDS (default 60) each"
+	@echo "make fmt         reformat sources with clang-format"
+	@echo "make lint        clang-format check and clang-tidy"
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(RELEASE_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(RELEASE_DIR) --target strongroomd strongroom
+
+run: build
+	@$(RELEASE_DIR)/bin/strongroomd serve --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+build-sanitize: deps
+	@cmake -S . -B $(SANITIZE_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug \
+	  -DSTRONGROOM_SANITIZE=ON >/dev/null
+	@cmake --build $(SANITIZE_DIR)
+
+test: build-sanitize
+	@cd $(SANITIZE_DIR) && ctest --output-on-failure -j $$(nproc) --timeout 600
+
+bench: deps
+	@cmake -S . -B $(RELEASE_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(RELEASE_DIR)
+	@scripts/run-benchmarks $(RELEASE_DIR)
+
+bench-smoke: deps
+	@cmake -S . -B $(RELEASE_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(RELEASE_DIR)
+	@scripts/run-benchmarks $(RELEASE_DIR) --smoke
+
+$(FUZZ_DIR)/build.ninja:
+	@CXX=clang++-14 cmake -S . -B $(FUZZ_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DSTRONGROOM_FUZZ=ON -DSTRONGROOM_TESTS=OFF -DSTRONGROOM_BENCH=OFF >/dev/null
+
+fuzz: deps $(FUZZ_DIR)/build.ninja
+	@cmake --build $(FUZZ_DIR)
+	@scripts/run-fuzzers $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+fuzz-smoke: deps $(FUZZ_DIR)/build.ninja
+	@cmake --build $(FUZZ_DIR)
+	@scripts/run-fuzzers $(FUZZ_DIR) 10
+
+fmt:
+	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+lint: deps
+	@git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror
+	@cmake -S . -B $(SANITIZE_DIR) $(CMAKE_GEN) -DSTRONGROOM_SANITIZE=ON >/dev/null
+	@git ls-files 'src/*.cc' | xargs clang-tidy -p $(SANITIZE_DIR) --quiet
+
+clean:
+	rm -rf build

@@ -1,0 +1,106 @@
+// Starts the real strongroomd on an ephemeral loopback port and talks HTTP to it.
+#include "support/http_client.h"
+#include "support/process.h"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <regex>
+
+namespace strongroom::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+        STRONGROOMD_PATH, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_.path()});
+    auto line = server_->WaitForLine("listening on", 30s);
+    ASSERT_TRUE(line.has_value()) << "strongroomd did not report its address";
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(*line, m, std::regex(R"(http://127\.0\.0\.1:(\d+))")))
+        << *line;
+    port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+    ASSERT_NE(port_, 0);
+  }
+
+  TempDir data_;
+  std::unique_ptr<ChildProcess> server_;
+  std::uint16_t port_ = 0;
+};
+
+TEST_F(ServerTest, HealthzAnswersOkAsJson) {
+  const HttpReply reply = HttpRequest("127.0.0.1", port_, "GET", "/healthz");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.header("content-type"), "application/json");
+  EXPECT_NE(reply.body.find(R"("status":"ok")"), std::string::npos) << reply.body;
+}
+
+TEST_F(ServerTest, UnknownPathIsJson404) {
+  const HttpReply reply = HttpRequest("127.0.0.1", port_, "GET", "/nope");
+  EXPECT_EQ(reply.status, 404);
+  EXPECT_NE(reply.body.find(R"("code":"not_found")"), std::string::npos) << reply.body;
+}
+
+TEST_F(ServerTest, WrongMethodIs405WithAllow) {
+  const HttpReply reply = HttpRequest("127.0.0.1", port_, "POST", "/healthz", "x");
+  EXPECT_EQ(reply.status, 405);
+  EXPECT_EQ(reply.header("allow"), "GET");
+}
+
+TEST_F(ServerTest, OversizedHeaderIsRefusedWith431) {
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                              std::string(64 * 1024, 'a') + "\r\n\r\n";
+  const std::string reply = RawExchange("127.0.0.1", port_, request);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 431", 0), 0u) << reply.substr(0, 80);
+}
+
+TEST_F(ServerTest, OversizedBodyIsRefusedWith413) {
+  const std::string request =
+      "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n";
+  const std::string reply = RawExchange("127.0.0.1", port_, request);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 413", 0), 0u) << reply.substr(0, 80);
+}
+
+TEST_F(ServerTest, GarbageIsRefusedWith400) {
+  const std::string reply = RawExchange("127.0.0.1", port_, "NOT HTTP AT ALL\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << reply.substr(0, 80);
+}
+
+TEST_F(ServerTest, ServesManySequentialRequests) {
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(HttpRequest("127.0.0.1", port_, "GET", "/healthz").status, 200) << i;
+  }
+}
+
+TEST_F(ServerTest, SigtermStopsCleanlyWithExitZero) {
+  ASSERT_EQ(HttpRequest("127.0.0.1", port_, "GET", "/healthz").status, 200);
+  EXPECT_EQ(server_->SignalAndWait(SIGTERM, 15s), 0);
+}
+
+TEST(ServerCli, VersionAndHelp) {
+  const RunResult version = RunProcess({STRONGROOMD_PATH, "--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_NE(version.out.find("strongroomd "), std::string::npos);
+  const RunResult help = RunProcess({STRONGROOMD_PATH, "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("serve"), std::string::npos);
+  const RunResult cli_version = RunProcess({STRONGROOM_CLI_PATH, "--version"});
+  EXPECT_EQ(cli_version.exit_code, 0);
+  EXPECT_NE(cli_version.out.find("strongroom "), std::string::npos);
+  const RunResult cli_help = RunProcess({STRONGROOM_CLI_PATH, "--help"});
+  EXPECT_EQ(cli_help.exit_code, 0);
+}
+
+TEST(ServerCli, BadListenAddressFailsClearly) {
+  TempDir dir;
+  const RunResult r = RunProcess({STRONGROOMD_PATH, "serve", "--listen", "nonsense", "--data-dir",
+                           dir.path()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("HOST:PORT"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace strongroom::testing

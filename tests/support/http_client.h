@@ -1,0 +1,29 @@
+// A small blocking HTTP/1.1 client for integration tests (Beast, one connection per call).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace strongroom::testing {
+
+struct HttpReply {
+  int status = 0;  // 0 when the connection failed or closed without a response.
+  std::string body;
+  std::map<std::string, std::string> headers;  // Lower-case names.
+
+  // The value of a header (name in lower case), or "" when absent.
+  std::string header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+HttpReply HttpRequest(const std::string& host, std::uint16_t port, const std::string& method,
+                      const std::string& target, const std::string& body = "",
+                      const std::map<std::string, std::string>& headers = {});
+
+// Sends raw bytes and returns whatever the server answered before closing (or timeout).
+std::string RawExchange(const std::string& host, std::uint16_t port, const std::string& bytes);
+
+}  // namespace strongroom::testing
