@@ -37,7 +37,7 @@ class Category final : public boost::system::error_category {
       case errc::weak_parameters: return "key derivation parameters are below the allowed minimum (possible downgrade)";
       case errc::bad_signature: return "signature verification failed";
       case errc::header_tampered: return "header authentication failed (tampered or corrupted header)";
-      case errc::payload_tampered: return "payload authentication failed (tampered or corrupted data)";
+      case errc::payload_tampered: return "payload authentication failed (tampered, truncated or corrupted data)";
       case errc::truncated: return "input is truncated";
       case errc::trailing_data: return "unexpected data after the end of the payload";
       case errc::internal: return "internal error";

@@ -1,0 +1,123 @@
+// Byte streams: where formats read from and write to.
+//
+// Formats are written against `Source` and `Sink` so the same code serves files, pipes,
+// memory and (later) network bodies. `AtomicFile` is the sink for outputs that must never be
+// seen half-written: bytes go to a temporary file beside the target, which replaces the target
+// only on Commit() (after fsync); if Commit() is never called the temporary file is removed.
+#pragma once
+
+#include "strongroom/error.h"
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace strongroom::io {
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  // Reads up to out.size() bytes. Returns 0 only at the end of the input.
+  [[nodiscard]] virtual result<std::size_t> Read(std::span<std::uint8_t> out) = 0;
+  // Total size when the source supports random access (regular files, memory).
+  [[nodiscard]] virtual std::optional<std::uint64_t> Size() const { return std::nullopt; }
+  // Positioned read for random-access sources; does not move the Read() position.
+  [[nodiscard]] virtual result<std::size_t> ReadAt(std::uint64_t /*offset*/,
+                                                   std::span<std::uint8_t> /*out*/) {
+    return errc::invalid_argument;
+  }
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  // Writes all of `data` or fails.
+  [[nodiscard]] virtual result<void> Write(std::span<const std::uint8_t> data) = 0;
+};
+
+// Reads exactly out.size() bytes unless the input ends first; returns the count read.
+[[nodiscard]] result<std::size_t> ReadFull(Source& in, std::span<std::uint8_t> out);
+
+// A file descriptor the caller owns (stdin, an opened file).
+class FdSource final : public Source {
+ public:
+  explicit FdSource(int fd);
+  [[nodiscard]] result<std::size_t> Read(std::span<std::uint8_t> out) override;
+  [[nodiscard]] std::optional<std::uint64_t> Size() const override { return size_; }
+  [[nodiscard]] result<std::size_t> ReadAt(std::uint64_t offset,
+                                           std::span<std::uint8_t> out) override;
+
+ private:
+  int fd_;
+  std::optional<std::uint64_t> size_;  // Set for regular files.
+};
+
+class FdSink final : public Sink {
+ public:
+  explicit FdSink(int fd) : fd_(fd) {}
+  [[nodiscard]] result<void> Write(std::span<const std::uint8_t> data) override;
+
+ private:
+  int fd_;
+};
+
+class MemorySource final : public Source {
+ public:
+  explicit MemorySource(std::span<const std::uint8_t> data) : data_(data) {}
+  [[nodiscard]] result<std::size_t> Read(std::span<std::uint8_t> out) override;
+  [[nodiscard]] std::optional<std::uint64_t> Size() const override { return data_.size(); }
+  [[nodiscard]] result<std::size_t> ReadAt(std::uint64_t offset,
+                                           std::span<std::uint8_t> out) override;
+
+ private:
+  std::span<const std::uint8_t> data_;
+  std::size_t pos_ = 0;
+};
+
+class MemorySink final : public Sink {
+ public:
+  [[nodiscard]] result<void> Write(std::span<const std::uint8_t> data) override;
+  [[nodiscard]] std::vector<std::uint8_t>& data() { return data_; }
+
+ private:
+  std::vector<std::uint8_t> data_;
+};
+
+// An input file opened read-only; closes on destruction.
+class InputFile {
+ public:
+  [[nodiscard]] static result<InputFile> Open(const std::string& path);
+  InputFile(InputFile&& other) noexcept;
+  InputFile& operator=(InputFile&&) = delete;
+  ~InputFile();
+  [[nodiscard]] FdSource& source() { return source_; }
+
+ private:
+  explicit InputFile(int fd) : fd_(fd), source_(fd) {}
+  int fd_;
+  FdSource source_;
+};
+
+class AtomicFile final : public Sink {
+ public:
+  // Creates a temporary file (mode `mode`) in the directory of `path`.
+  [[nodiscard]] static result<AtomicFile> Create(const std::string& path, unsigned mode = 0600);
+  AtomicFile(AtomicFile&& other) noexcept;
+  AtomicFile& operator=(AtomicFile&&) = delete;
+  ~AtomicFile() override;  // Removes the temporary file unless committed.
+
+  [[nodiscard]] result<void> Write(std::span<const std::uint8_t> data) override;
+  // fsync, rename over `path`, fsync the directory. After success the object is inert.
+  [[nodiscard]] result<void> Commit();
+
+ private:
+  AtomicFile(std::string path, std::string temp, int fd)
+      : path_(std::move(path)), temp_(std::move(temp)), fd_(fd) {}
+  std::string path_;
+  std::string temp_;
+  int fd_ = -1;
+};
+
+}  // namespace strongroom::io

@@ -1,0 +1,144 @@
+#include "strongroom/io.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace strongroom::io {
+
+result<std::size_t> ReadFull(Source& in, std::span<std::uint8_t> out) {
+  std::size_t got = 0;
+  while (got < out.size()) {
+    auto n = in.Read(out.subspan(got));
+    if (!n) return n.error();
+    if (*n == 0) break;
+    got += *n;
+  }
+  return got;
+}
+
+FdSource::FdSource(int fd) : fd_(fd) {
+  struct stat st {};
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    size_ = static_cast<std::uint64_t>(st.st_size);
+  }
+}
+
+result<std::size_t> FdSource::Read(std::span<std::uint8_t> out) {
+  for (;;) {
+    const ssize_t n = ::read(fd_, out.data(), out.size());
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) return errc::io_error;
+  }
+}
+
+result<std::size_t> FdSource::ReadAt(std::uint64_t offset, std::span<std::uint8_t> out) {
+  if (!size_) return errc::invalid_argument;
+  std::size_t got = 0;
+  while (got < out.size()) {
+    const ssize_t n = ::pread(fd_, out.data() + got, out.size() - got,
+                              static_cast<off_t>(offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errc::io_error;
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  return got;
+}
+
+result<void> FdSink::Write(std::span<const std::uint8_t> data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd_, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return errc::io_error;
+    data = data.subspan(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+result<std::size_t> MemorySource::Read(std::span<std::uint8_t> out) {
+  const std::size_t n = std::min(out.size(), data_.size() - pos_);
+  std::memcpy(out.data(), data_.data() + pos_, n);
+  pos_ += n;
+  return n;
+}
+
+result<std::size_t> MemorySource::ReadAt(std::uint64_t offset, std::span<std::uint8_t> out) {
+  if (offset >= data_.size()) return std::size_t{0};
+  const std::size_t n = std::min<std::size_t>(out.size(), data_.size() - offset);
+  std::memcpy(out.data(), data_.data() + offset, n);
+  return n;
+}
+
+result<void> MemorySink::Write(std::span<const std::uint8_t> data) {
+  data_.insert(data_.end(), data.begin(), data.end());
+  return {};
+}
+
+result<InputFile> InputFile::Open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? errc::not_found : errc::io_error;
+  return InputFile(fd);
+}
+
+InputFile::InputFile(InputFile&& other) noexcept : fd_(other.fd_), source_(other.source_) {
+  other.fd_ = -1;
+}
+
+InputFile::~InputFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+result<AtomicFile> AtomicFile::Create(const std::string& path, unsigned mode) {
+  const std::filesystem::path target(path);
+  const std::filesystem::path dir =
+      target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  std::string temp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? errc::not_found : errc::io_error;
+  ::fchmod(fd, static_cast<mode_t>(mode));
+  return AtomicFile(path, std::move(temp), fd);
+}
+
+AtomicFile::AtomicFile(AtomicFile&& other) noexcept
+    : path_(std::move(other.path_)), temp_(std::move(other.temp_)), fd_(other.fd_) {
+  other.fd_ = -1;
+  other.temp_.clear();
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!temp_.empty()) ::unlink(temp_.c_str());
+}
+
+result<void> AtomicFile::Write(std::span<const std::uint8_t> data) {
+  if (fd_ < 0) return errc::invalid_argument;
+  return FdSink(fd_).Write(data);
+}
+
+result<void> AtomicFile::Commit() {
+  if (fd_ < 0) return errc::invalid_argument;
+  if (::fsync(fd_) != 0) return errc::io_error;
+  if (::close(fd_) != 0) {
+    fd_ = -1;
+    return errc::io_error;
+  }
+  fd_ = -1;
+  if (::rename(temp_.c_str(), path_.c_str()) != 0) return errc::io_error;
+  temp_.clear();
+  const std::filesystem::path target(path_);
+  const std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return {};
+}
+
+}  // namespace strongroom::io

@@ -1,0 +1,77 @@
+// Byte-level encoding used by every Strongroom format: big-endian integers, length-prefixed
+// fields, and text encodings (base64url, base32, hex). Internal to strongroom_crypto.
+//
+// ByteReader never reads past its input: every accessor returns false on underflow, so
+// parsers read as `if (!r.U8(v) || !r.Bytes(x)) return errc::malformed;`.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace strongroom::crypto {
+
+class ByteWriter {
+ public:
+  void U8(std::uint8_t v) { out_.push_back(v); }
+  void U16(std::uint16_t v) { Int(v, 2); }
+  void U32(std::uint32_t v) { Int(v, 4); }
+  void U64(std::uint64_t v) { Int(v, 8); }
+  void Raw(std::span<const std::uint8_t> b) { out_.insert(out_.end(), b.begin(), b.end()); }
+  void Raw(std::string_view s) { out_.insert(out_.end(), s.begin(), s.end()); }
+  [[nodiscard]] std::size_t size() const { return out_.size(); }
+  [[nodiscard]] std::vector<std::uint8_t>& buffer() { return out_; }
+  [[nodiscard]] std::vector<std::uint8_t> Take() { return std::move(out_); }
+
+ private:
+  void Int(std::uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; --i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  }
+  std::vector<std::uint8_t> out_;
+};
+
+class ByteReader {
+ public:
+  explicit ByteReader(std::span<const std::uint8_t> in) : in_(in) {}
+  [[nodiscard]] bool U8(std::uint8_t& v) { return Int(v, 1); }
+  [[nodiscard]] bool U16(std::uint16_t& v) { return Int(v, 2); }
+  [[nodiscard]] bool U32(std::uint32_t& v) { return Int(v, 4); }
+  [[nodiscard]] bool U64(std::uint64_t& v) { return Int(v, 8); }
+  // Copies exactly out.size() bytes.
+  [[nodiscard]] bool Copy(std::span<std::uint8_t> out);
+  // A view of the next n bytes.
+  [[nodiscard]] bool View(std::size_t n, std::span<const std::uint8_t>& out);
+  [[nodiscard]] std::size_t offset() const { return pos_; }
+  [[nodiscard]] std::size_t remaining() const { return in_.size() - pos_; }
+  [[nodiscard]] bool done() const { return pos_ == in_.size(); }
+
+ private:
+  template <class T>
+  bool Int(T& v, int n) {
+    if (remaining() < static_cast<std::size_t>(n)) return false;
+    std::uint64_t x = 0;
+    for (int i = 0; i < n; ++i) x = (x << 8) | in_[pos_++];
+    v = static_cast<T>(x);
+    return true;
+  }
+  std::span<const std::uint8_t> in_;
+  std::size_t pos_ = 0;
+};
+
+void StoreBigEndian32(std::uint32_t v, std::uint8_t* out);
+
+// base64url without padding (RFC 4648 section 5), strict on decode.
+[[nodiscard]] std::string Base64UrlEncode(std::span<const std::uint8_t> in);
+[[nodiscard]] std::optional<std::vector<std::uint8_t>> Base64UrlDecode(std::string_view in);
+
+// RFC 4648 base32 alphabet, upper case, no padding. Decode ignores case, '-' and spaces.
+[[nodiscard]] std::string Base32Encode(std::span<const std::uint8_t> in);
+[[nodiscard]] std::optional<std::vector<std::uint8_t>> Base32Decode(std::string_view in);
+
+[[nodiscard]] std::string HexEncode(std::span<const std::uint8_t> in);
+[[nodiscard]] std::optional<std::vector<std::uint8_t>> HexDecode(std::string_view in);
+
+}  // namespace strongroom::crypto
