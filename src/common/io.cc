@@ -63,6 +63,7 @@ result<void> FdSink::Write(std::span<const std::uint8_t> data) {
 
 result<std::size_t> MemorySource::Read(std::span<std::uint8_t> out) {
   const std::size_t n = std::min(out.size(), data_.size() - pos_);
+  if (n == 0) return n;  // memcpy's pointers must not be null, even for zero bytes.
   std::memcpy(out.data(), data_.data() + pos_, n);
   pos_ += n;
   return n;
@@ -71,11 +72,13 @@ result<std::size_t> MemorySource::Read(std::span<std::uint8_t> out) {
 result<std::size_t> MemorySource::ReadAt(std::uint64_t offset, std::span<std::uint8_t> out) {
   if (offset >= data_.size()) return std::size_t{0};
   const std::size_t n = std::min<std::size_t>(out.size(), data_.size() - offset);
+  if (n == 0) return n;
   std::memcpy(out.data(), data_.data() + offset, n);
   return n;
 }
 
 result<void> MemorySink::Write(std::span<const std::uint8_t> data) {
+  if (data.empty()) return {};
   data_.insert(data_.end(), data.begin(), data.end());
   return {};
 }

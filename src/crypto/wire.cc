@@ -8,7 +8,7 @@ namespace strongroom::crypto {
 
 bool ByteReader::Copy(std::span<std::uint8_t> out) {
   if (remaining() < out.size()) return false;
-  std::memcpy(out.data(), in_.data() + pos_, out.size());
+  if (!out.empty()) std::memcpy(out.data(), in_.data() + pos_, out.size());
   pos_ += out.size();
   return true;
 }

@@ -1,0 +1,113 @@
+// Container decryption with a fixed recipient identity: crypto::DecryptContainer (threads=1)
+// and crypto::DecryptContainerRange over the input. Seed corpus: fuzz_make_corpus writes
+// valid containers for FixedIdentity() (scripts/run-fuzzers runs it).
+//
+// Properties:
+//  - streaming over memory and streaming over short reads give the same result (same error,
+//    or the same plaintext);
+//  - DecryptContainer succeeds exactly when DecryptContainerRange over the whole plaintext
+//    succeeds, with the same plaintext and the same container information;
+//  - on success: the plaintext size is what ContainerInfo says, the fixed identity is among
+//    the recipients, a sub-range (chosen from a hash of the input) is exactly that slice of
+//    the plaintext, an offset past the end is invalid_argument, and a source that fails
+//    before the end makes decryption fail.
+#include "fuzz_common.h"
+#include "strongroom/crypto/container.h"
+
+using namespace strongroom;
+using namespace strongroom::crypto;
+using strongroom::fuzz::Bytes;
+
+namespace {
+
+bool SameInfo(const ContainerInfo& a, const ContainerInfo& b) {
+  if (a.recipients.size() != b.recipients.size()) return false;
+  for (std::size_t i = 0; i < a.recipients.size(); ++i) {
+    if (a.recipients[i].user_id != b.recipients[i].user_id ||
+        a.recipients[i].fingerprint != b.recipients[i].fingerprint) {
+      return false;
+    }
+  }
+  return a.version == b.version && a.file_id == b.file_id && a.chunk_size == b.chunk_size &&
+         a.content_type == b.content_type && a.author == b.author &&
+         a.header_size == b.header_size && a.plaintext_size == b.plaintext_size;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  strongroom::fuzz::InitFixedKeys();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const auto in = Bytes(data, size);
+  const Identity& me = strongroom::fuzz::FixedIdentity();
+
+  io::MemorySource mem(in);
+  io::MemorySink out;
+  auto r = DecryptContainer(mem, out, me, 1);
+
+  {
+    strongroom::fuzz::TrickleSource trickle(in);
+    io::MemorySink out2;
+    auto r2 = DecryptContainer(trickle, out2, me, 1);
+    FUZZ_CHECK(r.has_value() == r2.has_value());
+    if (r) {
+      FUZZ_CHECK(SameInfo(*r, *r2));
+      FUZZ_CHECK(out.data() == out2.data());
+    } else {
+      FUZZ_CHECK(r.error() == r2.error());
+    }
+  }
+
+  io::MemorySource mem_range(in);
+  io::MemorySink whole;
+  auto full = DecryptContainerRange(mem_range, 0, std::numeric_limits<std::uint64_t>::max(),
+                                    whole, me);
+  FUZZ_CHECK(r.has_value() == full.has_value());
+  if (!r) return 0;
+
+  // Success: the whole container authenticated.
+  const std::vector<std::uint8_t>& plain = out.data();
+  FUZZ_CHECK(r->plaintext_size && *r->plaintext_size == plain.size());
+  FUZZ_CHECK(SameInfo(*r, *full));
+  FUZZ_CHECK(whole.data() == plain);
+  const bool listed =
+      std::any_of(r->recipients.begin(), r->recipients.end(), [&](const RecipientEntry& e) {
+        return e.fingerprint == me.public_bundle().fingerprint();
+      });
+  FUZZ_CHECK(listed);
+  FUZZ_CHECK(r->header_size < size);
+
+  // A sub-range chosen from the input.
+  const std::uint64_t h = strongroom::fuzz::Hash(in);
+  const std::uint64_t n = plain.size();
+  const std::uint64_t offset = (h & 0xffffffffu) % (n + 1);
+  const std::uint64_t length = (h >> 32) % (n + 2);  // May reach past the end: clamped.
+  {
+    io::MemorySource src(in);
+    io::MemorySink part;
+    auto pr = DecryptContainerRange(src, offset, length, part, me);
+    FUZZ_CHECK(pr.has_value());
+    const std::uint64_t take = std::min(length, n - offset);
+    FUZZ_CHECK(part.data().size() == take);
+    FUZZ_CHECK(std::equal(part.data().begin(), part.data().end(),
+                          plain.begin() + static_cast<std::ptrdiff_t>(offset)));
+  }
+  {
+    io::MemorySource src(in);
+    io::MemorySink part;
+    auto past = DecryptContainerRange(src, n + 1, 1, part, me);
+    FUZZ_CHECK(!past && past.error() == errc::invalid_argument);
+  }
+
+  // A source that fails before the end: decryption must not report success.
+  {
+    strongroom::fuzz::TrickleSource failing(in, static_cast<std::size_t>(h % size));
+    io::MemorySink sink;
+    auto fr = DecryptContainer(failing, sink, me, 1);
+    FUZZ_CHECK(!fr);
+  }
+  return 0;
+}
