@@ -36,6 +36,7 @@ std::string Base64UrlEncode(std::span<const std::uint8_t> in) {
 }
 
 std::optional<std::vector<std::uint8_t>> Base64UrlDecode(std::string_view in) {
+  if (in.empty()) return std::vector<std::uint8_t>{};
   std::vector<std::uint8_t> out(in.size() * 3 / 4 + 3);
   std::size_t len = 0;
   const char* end = nullptr;
@@ -100,6 +101,7 @@ std::string HexEncode(std::span<const std::uint8_t> in) {
 
 std::optional<std::vector<std::uint8_t>> HexDecode(std::string_view in) {
   if (in.size() % 2 != 0) return std::nullopt;
+  if (in.empty()) return std::vector<std::uint8_t>{};
   std::vector<std::uint8_t> out(in.size() / 2);
   std::size_t len = 0;
   const char* end = nullptr;
