@@ -327,6 +327,9 @@ printf 'AES-256-GCM ceiling: openssl speed -evp aes-256-gcm -bytes 16384%s (best
   "${ossl_time_args[*]:+ ${ossl_time_args[*]}}" "$reps"
 printf '  %-28s %10s MB/s\n' "single core" "$ceil_single_mbps"
 printf '  %-28s %10s MB/s\n' "all cores (-multi $ncpu)" "$ceil_multi_mbps"
+if ((ncpu > 1 && best_ossl_multi < best_ossl_single * 3 / 2)); then
+  warn "the all-core ceiling is under 1.5x the single-core one: other processes were using the cores"
+fi
 echo
 
 declare -A mbps_of=()

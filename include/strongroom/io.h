@@ -23,6 +23,8 @@ class Source {
   [[nodiscard]] virtual result<std::size_t> Read(std::span<std::uint8_t> out) = 0;
   // Total size when the source supports random access (regular files, memory).
   [[nodiscard]] virtual std::optional<std::uint64_t> Size() const { return std::nullopt; }
+  // The offset the next Read() reads from, for random-access sources.
+  [[nodiscard]] virtual std::optional<std::uint64_t> Tell() const { return std::nullopt; }
   // Positioned read for random-access sources; does not move the Read() position.
   [[nodiscard]] virtual result<std::size_t> ReadAt(std::uint64_t /*offset*/,
                                                    std::span<std::uint8_t> /*out*/) {
@@ -46,12 +48,14 @@ class FdSource final : public Source {
   explicit FdSource(int fd);
   [[nodiscard]] result<std::size_t> Read(std::span<std::uint8_t> out) override;
   [[nodiscard]] std::optional<std::uint64_t> Size() const override { return size_; }
+  [[nodiscard]] std::optional<std::uint64_t> Tell() const override;
   [[nodiscard]] result<std::size_t> ReadAt(std::uint64_t offset,
                                            std::span<std::uint8_t> out) override;
 
  private:
   int fd_;
   std::optional<std::uint64_t> size_;  // Set for regular files.
+  std::uint64_t position_ = 0;         // Meaningful for regular files.
 };
 
 class FdSink final : public Sink {
@@ -68,6 +72,7 @@ class MemorySource final : public Source {
   explicit MemorySource(std::span<const std::uint8_t> data) : data_(data) {}
   [[nodiscard]] result<std::size_t> Read(std::span<std::uint8_t> out) override;
   [[nodiscard]] std::optional<std::uint64_t> Size() const override { return data_.size(); }
+  [[nodiscard]] std::optional<std::uint64_t> Tell() const override { return pos_; }
   [[nodiscard]] result<std::size_t> ReadAt(std::uint64_t offset,
                                            std::span<std::uint8_t> out) override;
 

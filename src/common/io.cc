@@ -25,14 +25,26 @@ result<std::size_t> ReadFull(Source& in, std::span<std::uint8_t> out) {
 FdSource::FdSource(int fd) : fd_(fd) {
   struct stat st {};
   if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-    size_ = static_cast<std::uint64_t>(st.st_size);
+    const off_t at = ::lseek(fd, 0, SEEK_CUR);
+    if (at >= 0) {
+      size_ = static_cast<std::uint64_t>(st.st_size);
+      position_ = static_cast<std::uint64_t>(at);
+    }
   }
+}
+
+std::optional<std::uint64_t> FdSource::Tell() const {
+  if (!size_) return std::nullopt;
+  return position_;
 }
 
 result<std::size_t> FdSource::Read(std::span<std::uint8_t> out) {
   for (;;) {
     const ssize_t n = ::read(fd_, out.data(), out.size());
-    if (n >= 0) return static_cast<std::size_t>(n);
+    if (n >= 0) {
+      position_ += static_cast<std::uint64_t>(n);
+      return static_cast<std::size_t>(n);
+    }
     if (errno != EINTR) return errc::io_error;
   }
 }

@@ -16,7 +16,7 @@ unsigned WorkerCount(unsigned requested) noexcept {
 
 result<void> RunPipeline(unsigned threads, std::size_t in_capacity, std::size_t out_capacity,
                          const PipelineRead& read, const PipelineTransform& transform,
-                         const PipelineWrite& write) {
+                         const PipelineWrite& write, const PipelineFill& fill) {
   threads = WorkerCount(threads);
 
   std::mutex read_mutex;
@@ -65,6 +65,12 @@ result<void> RunPipeline(unsigned threads, std::size_t in_capacity, std::size_t 
         }
         in_len = *r;
         if (chunk.final) input_done = true;
+      }
+      if (fill) {
+        if (auto f = fill(chunk, std::span(in.data(), in_len)); !f) {
+          fail(chunk.index, f.error());
+          return;
+        }
       }
       auto t = transform(id, chunk, std::span(in.data(), in_len), out);
       if (!t) {

@@ -23,6 +23,10 @@ struct PipelineChunk {
 using PipelineRead =
     std::function<result<std::size_t>(std::uint64_t index, std::span<std::uint8_t> buffer,
                                       bool& final)>;
+// Optional: fills the buffer for a chunk outside the read lock (positional reads, so several
+// workers read at once). When given, PipelineRead only decides length and finality.
+using PipelineFill = std::function<result<void>(const PipelineChunk& chunk,
+                                                std::span<std::uint8_t> buffer)>;
 // Transforms input into output; returns the output length. `worker` is in [0, threads).
 using PipelineTransform = std::function<result<std::size_t>(
     unsigned worker, const PipelineChunk& chunk, std::span<const std::uint8_t> in,
@@ -34,7 +38,8 @@ using PipelineWrite =
 [[nodiscard]] result<void> RunPipeline(unsigned threads, std::size_t in_capacity,
                                        std::size_t out_capacity, const PipelineRead& read,
                                        const PipelineTransform& transform,
-                                       const PipelineWrite& write);
+                                       const PipelineWrite& write,
+                                       const PipelineFill& fill = nullptr);
 
 // The number of workers to use for `requested` (0 = one per core).
 [[nodiscard]] unsigned WorkerCount(unsigned requested) noexcept;

@@ -369,6 +369,58 @@ class CiphertextChunkReader {
   std::array<std::uint8_t, kContainerSignatureSize> trailer_{};
 };
 
+// Payload geometry of a container whose payload starts at `start` in a source of `size`
+// bytes. Mirrors what the streaming reader concludes, error for error.
+struct Geometry {
+  std::uint64_t start = 0;
+  std::uint64_t chunks = 0;
+  std::uint64_t last_len = 0;  // Ciphertext bytes of the final chunk, tag included.
+  std::uint64_t full = 0;      // Ciphertext bytes of a non-final chunk.
+};
+
+result<Geometry> PayloadGeometry(std::uint64_t start, std::uint64_t size, std::uint32_t chunk_size) {
+  Geometry g;
+  g.start = start;
+  g.full = chunk_size + kAeadTagSize;
+  if (size < start || size - start < kAeadTagSize + kContainerSignatureSize) return errc::truncated;
+  const std::uint64_t payload = size - start - kContainerSignatureSize;
+  g.chunks = (payload + g.full - 1) / g.full;
+  g.last_len = payload - (g.chunks - 1) * g.full;
+  if (g.last_len < kAeadTagSize) return errc::truncated;
+  if (g.chunks > 1 && g.last_len == kAeadTagSize) return errc::malformed;
+  if (g.chunks - 1 > 0xffffffffull) return errc::too_large;
+  return g;
+}
+
+// Reads ciphertext chunks with positioned reads, so workers read in parallel. For sources
+// of known size (regular files, memory).
+class PositionalChunkReader {
+ public:
+  PositionalChunkReader(io::Source& in, const Geometry& g) : in_(in), g_(g) {}
+
+  result<std::size_t> operator()(std::uint64_t index, std::span<std::uint8_t>, bool& final) const {
+    if (index >= g_.chunks) return errc::internal;
+    final = index + 1 == g_.chunks;
+    return static_cast<std::size_t>(final ? g_.last_len : g_.full);
+  }
+  result<void> Fill(const PipelineChunk& c, std::span<std::uint8_t> buffer) const {
+    auto n = in_.ReadAt(g_.start + c.index * g_.full, buffer);
+    if (!n) return n.error();
+    if (*n != buffer.size()) return errc::io_error;  // The file shrank while being read.
+    return {};
+  }
+  result<void> ReadTrailer(std::uint64_t size, std::array<std::uint8_t, 64>& trailer) const {
+    auto n = in_.ReadAt(size - kContainerSignatureSize, trailer);
+    if (!n) return n.error();
+    if (*n != trailer.size()) return errc::io_error;
+    return {};
+  }
+
+ private:
+  io::Source& in_;
+  Geometry g_;
+};
+
 // Decrypts one chunk with `ctx`; shared by streaming, range and rekey paths.
 result<std::size_t> OpenChunk(AeadContext& ctx, const Header& h, const PipelineChunk& chunk,
                               std::span<const std::uint8_t> in, std::span<std::uint8_t> out) {
@@ -501,11 +553,32 @@ result<ContainerInfo> EncryptContainer(io::Source& plaintext, io::Sink& out,
     total += o.size() - kAeadTagSize;
     return out.Write(o);
   };
-  if (auto r = RunPipeline(workers, h->chunk_size, h->chunk_size + kAeadTagSize, read, transform,
-                           write);
-      !r) {
-    return r.error();
+  result<void> run;
+  const auto size = plaintext.Size();
+  const auto start = plaintext.Tell();
+  if (size && start && *start <= *size) {
+    // Known size: workers pread their own chunks in parallel.
+    const std::uint64_t length = *size - *start;
+    const std::uint64_t cs = h->chunk_size;
+    const std::uint64_t chunks = length == 0 ? 1 : (length + cs - 1) / cs;
+    if (chunks - 1 > 0xffffffffull) return errc::too_large;
+    auto geometry = [&](std::uint64_t index, std::span<std::uint8_t>, bool& final) -> result<std::size_t> {
+      if (index >= chunks) return errc::internal;
+      final = index + 1 == chunks;
+      return static_cast<std::size_t>(final ? length - index * cs : cs);
+    };
+    auto fill = [&](const PipelineChunk& c, std::span<std::uint8_t> buf) -> result<void> {
+      auto n = plaintext.ReadAt(*start + c.index * cs, buf);
+      if (!n) return n.error();
+      if (*n != buf.size()) return errc::io_error;  // The file shrank while being read.
+      return {};
+    };
+    run = RunPipeline(workers, h->chunk_size, h->chunk_size + kAeadTagSize, geometry, transform,
+                      write, fill);
+  } else {
+    run = RunPipeline(workers, h->chunk_size, h->chunk_size + kAeadTagSize, read, transform, write);
   }
+  if (!run) return run.error();
   if (auto w = WriteSignature(out, author, *h, final_tag); !w) return w.error();
   ContainerInfo info = InfoOf(*h);
   info.plaintext_size = total;
@@ -538,12 +611,31 @@ result<ContainerInfo> DecryptContainer(io::Source& in, io::Sink& plaintext,
     total += o.size();
     return plaintext.Write(o);
   };
-  if (auto r = RunPipeline(workers, h->chunk_size + kAeadTagSize, h->chunk_size,
-                           std::ref(reader), transform, write);
-      !r) {
-    return r.error();
+  const auto size = in.Size();
+  const auto start = in.Tell();
+  std::array<std::uint8_t, 64> trailer{};
+  if (size && start && look.Peeked().empty()) {
+    auto g = PayloadGeometry(*start, *size, h->chunk_size);
+    if (!g) return g.error();
+    PositionalChunkReader positional(in, *g);
+    if (auto r = positional.ReadTrailer(*size, trailer); !r) return r.error();
+    auto fill = [&](const PipelineChunk& c, std::span<std::uint8_t> buf) {
+      return positional.Fill(c, buf);
+    };
+    if (auto r = RunPipeline(workers, h->chunk_size + kAeadTagSize, h->chunk_size,
+                             std::cref(positional), transform, write, fill);
+        !r) {
+      return r.error();
+    }
+  } else {
+    if (auto r = RunPipeline(workers, h->chunk_size + kAeadTagSize, h->chunk_size,
+                             std::ref(reader), transform, write);
+        !r) {
+      return r.error();
+    }
+    trailer = reader.trailer();
   }
-  if (!VerifySignature(*h, final_tag, reader.trailer())) return errc::bad_signature;
+  if (!VerifySignature(*h, final_tag, trailer)) return errc::bad_signature;
   ContainerInfo info = InfoOf(*h);
   info.plaintext_size = total;
   return info;
@@ -574,22 +666,15 @@ result<ContainerInfo> DecryptContainerRange(io::Source& in, std::uint64_t offset
   if (auto r = PayloadKey(*file_key, *h, payload_key.bytes()); !r) return r.error();
   AeadContext ctx(payload_key.bytes());
 
-  // Payload geometry from the container size.
-  if (*size < *len + kAeadTagSize + kContainerSignatureSize) return errc::truncated;
-  const std::uint64_t payload = *size - *len - kContainerSignatureSize;
-  const std::uint64_t full = h->chunk_size + kAeadTagSize;
-  const std::uint64_t chunks = (payload + full - 1) / full;
-  const std::uint64_t last_len = payload - (chunks - 1) * full;
-  if (last_len < kAeadTagSize || (chunks > 1 && last_len == kAeadTagSize)) {
-    return errc::truncated;
-  }
-  if (chunks - 1 > 0xffffffffull) return errc::too_large;
-  const std::uint64_t plain_size = payload - chunks * kAeadTagSize;
+  auto g = PayloadGeometry(*len, *size, h->chunk_size);
+  if (!g) return g.error();
+  const std::uint64_t chunks = g->chunks, last_len = g->last_len, full = g->full;
+  const std::uint64_t plain_size = *size - *len - kContainerSignatureSize - chunks * kAeadTagSize;
 
   std::vector<std::uint8_t> cbuf(full), pbuf(h->chunk_size);
   auto read_chunk = [&](std::uint64_t index) -> result<std::size_t> {
     const bool final = index + 1 == chunks;
-    const std::size_t clen = final ? static_cast<std::size_t>(last_len) : full;
+    const std::size_t clen = static_cast<std::size_t>(final ? last_len : full);
     auto got = in.ReadAt(*len + index * full, std::span(cbuf).first(clen));
     if (!got) return got.error();
     if (*got != clen) return errc::truncated;

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -45,13 +46,13 @@ namespace strongroom::fuzz {
   std::abort();
 }
 
-inline std::span<const std::uint8_t> Bytes(const std::uint8_t* data, std::size_t size) {
+inline std::span<const std::uint8_t> Span(const std::uint8_t* data, std::size_t size) {
   return {data, size};
 }
 inline std::string_view Text(const std::uint8_t* data, std::size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }
-inline std::span<const std::uint8_t> Bytes(std::string_view s) {
+inline std::span<const std::uint8_t> Span(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
@@ -174,6 +175,35 @@ class TrickleSource final : public io::Source {
   std::size_t fail_at_;
   std::size_t pos_ = 0;
   std::size_t step_ = 0;
+};
+
+// A random-access source (Size, Tell, ReadAt) over memory whose every read that touches
+// byte `fail_at` fails with io_error, as a file with a bad sector would.
+class FlakyFileSource final : public io::Source {
+ public:
+  FlakyFileSource(std::span<const std::uint8_t> data, std::size_t fail_at)
+      : data_(data), fail_at_(fail_at) {}
+
+  result<std::size_t> Read(std::span<std::uint8_t> out) override {
+    auto n = ReadAt(pos_, out);
+    if (n) pos_ += *n;
+    return n;
+  }
+  std::optional<std::uint64_t> Size() const override { return data_.size(); }
+  std::optional<std::uint64_t> Tell() const override { return pos_; }
+  result<std::size_t> ReadAt(std::uint64_t offset, std::span<std::uint8_t> out) override {
+    if (offset >= data_.size()) return std::size_t{0};
+    const std::size_t at = static_cast<std::size_t>(offset);
+    const std::size_t n = std::min(out.size(), data_.size() - at);
+    if (n > 0 && at <= fail_at_ && fail_at_ < at + n) return errc::io_error;
+    std::memcpy(out.data(), data_.data() + at, n);
+    return n;
+  }
+
+ private:
+  std::span<const std::uint8_t> data_;
+  std::size_t fail_at_;
+  std::size_t pos_ = 0;
 };
 
 }  // namespace strongroom::fuzz

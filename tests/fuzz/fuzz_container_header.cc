@@ -12,7 +12,7 @@
 
 using namespace strongroom;
 using namespace strongroom::crypto;
-using strongroom::fuzz::Bytes;
+using strongroom::fuzz::Span;
 
 namespace {
 
@@ -92,7 +92,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const auto in = Bytes(data, size);
+  const auto in = Span(data, size);
 
   // The fixed prefix alone.
   auto len = container::ParseFixedPrefix(in);

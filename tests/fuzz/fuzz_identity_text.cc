@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text = strongroom::fuzz::Text(data, size);
-  const auto bytes = strongroom::fuzz::Bytes(data, size);
+  const auto bytes = strongroom::fuzz::Span(data, size);
 
   if (auto id = Identity::FromText(text)) {
     std::string file = id->ToText();

@@ -36,7 +36,7 @@ void Write(const std::string& fuzzer, const std::string& name,
 }
 
 void Write(const std::string& fuzzer, const std::string& name, std::string_view text) {
-  Write(fuzzer, name, fuzz::Bytes(text));
+  Write(fuzzer, name, fuzz::Span(text));
 }
 
 std::vector<std::uint8_t> Plaintext(std::size_t size) {

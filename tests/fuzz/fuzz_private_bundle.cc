@@ -61,7 +61,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const auto in = strongroom::fuzz::Bytes(data, size);
+  const auto in = strongroom::fuzz::Span(data, size);
 
   if (auto params = PrivateBundleParams(in)) {
     FUZZ_CHECK(size >= 7 && size >= 7u + in[6] + 29);

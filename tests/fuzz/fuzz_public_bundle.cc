@@ -40,7 +40,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const auto bytes = strongroom::fuzz::Bytes(data, size);
+  const auto bytes = strongroom::fuzz::Span(data, size);
   if (auto b = PublicBundle::Parse(bytes)) {
     const std::vector<std::uint8_t> out = b->Serialize();
     FUZZ_CHECK(out.size() == size && std::equal(out.begin(), out.end(), bytes.begin()));

@@ -32,15 +32,20 @@ TEST_F(ContainerTest, RoundTripsAtChunkBoundaries) {
   for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{kChunk - 1}, std::size_t{kChunk},
                         std::size_t{kChunk + 1}, std::size_t{2 * kChunk}, std::size_t{37 * kChunk + 5}}) {
     const Buffer plain = RandomData(n, static_cast<unsigned>(n));
-    const Buffer c = SealForBob(plain);
-    const std::size_t chunks = n == 0 ? 1 : (n + kChunk - 1) / kChunk;
-    EXPECT_EQ(c.size(), HeaderSize(c) + n + chunks * kTag + kSig) << n;
-    auto bob = Open(c, bob_);
-    ASSERT_TRUE(bob) << n << ": " << bob.error().message();
-    EXPECT_EQ(*bob, plain) << n;
-    auto alice = Open(c, alice_);
-    ASSERT_TRUE(alice) << n;
-    EXPECT_EQ(*alice, plain) << n;
+    for (Mode seal_mode : {Mode::positional, Mode::streaming}) {
+      const Buffer c = Seal(plain, alice_, {alice_.public_bundle(), bob_.public_bundle()}, kChunk,
+                            2, seal_mode);
+      const std::size_t chunks = n == 0 ? 1 : (n + kChunk - 1) / kChunk;
+      EXPECT_EQ(c.size(), HeaderSize(c) + n + chunks * kTag + kSig) << n;
+      for (Mode open_mode : {Mode::positional, Mode::streaming}) {
+        auto bob = Open(c, bob_, 2, open_mode);
+        ASSERT_TRUE(bob) << n << ": " << bob.error().message();
+        EXPECT_EQ(*bob, plain) << n;
+      }
+      auto alice = Open(c, alice_);
+      ASSERT_TRUE(alice) << n;
+      EXPECT_EQ(*alice, plain) << n;
+    }
   }
 }
 
@@ -86,8 +91,11 @@ TEST_F(ContainerTest, EverySingleByteFlipIsRejected) {
   for (std::size_t i = 0; i < c.size(); ++i) {
     Buffer t = c;
     t[i] ^= 0x01;
+    auto streamed = Open(t, bob_, 1, Mode::streaming);
+    ASSERT_FALSE(streamed) << "flip at byte " << i << " was accepted when streamed";
     auto r = Open(t, bob_);
     ASSERT_FALSE(r) << "flip at byte " << i << " was accepted";
+    EXPECT_EQ(r.error(), streamed.error()) << "modes disagree at byte " << i;
     if (i >= header && i < c.size() - kSig) {
       EXPECT_EQ(r.error(), errc::payload_tampered) << i;
     } else if (i >= c.size() - kSig) {
@@ -110,6 +118,9 @@ TEST_F(ContainerTest, TruncationAnywhereIsRejected) {
     Buffer t(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(cut));
     auto r = Open(t, bob_);
     EXPECT_FALSE(r) << "truncation to " << cut << " bytes was accepted";
+    auto streamed = Open(t, bob_, 1, Mode::streaming);
+    EXPECT_FALSE(streamed) << "truncation to " << cut << " bytes was accepted when streamed";
+    if (!r && !streamed) EXPECT_EQ(r.error(), streamed.error()) << "cut " << cut;
   }
 }
 
@@ -131,6 +142,7 @@ TEST_F(ContainerTest, SwappedChunksAreRejected) {
   auto r = Open(t, bob_);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), errc::payload_tampered);
+  EXPECT_EQ(Open(t, bob_, 1, Mode::streaming).error(), errc::payload_tampered);
 }
 
 TEST_F(ContainerTest, DuplicatedChunkIsRejected) {
@@ -140,6 +152,7 @@ TEST_F(ContainerTest, DuplicatedChunkIsRejected) {
   Buffer t(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(h + w));
   t.insert(t.end(), c.begin() + static_cast<std::ptrdiff_t>(h), c.end());  // chunk 0 twice
   EXPECT_FALSE(Open(t, bob_));
+  EXPECT_FALSE(Open(t, bob_, 1, Mode::streaming));
 }
 
 TEST_F(ContainerTest, ExtensionIsRejected) {
@@ -147,6 +160,7 @@ TEST_F(ContainerTest, ExtensionIsRejected) {
   Buffer appended = c;
   appended.push_back(0);
   EXPECT_FALSE(Open(appended, bob_));
+  EXPECT_FALSE(Open(appended, bob_, 1, Mode::streaming));
   // Splice the payload of another container with the same chunk count onto the end.
   const Buffer other = SealForBob(RandomData(kChunk, 9));
   Buffer spliced = c;
