@@ -33,7 +33,6 @@ enum class errc : int {
   header_tampered,        // The container header MAC did not verify.
   payload_tampered,       // A payload chunk failed authentication.
   truncated,              // Input ended before the final chunk or structure.
-  trailing_data,          // Bytes follow the final chunk.
   // Internal
   internal,               // A bug or an unexpected library failure.
 };

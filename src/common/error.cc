@@ -39,7 +39,6 @@ class Category final : public boost::system::error_category {
       case errc::header_tampered: return "header authentication failed (tampered or corrupted header)";
       case errc::payload_tampered: return "payload authentication failed (tampered, truncated or corrupted data)";
       case errc::truncated: return "input is truncated";
-      case errc::trailing_data: return "unexpected data after the end of the payload";
       case errc::internal: return "internal error";
     }
     return "unknown error";
@@ -70,7 +69,6 @@ std::string_view error_name(errc e) noexcept {
     case errc::header_tampered: return "header_tampered";
     case errc::payload_tampered: return "payload_tampered";
     case errc::truncated: return "truncated";
-    case errc::trailing_data: return "trailing_data";
     case errc::internal: return "internal";
   }
   return "unknown";

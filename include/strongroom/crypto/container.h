@@ -85,7 +85,7 @@ struct EncryptOptions {
 
 // Decrypts and verifies. Plaintext reaches `plaintext` only chunk by chunk after each chunk
 // authenticates; success is known only when this returns. Errors: not_a_recipient,
-// header_tampered, payload_tampered, truncated, trailing_data, bad_signature, malformed,
+// header_tampered, payload_tampered, truncated, bad_signature, malformed,
 // unsupported_version, io_error.
 [[nodiscard]] result<ContainerInfo> DecryptContainer(io::Source& in, io::Sink& plaintext,
                                                      const Identity& identity,
