@@ -57,11 +57,11 @@ $(FUZZ_DIR)/build.ninja:
 	  -DSTRONGROOM_FUZZ=ON -DSTRONGROOM_TESTS=OFF -DSTRONGROOM_BENCH=OFF >/dev/null
 
 fuzz: deps $(FUZZ_DIR)/build.ninja
-	@cmake --build $(FUZZ_DIR)
+	@cmake --build $(FUZZ_DIR) --target fuzzers
 	@scripts/run-fuzzers $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 fuzz-smoke: deps $(FUZZ_DIR)/build.ninja
-	@cmake --build $(FUZZ_DIR)
+	@cmake --build $(FUZZ_DIR) --target fuzzers
 	@scripts/run-fuzzers $(FUZZ_DIR) 10
 
 fmt:

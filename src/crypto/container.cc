@@ -370,12 +370,16 @@ class CiphertextChunkReader {
 };
 
 // Payload geometry of a container whose payload starts at `start` in a source of `size`
-// bytes. Mirrors what the streaming reader concludes, error for error.
+// bytes. A bad final chunk length is not an error here but `tail_error`, reported only when
+// the final chunk is reached: a streaming reader, which cannot see the end coming, first
+// tries the chunk before it as non-final, and the positional reader must conclude the same
+// error for the same bytes.
 struct Geometry {
   std::uint64_t start = 0;
   std::uint64_t chunks = 0;
   std::uint64_t last_len = 0;  // Ciphertext bytes of the final chunk, tag included.
   std::uint64_t full = 0;      // Ciphertext bytes of a non-final chunk.
+  errc tail_error{};           // Set when the final chunk cannot be valid.
 };
 
 result<Geometry> PayloadGeometry(std::uint64_t start, std::uint64_t size, std::uint32_t chunk_size) {
@@ -386,9 +390,12 @@ result<Geometry> PayloadGeometry(std::uint64_t start, std::uint64_t size, std::u
   const std::uint64_t payload = size - start - kContainerSignatureSize;
   g.chunks = (payload + g.full - 1) / g.full;
   g.last_len = payload - (g.chunks - 1) * g.full;
-  if (g.last_len < kAeadTagSize) return errc::truncated;
-  if (g.chunks > 1 && g.last_len == kAeadTagSize) return errc::malformed;
   if (g.chunks - 1 > 0xffffffffull) return errc::too_large;
+  if (g.last_len < kAeadTagSize) {
+    g.tail_error = errc::truncated;
+  } else if (g.chunks > 1 && g.last_len == kAeadTagSize) {
+    g.tail_error = errc::malformed;  // An empty final chunk after full ones is never written.
+  }
   return g;
 }
 
@@ -401,6 +408,7 @@ class PositionalChunkReader {
   result<std::size_t> operator()(std::uint64_t index, std::span<std::uint8_t>, bool& final) const {
     if (index >= g_.chunks) return errc::internal;
     final = index + 1 == g_.chunks;
+    if (final && g_.tail_error != errc{}) return g_.tail_error;
     return static_cast<std::size_t>(final ? g_.last_len : g_.full);
   }
   result<void> Fill(const PipelineChunk& c, std::span<std::uint8_t> buffer) const {
@@ -668,6 +676,7 @@ result<ContainerInfo> DecryptContainerRange(io::Source& in, std::uint64_t offset
 
   auto g = PayloadGeometry(*len, *size, h->chunk_size);
   if (!g) return g.error();
+  if (g->tail_error != errc{}) return g->tail_error;
   const std::uint64_t chunks = g->chunks, last_len = g->last_len, full = g->full;
   const std::uint64_t plain_size = *size - *len - kContainerSignatureSize - chunks * kAeadTagSize;
 

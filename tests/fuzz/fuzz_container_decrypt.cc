@@ -3,14 +3,15 @@
 // valid containers for FixedIdentity() (scripts/run-fuzzers runs it).
 //
 // Properties:
-//  - streaming over memory and streaming over short reads give the same result (same error,
-//    or the same plaintext);
+//  - a random-access source (memory) and a plain stream of short reads give the same result:
+//    the same plaintext, or the same error (set STRONGROOM_FUZZ_LENIENT_ERRORS=1 to only log
+//    error-code mismatches; success/failure must agree regardless);
 //  - DecryptContainer succeeds exactly when DecryptContainerRange over the whole plaintext
 //    succeeds, with the same plaintext and the same container information;
 //  - on success: the plaintext size is what ContainerInfo says, the fixed identity is among
 //    the recipients, a sub-range (chosen from a hash of the input) is exactly that slice of
 //    the plaintext, an offset past the end is invalid_argument, and a source that fails
-//    before the end makes decryption fail.
+//    before the end (stream or random-access) makes decryption fail.
 #include "fuzz_common.h"
 #include "strongroom/crypto/container.h"
 

@@ -378,3 +378,29 @@ TEST_F(ContainerTest, RekeyChangesTheFileKeyAndDropsOldRecipients) {
 
 }  // namespace
 }  // namespace strongroom::crypto::testing
+
+namespace strongroom::crypto::testing {
+namespace {
+
+// Found by fuzz_container_decrypt: bytes appended after a full final chunk gave `truncated`
+// from a file but `payload_tampered` from a pipe. The same bytes must give the same error.
+TEST(ContainerRegression, BytesAfterAFullFinalChunkGiveTheSameErrorFromFileAndPipe) {
+  const Identity alice = NewIdentity("alice"), bob = NewIdentity("bob");
+  const Buffer c = Seal(RandomData(2 * 4096), alice, {bob.public_bundle()});
+  for (std::size_t extra : {1u, 15u, 16u, 17u, 64u}) {
+    Buffer t = c;
+    t.insert(t.end() - 64, extra, 0);  // Extra bytes before the signature...
+    Buffer u = c;
+    u.insert(u.end(), extra, 0);       // ...and after it.
+    for (const Buffer* b : {&t, &u}) {
+      auto file = Open(*b, bob, 2, Mode::positional);
+      auto pipe = Open(*b, bob, 2, Mode::streaming);
+      ASSERT_FALSE(file) << extra;
+      ASSERT_FALSE(pipe) << extra;
+      EXPECT_EQ(file.error(), pipe.error()) << extra << " extra bytes";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace strongroom::crypto::testing
