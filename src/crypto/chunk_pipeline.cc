@@ -3,11 +3,18 @@
 #include <algorithm>
 #include <condition_variable>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 namespace strongroom::crypto {
+namespace {
+
+// Bytes of input a worker claims per lock round trip.
+constexpr std::size_t kBatchBytes = 1024 * 1024;
+
+}  // namespace
 
 unsigned WorkerCount(unsigned requested) noexcept {
   if (requested != 0) return std::min(requested, 64u);
@@ -18,6 +25,7 @@ result<void> RunPipeline(unsigned threads, std::size_t in_capacity, std::size_t 
                          const PipelineRead& read, const PipelineTransform& transform,
                          const PipelineWrite& write, const PipelineFill& fill) {
   threads = WorkerCount(threads);
+  const std::size_t batch = std::max<std::size_t>(1, kBatchBytes / std::max<std::size_t>(1, in_capacity));
 
   std::mutex read_mutex;
   bool input_done = false;      // Guarded by read_mutex.
@@ -47,45 +55,94 @@ result<void> RunPipeline(unsigned threads, std::size_t in_capacity, std::size_t 
     return failed;
   };
 
+  // Chunks are transformed in place. Positional fills happen one chunk at a time, just
+  // before its transform, so chunk j can live at j * out_capacity with room for the larger of
+  // its input and output: each chunk's input is consumed before the next overwrites its tail,
+  // every chunk but the batch's last produces exactly out_capacity bytes, and the batch's
+  // output is contiguous. Streaming reads fill every slot first, under the lock, so there
+  // slots must not overlap: the stride is the larger capacity and output is written per chunk.
+  const std::size_t slot_capacity = std::max(in_capacity, out_capacity);
+  const std::size_t stride = fill ? out_capacity : slot_capacity;
+  const bool contiguous = stride == out_capacity;
+
   auto worker = [&](unsigned id) {
-    std::vector<std::uint8_t> in(in_capacity);
-    std::vector<std::uint8_t> out(out_capacity);
+    // Not zero-filled: every byte is written (read or fill) before it is used.
+    const std::size_t buffer_size = (batch - 1) * stride + slot_capacity;
+    const auto storage = std::make_unique_for_overwrite<std::uint8_t[]>(buffer_size);
+    const std::span<std::uint8_t> buffer(storage.get(), buffer_size);
+    std::vector<PipelineChunk> chunks(batch);
+    std::vector<std::size_t> lengths(batch);
+    auto slot = [&](std::size_t j) {
+      return buffer.subspan(j * stride, slot_capacity);
+    };
     for (;;) {
-      PipelineChunk chunk;
-      std::size_t in_len = 0;
+      std::size_t count = 0;
+      std::uint64_t read_error_index = 0;
+      boost::system::error_code read_error;
       {
         std::lock_guard lock(read_mutex);
         if (input_done || has_failed()) return;
-        chunk.index = next_read++;
-        auto r = read(chunk.index, in, chunk.final);
-        if (!r) {
-          input_done = true;
-          fail(chunk.index, r.error());
+        while (count < batch && !input_done) {
+          PipelineChunk& c = chunks[count];
+          c.index = next_read++;
+          auto r = read(c.index, slot(count).first(in_capacity), c.final);
+          if (!r) {
+            input_done = true;
+            read_error = r.error();
+            read_error_index = c.index;
+            break;
+          }
+          lengths[count] = *r;
+          ++count;
+          if (c.final) input_done = true;
+        }
+      }
+      // Chunks before a read error still run: one of them may hold the lowest-index error.
+      std::size_t out_len = 0;
+      std::vector<std::size_t>& produced = lengths;  // Reused: input lengths become output.
+      for (std::size_t i = 0; i < count; ++i) {
+        const auto input = slot(i).first(lengths[i]);
+        if (fill) {
+          if (auto f = fill(chunks[i], input); !f) {
+            fail(chunks[i].index, f.error());
+            return;
+          }
+        }
+        auto t = transform(id, chunks[i], input, slot(i));
+        if (!t) {
+          fail(chunks[i].index, t.error());
           return;
         }
-        in_len = *r;
-        if (chunk.final) input_done = true;
-      }
-      if (fill) {
-        if (auto f = fill(chunk, std::span(in.data(), in_len)); !f) {
-          fail(chunk.index, f.error());
+        if (!chunks[i].final && *t != out_capacity) {
+          fail(chunks[i].index, errc::internal);
           return;
         }
+        produced[i] = *t;
+        out_len += *t;
       }
-      auto t = transform(id, chunk, std::span(in.data(), in_len), out);
-      if (!t) {
-        fail(chunk.index, t.error());
+      if (read_error) {
+        fail(read_error_index, read_error);
         return;
       }
+      if (count == 0) return;
       std::unique_lock lock(state_mutex);
-      turn.wait(lock, [&] { return failed || next_write == chunk.index; });
+      turn.wait(lock, [&] { return failed || next_write == chunks[0].index; });
       if (failed) return;
       // Writing under the lock keeps output in order; other workers keep transforming.
-      if (auto w = write(chunk, std::span(out.data(), *t)); !w) {
-        fail_locked(chunk.index, w.error());
-        return;
+      if (contiguous) {
+        if (auto w = write(chunks[0].index, count, buffer.first(out_len)); !w) {
+          fail_locked(chunks[0].index, w.error());
+          return;
+        }
+      } else {
+        for (std::size_t i = 0; i < count; ++i) {
+          if (auto w = write(chunks[i].index, 1, slot(i).first(produced[i])); !w) {
+            fail_locked(chunks[i].index, w.error());
+            return;
+          }
+        }
       }
-      ++next_write;
+      next_write += count;
       turn.notify_all();
     }
   };

@@ -557,8 +557,8 @@ result<ContainerInfo> EncryptContainer(io::Source& plaintext, io::Sink& out,
     if (n && c.final) std::copy_n(o.begin() + static_cast<std::ptrdiff_t>(*n - 16), 16, final_tag.begin());
     return n;
   };
-  auto write = [&](const PipelineChunk&, std::span<const std::uint8_t> o) -> result<void> {
-    total += o.size() - kAeadTagSize;
+  auto write = [&](std::uint64_t, std::size_t count, std::span<const std::uint8_t> o) -> result<void> {
+    total += o.size() - count * kAeadTagSize;
     return out.Write(o);
   };
   result<void> run;
@@ -615,7 +615,7 @@ result<ContainerInfo> DecryptContainer(io::Source& in, io::Sink& plaintext,
     if (n && c.final) std::copy_n(i.end() - 16, 16, final_tag.begin());
     return n;
   };
-  auto write = [&](const PipelineChunk&, std::span<const std::uint8_t> o) -> result<void> {
+  auto write = [&](std::uint64_t, std::size_t, std::span<const std::uint8_t> o) -> result<void> {
     total += o.size();
     return plaintext.Write(o);
   };
@@ -791,15 +791,18 @@ result<ContainerInfo> RekeyContainer(io::Source& in, io::Sink& out, const Identi
     plain.resize(h->chunk_size);
     auto n = OpenChunk(old_contexts.For(w), *h, c, i, plain);
     if (!n) return n.error();
+    // `o` overlaps `i` (in-place pipeline): keep the old tag before sealing over it.
+    if (c.final) std::copy_n(i.end() - 16, 16, old_tag.begin());
     auto m = SealChunk(new_contexts.For(w), *next, c, std::span(plain).first(*n), o);
     Wipe(plain);
     if (m && c.final) {
-      std::copy_n(i.end() - 16, 16, old_tag.begin());
       std::copy_n(o.begin() + static_cast<std::ptrdiff_t>(*m - 16), 16, new_tag.begin());
     }
     return m;
   };
-  auto write = [&](const PipelineChunk&, std::span<const std::uint8_t> o) { return out.Write(o); };
+  auto write = [&](std::uint64_t, std::size_t, std::span<const std::uint8_t> o) {
+    return out.Write(o);
+  };
   if (auto r = RunPipeline(workers, h->chunk_size + kAeadTagSize, h->chunk_size + kAeadTagSize,
                            std::ref(reader), transform, write);
       !r) {
