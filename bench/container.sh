@@ -68,11 +68,14 @@ fi
 
 [[ -d $build_dir ]] || die "build directory '$build_dir' does not exist; build first (make bench does)"
 sr_bin=$build_dir/bin/strongroom
+file_ceiling_bin=$build_dir/bin/aes_file_ceiling
 if [[ ! -e $sr_bin ]]; then
   die "strongroom CLI not found at $sr_bin; build it first (make bench does, or: cmake --build $build_dir --target strongroom)"
 fi
 [[ -f $sr_bin && -x $sr_bin ]] || die "$sr_bin is not an executable file"
 sr_bin=$(realpath "$sr_bin")
+[[ -x $file_ceiling_bin ]] ||
+  die "aes_file_ceiling not found at $file_ceiling_bin; build it first (make bench does, or: cmake --build $build_dir --target aes_file_ceiling)"
 readonly sr_bin
 
 readonly shm=/dev/shm
@@ -210,6 +213,7 @@ $(cat "$work/speed.out")"
 }
 best_ossl_single=0
 best_ossl_multi=0
+best_file_ceiling=0
 
 mbps() { awk -v b="$bytes" -v us="$1" 'BEGIN { printf "%.1f", b / us }'; } # bytes/us == MB/s
 secs() { awk -v us="$1" 'BEGIN { printf "%.3f", us / 1e6 }'; }
@@ -297,6 +301,9 @@ for ((rep = 1; rep <= reps; rep++)); do
   if ((v > best_ossl_single)); then best_ossl_single=$v; fi
   v=$(openssl_bps -evp aes-256-gcm -bytes 16384 "${ossl_time_args[@]}" -multi "$ncpu")
   if ((v > best_ossl_multi)); then best_ossl_multi=$v; fi
+  printf ', file ceiling'
+  v=$("$file_ceiling_bin" "$input" "$ncpu") || die "$file_ceiling_bin failed"
+  if ((v > best_file_ceiling)); then best_file_ceiling=$v; fi
   for sink in "${sinks[@]}"; do
     for op in "${ops[@]}"; do
       printf ', %s>%s' "$op" "$sink"
@@ -326,6 +333,9 @@ printf 'AES-256-GCM ceiling: openssl speed -evp aes-256-gcm -bytes 16384%s (best
   "${ossl_time_args[*]:+ ${ossl_time_args[*]}}" "$reps"
 printf '  %-28s %10s MB/s\n' "single core" "$ceil_single_mbps"
 printf '  %-28s %10s MB/s\n' "all cores (-multi $ncpu)" "$ceil_multi_mbps"
+file_ceil_mbps=$(awk -v v="$best_file_ceiling" 'BEGIN { printf "%.1f", v / 1e6 }')
+printf '  %-28s %10s MB/s   (pread + AES-256-GCM of this file, no format: bench/aes_file_ceiling)\n' \
+  "practical, all cores" "$file_ceil_mbps"
 ceiling_note=''
 if ((ncpu > 1 && best_ossl_multi < best_ossl_single * 3 / 2)); then
   ceiling_note=' [UNRELIABLE: all-core ceiling depressed by other load]'
@@ -415,6 +425,11 @@ for peer in age gpg; do
     verdict "$(ge "$r" "$TARGET_PEER_RATIO")" \
       "strongroom $op vs $peer: ${r}x (${mbps_of[strongroom $op null]} vs ${mbps_of[$peer $op null]} MB/s); target >= ${TARGET_PEER_RATIO}x"
   done
+done
+for op in "${ops[@]}"; do
+  pct=$(awk -v a="${mbps_of[strongroom $op null]}" -v c="$file_ceil_mbps" 'BEGIN { printf "%.1f", 100 * a / c }')
+  printf '  info  strongroom %s: %s%% of the practical ceiling (%s MB/s: reading this file and AES-GCM alone)\n' \
+    "$op" "$pct" "$file_ceil_mbps"
 done
 verdict "$(ge "$TARGET_RSS_MIB" "$(awk -v k="$sr_rss" 'BEGIN { print k / 1024 }')")" \
   "strongroom peak RSS: $(mib "$sr_rss") (highest of every strongroom run); target <= $TARGET_RSS_MIB MiB"
