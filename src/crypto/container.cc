@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -716,8 +717,14 @@ result<ContainerInfo> DecryptContainerRange(io::Source& in, std::uint64_t offset
   return info;
 }
 
-result<ContainerInfo> AddRecipients(io::Source& in, io::Sink& out, const Identity& signer,
-                                    std::span<const PublicBundle> recipients) {
+namespace {
+
+// Opens the container as `signer`, lets `edit` change the stanzas of the next version (same
+// file key, `signer` as author), seals its header and rewrites the container around the
+// untouched payload. Shared by AddRecipients and RemoveRecipients.
+result<ContainerInfo> EditStanzas(
+    io::Source& in, io::Sink& out, const Identity& signer,
+    const std::function<result<void>(const Secret<32>& file_key, Header& next)>& edit) {
   if (auto r = Init(); !r) return r.error();
   Lookahead look(in);
   auto h = ReadHeader(look);
@@ -727,39 +734,42 @@ result<ContainerInfo> AddRecipients(io::Source& in, io::Sink& out, const Identit
   Header next = *h;
   next.author = signer.public_bundle();
   next.author_bytes = next.author.Serialize();
-  for (const PublicBundle& r : recipients) {
-    const bool present = std::any_of(next.stanzas.begin(), next.stanzas.end(),
-                                     [&](const Stanza& s) { return s.fingerprint == r.fingerprint(); });
-    if (present) continue;
-    auto s = MakeStanza(*file_key, next.file_id, r);
-    if (!s) return s.error();
-    next.stanzas.push_back(std::move(*s));
-  }
+  if (auto r = edit(*file_key, next); !r) return r.error();
+  if (next.stanzas.empty()) return errc::invalid_argument;
   if (next.stanzas.size() > kMaxRecipients) return errc::too_large;
   if (auto r = SealHeader(next, *file_key); !r) return r.error();
   return RewriteHeader(look, out, *h, next, signer);
 }
 
+}  // namespace
+
+result<ContainerInfo> AddRecipients(io::Source& in, io::Sink& out, const Identity& signer,
+                                    std::span<const PublicBundle> recipients) {
+  return EditStanzas(in, out, signer, [&](const Secret<32>& file_key, Header& next) -> result<void> {
+    for (const PublicBundle& r : recipients) {
+      const bool present = std::any_of(next.stanzas.begin(), next.stanzas.end(), [&](const Stanza& s) {
+        return s.fingerprint == r.fingerprint();
+      });
+      if (present) continue;
+      auto s = MakeStanza(file_key, next.file_id, r);
+      if (!s) return s.error();
+      next.stanzas.push_back(std::move(*s));
+    }
+    return {};
+  });
+}
+
 result<ContainerInfo> RemoveRecipients(io::Source& in, io::Sink& out, const Identity& signer,
                                        std::span<const Fingerprint> removed) {
-  if (auto r = Init(); !r) return r.error();
-  Lookahead look(in);
-  auto h = ReadHeader(look);
-  if (!h) return h.error();
-  auto file_key = OpenHeader(*h, signer);
-  if (!file_key) return file_key.error();
-  Header next = *h;
-  next.author = signer.public_bundle();
-  next.author_bytes = next.author.Serialize();
-  for (const Fingerprint& fp : removed) {
-    const auto it = std::find_if(next.stanzas.begin(), next.stanzas.end(),
-                                 [&](const Stanza& s) { return s.fingerprint == fp; });
-    if (it == next.stanzas.end()) return errc::not_found;
-    next.stanzas.erase(it);
-  }
-  if (next.stanzas.empty()) return errc::invalid_argument;
-  if (auto r = SealHeader(next, *file_key); !r) return r.error();
-  return RewriteHeader(look, out, *h, next, signer);
+  return EditStanzas(in, out, signer, [&](const Secret<32>&, Header& next) -> result<void> {
+    for (const Fingerprint& fp : removed) {
+      const auto it = std::find_if(next.stanzas.begin(), next.stanzas.end(),
+                                   [&](const Stanza& s) { return s.fingerprint == fp; });
+      if (it == next.stanzas.end()) return errc::not_found;
+      next.stanzas.erase(it);
+    }
+    return {};
+  });
 }
 
 result<ContainerInfo> RekeyContainer(io::Source& in, io::Sink& out, const Identity& signer,
