@@ -7,15 +7,15 @@
 //   aes_file_ceiling FILE [THREADS]   ->   prints "<bytes per second>"
 #include "crypto/primitives.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 int main(int argc, char** argv) {
@@ -47,17 +47,20 @@ int main(int argc, char** argv) {
       const std::uint64_t off = next.fetch_add(kChunk);
       if (off >= size) return;
       const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, size - off));
-      if (pread(fd, buf.data(), n, static_cast<off_t>(off)) != static_cast<ssize_t>(n)) failed = true;
+      if (pread(fd, buf.data(), n, static_cast<off_t>(off)) != static_cast<ssize_t>(n))
+        failed = true;
       const std::uint64_t index = off / kChunk;
       for (int i = 0; i < 8; ++i) nonce[4 + i] = static_cast<std::uint8_t>(index >> (8 * i));
-      if (!ctx.Seal(nonce, std::span(buf).first(n), std::span(buf).first(n + kAeadTagSize))) failed = true;
+      if (!ctx.Seal(nonce, std::span(buf).first(n), std::span(buf).first(n + kAeadTagSize)))
+        failed = true;
     }
   };
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back(work);
   work();
   for (auto& t : pool) t.join();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (failed) {
     std::fprintf(stderr, "aes_file_ceiling: read or cipher failure\n");
     return 1;

@@ -18,23 +18,23 @@ namespace strongroom {
 
 enum class errc : int {
   // General
-  invalid_argument = 1,   // A caller passed a value outside the documented domain.
-  malformed,              // Input is not a well-formed instance of its format.
-  unsupported_version,    // A format or protocol version this build does not know.
-  too_large,              // Input exceeds a documented bound.
-  io_error,               // Reading or writing a file or stream failed.
-  already_exists,         // Refusing to overwrite something that exists.
-  not_found,              // The named thing does not exist.
+  invalid_argument = 1,  // A caller passed a value outside the documented domain.
+  malformed,             // Input is not a well-formed instance of its format.
+  unsupported_version,   // A format or protocol version this build does not know.
+  too_large,             // Input exceeds a documented bound.
+  io_error,              // Reading or writing a file or stream failed.
+  already_exists,        // Refusing to overwrite something that exists.
+  not_found,             // The named thing does not exist.
   // Keys and containers
-  not_a_recipient,        // No recipient stanza opens with the given identity.
-  wrong_password,         // A password-derived key did not open the private bundle.
-  weak_parameters,        // KDF parameters below the floor: a possible downgrade.
-  bad_signature,          // An Ed25519 signature did not verify.
-  header_tampered,        // The container header MAC did not verify.
-  payload_tampered,       // A payload chunk failed authentication.
-  truncated,              // Input ended before the final chunk or structure.
+  not_a_recipient,   // No recipient stanza opens with the given identity.
+  wrong_password,    // A password-derived key did not open the private bundle.
+  weak_parameters,   // KDF parameters below the floor: a possible downgrade.
+  bad_signature,     // An Ed25519 signature did not verify.
+  header_tampered,   // The container header MAC did not verify.
+  payload_tampered,  // A payload chunk failed authentication.
+  truncated,         // Input ended before the final chunk or structure.
   // Internal
-  internal,               // A bug or an unexpected library failure.
+  internal,  // A bug or an unexpected library failure.
 };
 
 [[nodiscard]] const boost::system::error_category& error_category() noexcept;

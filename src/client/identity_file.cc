@@ -1,11 +1,11 @@
 #include "strongroom/client/identity_file.h"
 
-#include <cerrno>
 #include <fcntl.h>
-#include <fstream>
-#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
+#include <fstream>
+#include <sstream>
 
 namespace strongroom::client {
 namespace {

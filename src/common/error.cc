@@ -25,21 +25,36 @@ class Category final : public boost::system::error_category {
  private:
   static const char* Describe(int ev) noexcept {
     switch (static_cast<errc>(ev)) {
-      case errc::invalid_argument: return "invalid argument";
-      case errc::malformed: return "malformed input";
-      case errc::unsupported_version: return "unsupported format version";
-      case errc::too_large: return "input exceeds the allowed size";
-      case errc::io_error: return "input/output error";
-      case errc::already_exists: return "refusing to overwrite an existing file";
-      case errc::not_found: return "not found";
-      case errc::not_a_recipient: return "no identity matches any recipient of this file (wrong key or not shared with you)";
-      case errc::wrong_password: return "wrong password or recovery code";
-      case errc::weak_parameters: return "key derivation parameters are below the allowed minimum (possible downgrade)";
-      case errc::bad_signature: return "signature verification failed";
-      case errc::header_tampered: return "header authentication failed (tampered or corrupted header)";
-      case errc::payload_tampered: return "payload authentication failed (tampered, truncated or corrupted data)";
-      case errc::truncated: return "input is truncated";
-      case errc::internal: return "internal error";
+      case errc::invalid_argument:
+        return "invalid argument";
+      case errc::malformed:
+        return "malformed input";
+      case errc::unsupported_version:
+        return "unsupported format version";
+      case errc::too_large:
+        return "input exceeds the allowed size";
+      case errc::io_error:
+        return "input/output error";
+      case errc::already_exists:
+        return "refusing to overwrite an existing file";
+      case errc::not_found:
+        return "not found";
+      case errc::not_a_recipient:
+        return "no identity matches any recipient of this file (wrong key or not shared with you)";
+      case errc::wrong_password:
+        return "wrong password or recovery code";
+      case errc::weak_parameters:
+        return "key derivation parameters are below the allowed minimum (possible downgrade)";
+      case errc::bad_signature:
+        return "signature verification failed";
+      case errc::header_tampered:
+        return "header authentication failed (tampered or corrupted header)";
+      case errc::payload_tampered:
+        return "payload authentication failed (tampered, truncated or corrupted data)";
+      case errc::truncated:
+        return "input is truncated";
+      case errc::internal:
+        return "internal error";
     }
     return "unknown error";
   }
@@ -51,25 +66,42 @@ constexpr Category kCategory;
 
 }  // namespace
 
-const boost::system::error_category& error_category() noexcept { return kCategory; }
+const boost::system::error_category& error_category() noexcept {
+  return kCategory;
+}
 
 std::string_view error_name(errc e) noexcept {
   switch (e) {
-    case errc::invalid_argument: return "invalid_argument";
-    case errc::malformed: return "malformed";
-    case errc::unsupported_version: return "unsupported_version";
-    case errc::too_large: return "too_large";
-    case errc::io_error: return "io_error";
-    case errc::already_exists: return "already_exists";
-    case errc::not_found: return "not_found";
-    case errc::not_a_recipient: return "not_a_recipient";
-    case errc::wrong_password: return "wrong_password";
-    case errc::weak_parameters: return "weak_parameters";
-    case errc::bad_signature: return "bad_signature";
-    case errc::header_tampered: return "header_tampered";
-    case errc::payload_tampered: return "payload_tampered";
-    case errc::truncated: return "truncated";
-    case errc::internal: return "internal";
+    case errc::invalid_argument:
+      return "invalid_argument";
+    case errc::malformed:
+      return "malformed";
+    case errc::unsupported_version:
+      return "unsupported_version";
+    case errc::too_large:
+      return "too_large";
+    case errc::io_error:
+      return "io_error";
+    case errc::already_exists:
+      return "already_exists";
+    case errc::not_found:
+      return "not_found";
+    case errc::not_a_recipient:
+      return "not_a_recipient";
+    case errc::wrong_password:
+      return "wrong_password";
+    case errc::weak_parameters:
+      return "weak_parameters";
+    case errc::bad_signature:
+      return "bad_signature";
+    case errc::header_tampered:
+      return "header_tampered";
+    case errc::payload_tampered:
+      return "payload_tampered";
+    case errc::truncated:
+      return "truncated";
+    case errc::internal:
+      return "internal";
   }
   return "unknown";
 }

@@ -1,13 +1,13 @@
 #include "strongroom/io.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace strongroom::io {
 
@@ -53,8 +53,8 @@ result<std::size_t> FdSource::ReadAt(std::uint64_t offset, std::span<std::uint8_
   if (!size_) return errc::invalid_argument;
   std::size_t got = 0;
   while (got < out.size()) {
-    const ssize_t n = ::pread(fd_, out.data() + got, out.size() - got,
-                              static_cast<off_t>(offset + got));
+    const ssize_t n =
+        ::pread(fd_, out.data() + got, out.size() - got, static_cast<off_t>(offset + got));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errc::io_error;
     if (n == 0) break;
@@ -113,7 +113,10 @@ result<AtomicFile> AtomicFile::Create(const std::string& path, unsigned mode) {
   const std::filesystem::path target(path);
   const std::filesystem::path dir =
       target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-  std::string temp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  std::string name = ".";  // Hidden, beside the target, so the rename stays on one filesystem.
+  name += target.filename().string();
+  name += ".tmp-XXXXXX";
+  std::string temp = (dir / name).string();
   const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
   if (fd < 0) return errno == ENOENT ? errc::not_found : errc::io_error;
   ::fchmod(fd, static_cast<mode_t>(mode));

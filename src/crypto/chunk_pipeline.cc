@@ -25,7 +25,8 @@ result<void> RunPipeline(unsigned threads, std::size_t in_capacity, std::size_t 
                          const PipelineRead& read, const PipelineTransform& transform,
                          const PipelineWrite& write, const PipelineFill& fill) {
   threads = WorkerCount(threads);
-  const std::size_t batch = std::max<std::size_t>(1, kBatchBytes / std::max<std::size_t>(1, in_capacity));
+  const std::size_t batch =
+      std::max<std::size_t>(1, kBatchBytes / std::max<std::size_t>(1, in_capacity));
 
   std::mutex read_mutex;
   bool input_done = false;      // Guarded by read_mutex.
@@ -72,9 +73,7 @@ result<void> RunPipeline(unsigned threads, std::size_t in_capacity, std::size_t 
     const std::span<std::uint8_t> buffer(storage.get(), buffer_size);
     std::vector<PipelineChunk> chunks(batch);
     std::vector<std::size_t> lengths(batch);
-    auto slot = [&](std::size_t j) {
-      return buffer.subspan(j * stride, slot_capacity);
-    };
+    auto slot = [&](std::size_t j) { return buffer.subspan(j * stride, slot_capacity); };
     for (;;) {
       std::size_t count = 0;
       std::uint64_t read_error_index = 0;

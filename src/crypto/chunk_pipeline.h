@@ -24,13 +24,12 @@ struct PipelineChunk {
 
 // Decides the next chunk, under the read lock and in index order: returns its input length
 // and whether it is the last. Streaming readers also fill `buffer` here.
-using PipelineRead =
-    std::function<result<std::size_t>(std::uint64_t index, std::span<std::uint8_t> buffer,
-                                      bool& final)>;
+using PipelineRead = std::function<result<std::size_t>(
+    std::uint64_t index, std::span<std::uint8_t> buffer, bool& final)>;
 // Optional: fills the buffer for a chunk outside the read lock (positional reads, so several
 // workers read at once).
-using PipelineFill = std::function<result<void>(const PipelineChunk& chunk,
-                                                std::span<std::uint8_t> buffer)>;
+using PipelineFill =
+    std::function<result<void>(const PipelineChunk& chunk, std::span<std::uint8_t> buffer)>;
 // Transforms input into output; returns the output length. `worker` is in [0, threads).
 // `in` and `out` start at the same address: the transform works in place (AES-GCM allows
 // exact overlap), so it must read each input byte before writing that output byte.

@@ -51,9 +51,9 @@ result<Header> ParseHeader(std::span<const std::uint8_t> bytes) {
   std::uint8_t type_len = 0;
   std::uint16_t author_len = 0, count = 0;
   std::span<const std::uint8_t> type, author;
-  if (!r.Copy(h.file_id) || !r.U32(h.chunk_size) || !r.Copy(h.nonce_prefix) ||
-      !r.U8(type_len) || !r.View(type_len, type) || !r.U16(author_len) ||
-      !r.View(author_len, author) || !r.U16(count)) {
+  if (!r.Copy(h.file_id) || !r.U32(h.chunk_size) || !r.Copy(h.nonce_prefix) || !r.U8(type_len) ||
+      !r.View(type_len, type) || !r.U16(author_len) || !r.View(author_len, author) ||
+      !r.U16(count)) {
     return errc::malformed;
   }
   if (!IsValidChunkSize(h.chunk_size)) return errc::malformed;
@@ -136,7 +136,8 @@ Nonce ChunkNonce(const Header& h, std::uint64_t index, bool final) {
 }
 
 // Key that wraps the file key for one recipient.
-result<void> WrapKey(std::span<const std::uint8_t, 32> shared, std::span<const std::uint8_t, 32> ephemeral,
+result<void> WrapKey(std::span<const std::uint8_t, 32> shared,
+                     std::span<const std::uint8_t, 32> ephemeral,
                      std::span<const std::uint8_t, 32> recipient_key, const FileId& file_id,
                      std::string_view user_id, std::span<std::uint8_t, 32> out) {
   ByteWriter salt;
@@ -155,7 +156,8 @@ result<void> HeaderMacKey(const Secret<32>& file_key, const FileId& file_id,
   return HkdfSha256(file_key.bytes(), file_id, AsBytes(kHeaderMacLabel), out);
 }
 
-result<void> PayloadKey(const Secret<32>& file_key, const Header& h, std::span<std::uint8_t, 32> out) {
+result<void> PayloadKey(const Secret<32>& file_key, const Header& h,
+                        std::span<std::uint8_t, 32> out) {
   ByteWriter info;
   info.Raw(kPayloadLabel);
   info.Raw(h.nonce_prefix);
@@ -184,8 +186,8 @@ result<Stanza> MakeStanza(const Secret<32>& file_key, const FileId& file_id,
     return errc::invalid_argument;  // A bundle with a low-order key: not a usable recipient.
   }
   Secret<32> wrap_key;
-  if (auto r = WrapKey(shared.bytes(), s.ephemeral, recipient.encryption_key(), file_id,
-                       s.user_id, wrap_key.bytes());
+  if (auto r = WrapKey(shared.bytes(), s.ephemeral, recipient.encryption_key(), file_id, s.user_id,
+                       wrap_key.bytes());
       !r) {
     return r.error();
   }
@@ -241,8 +243,8 @@ result<Secret<32>> OpenHeader(const Header& h, const Identity& identity) {
     Secret<32> shared;
     if (!identity.Agree(s.ephemeral, shared.bytes())) continue;
     Secret<32> wrap_key;
-    if (!WrapKey(shared.bytes(), s.ephemeral, identity.public_bundle().encryption_key(),
-                 h.file_id, s.user_id, wrap_key.bytes())) {
+    if (!WrapKey(shared.bytes(), s.ephemeral, identity.public_bundle().encryption_key(), h.file_id,
+                 s.user_id, wrap_key.bytes())) {
       continue;
     }
     Secret<32> file_key;
@@ -250,8 +252,8 @@ result<Secret<32>> OpenHeader(const Header& h, const Identity& identity) {
     if (!AeadOpen(wrap_key.bytes(), zero, {}, s.wrapped, file_key.bytes())) continue;
     Secret<32> mac_key;
     if (auto r = HeaderMacKey(file_key, h.file_id, mac_key.bytes()); !r) return r.error();
-    if (!HmacSha256Verify(mac_key.bytes(),
-                          std::span(h.raw).first(h.raw.size() - kHeaderMacSize), h.mac)) {
+    if (!HmacSha256Verify(mac_key.bytes(), std::span(h.raw).first(h.raw.size() - kHeaderMacSize),
+                          h.mac)) {
       return errc::header_tampered;
     }
     return file_key;
@@ -383,7 +385,8 @@ struct Geometry {
   errc tail_error{};           // Set when the final chunk cannot be valid.
 };
 
-result<Geometry> PayloadGeometry(std::uint64_t start, std::uint64_t size, std::uint32_t chunk_size) {
+result<Geometry> PayloadGeometry(std::uint64_t start, std::uint64_t size,
+                                 std::uint32_t chunk_size) {
   Geometry g;
   g.start = start;
   g.full = chunk_size + kAeadTagSize;
@@ -520,8 +523,7 @@ result<ContainerInfo> InspectContainer(io::Source& in) {
   return info;
 }
 
-result<ContainerInfo> EncryptContainer(io::Source& plaintext, io::Sink& out,
-                                       const Identity& author,
+result<ContainerInfo> EncryptContainer(io::Source& plaintext, io::Sink& out, const Identity& author,
                                        std::span<const PublicBundle> recipients,
                                        const EncryptOptions& options) {
   if (auto r = Init(); !r) return r.error();
@@ -532,8 +534,8 @@ result<ContainerInfo> EncryptContainer(io::Source& plaintext, io::Sink& out,
   RandomBytes(file_key.bytes());
   FileId file_id{};
   RandomBytes(file_id);
-  auto h = NewHeader(file_id, options.chunk_size, options.content_type, author, recipients,
-                     file_key);
+  auto h =
+      NewHeader(file_id, options.chunk_size, options.content_type, author, recipients, file_key);
   if (!h) return h.error();
   if (auto w = out.Write(h->raw); !w) return w.error();
 
@@ -555,10 +557,12 @@ result<ContainerInfo> EncryptContainer(io::Source& plaintext, io::Sink& out,
   auto transform = [&](unsigned w, const PipelineChunk& c, std::span<const std::uint8_t> in,
                        std::span<std::uint8_t> o) -> result<std::size_t> {
     auto n = SealChunk(contexts.For(w), *h, c, in, o);
-    if (n && c.final) std::copy_n(o.begin() + static_cast<std::ptrdiff_t>(*n - 16), 16, final_tag.begin());
+    if (n && c.final)
+      std::copy_n(o.begin() + static_cast<std::ptrdiff_t>(*n - 16), 16, final_tag.begin());
     return n;
   };
-  auto write = [&](std::uint64_t, std::size_t count, std::span<const std::uint8_t> o) -> result<void> {
+  auto write = [&](std::uint64_t, std::size_t count,
+                   std::span<const std::uint8_t> o) -> result<void> {
     total += o.size() - count * kAeadTagSize;
     return out.Write(o);
   };
@@ -571,7 +575,8 @@ result<ContainerInfo> EncryptContainer(io::Source& plaintext, io::Sink& out,
     const std::uint64_t cs = h->chunk_size;
     const std::uint64_t chunks = length == 0 ? 1 : (length + cs - 1) / cs;
     if (chunks - 1 > 0xffffffffull) return errc::too_large;
-    auto geometry = [&](std::uint64_t index, std::span<std::uint8_t>, bool& final) -> result<std::size_t> {
+    auto geometry = [&](std::uint64_t index, std::span<std::uint8_t>,
+                        bool& final) -> result<std::size_t> {
       if (index >= chunks) return errc::internal;
       final = index + 1 == chunks;
       return static_cast<std::size_t>(final ? length - index * cs : cs);
@@ -637,8 +642,8 @@ result<ContainerInfo> DecryptContainer(io::Source& in, io::Sink& plaintext,
       return r.error();
     }
   } else {
-    if (auto r = RunPipeline(workers, h->chunk_size + kAeadTagSize, h->chunk_size,
-                             std::ref(reader), transform, write);
+    if (auto r = RunPipeline(workers, h->chunk_size + kAeadTagSize, h->chunk_size, std::ref(reader),
+                             transform, write);
         !r) {
       return r.error();
     }
@@ -745,18 +750,19 @@ result<ContainerInfo> EditStanzas(
 
 result<ContainerInfo> AddRecipients(io::Source& in, io::Sink& out, const Identity& signer,
                                     std::span<const PublicBundle> recipients) {
-  return EditStanzas(in, out, signer, [&](const Secret<32>& file_key, Header& next) -> result<void> {
-    for (const PublicBundle& r : recipients) {
-      const bool present = std::any_of(next.stanzas.begin(), next.stanzas.end(), [&](const Stanza& s) {
-        return s.fingerprint == r.fingerprint();
+  return EditStanzas(
+      in, out, signer, [&](const Secret<32>& file_key, Header& next) -> result<void> {
+        for (const PublicBundle& r : recipients) {
+          const bool present =
+              std::any_of(next.stanzas.begin(), next.stanzas.end(),
+                          [&](const Stanza& s) { return s.fingerprint == r.fingerprint(); });
+          if (present) continue;
+          auto s = MakeStanza(file_key, next.file_id, r);
+          if (!s) return s.error();
+          next.stanzas.push_back(std::move(*s));
+        }
+        return {};
       });
-      if (present) continue;
-      auto s = MakeStanza(file_key, next.file_id, r);
-      if (!s) return s.error();
-      next.stanzas.push_back(std::move(*s));
-    }
-    return {};
-  });
 }
 
 result<ContainerInfo> RemoveRecipients(io::Source& in, io::Sink& out, const Identity& signer,

@@ -107,7 +107,8 @@ Secret<32> RecoveryKek(const RecoveryKey& key) {
   return kek;
 }
 
-std::array<std::uint8_t, kRecoveryChecksumSize> RecoveryChecksum(std::span<const std::uint8_t, 32> key) {
+std::array<std::uint8_t, kRecoveryChecksumSize> RecoveryChecksum(
+    std::span<const std::uint8_t, 32> key) {
   std::vector<std::uint8_t> msg(kRecoveryChecksumLabel.begin(), kRecoveryChecksumLabel.end());
   msg.insert(msg.end(), key.begin(), key.end());
   const Sha256Digest d = Sha256(msg);
@@ -219,8 +220,7 @@ result<Identity> OpenPrivateBundle(std::span<const std::uint8_t> bundle,
   return Open(*p, keys->key_encryption_key.bytes());
 }
 
-result<Identity> OpenPrivateBundle(std::span<const std::uint8_t> bundle,
-                                   const PasswordKeys& keys) {
+result<Identity> OpenPrivateBundle(std::span<const std::uint8_t> bundle, const PasswordKeys& keys) {
   auto p = ParseBundle(bundle);
   if (!p) return p.error();
   if (p->kind != kKindPassword) return errc::invalid_argument;

@@ -24,11 +24,15 @@ void SecureFree(void* p) noexcept {
   if (p != nullptr) sodium_free(p);  // sodium_free wipes before freeing.
 }
 
-void Wipe(void* p, std::size_t size) noexcept { sodium_memzero(p, size); }
+void Wipe(void* p, std::size_t size) noexcept {
+  sodium_memzero(p, size);
+}
 
 }  // namespace detail
 
-void RandomBytes(MutableBytes out) noexcept { randombytes_buf(out.data(), out.size()); }
+void RandomBytes(MutableBytes out) noexcept {
+  randombytes_buf(out.data(), out.size());
+}
 
 Sha256Digest Sha256(Bytes data) noexcept {
   Sha256Digest d;
@@ -108,8 +112,7 @@ result<void> GcmRun(EVP_CIPHER_CTX* ctx, bool encrypt, const std::uint8_t* key,
         EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
       return errc::internal;
     }
-    if (body > 0 &&
-        EVP_EncryptUpdate(ctx, out, &len, in.data(), static_cast<int>(body)) != 1) {
+    if (body > 0 && EVP_EncryptUpdate(ctx, out, &len, in.data(), static_cast<int>(body)) != 1) {
       return errc::internal;
     }
     if (EVP_EncryptFinal_ex(ctx, out + body, &len) != 1) return errc::internal;
@@ -208,8 +211,7 @@ result<void> X25519(std::span<const std::uint8_t, 32> secret,
   return {};
 }
 
-void Ed25519FromSeed(std::span<const std::uint8_t, 32> seed,
-                     std::span<std::uint8_t, 32> public_key,
+void Ed25519FromSeed(std::span<const std::uint8_t, 32> seed, std::span<std::uint8_t, 32> public_key,
                      std::span<std::uint8_t, 64> secret_key) noexcept {
   crypto_sign_seed_keypair(public_key.data(), secret_key.data(), seed.data());
 }
@@ -230,9 +232,8 @@ result<void> Argon2id(std::string_view password, std::span<const std::uint8_t, 1
                       std::uint32_t opslimit, std::uint64_t memlimit_bytes,
                       std::span<std::uint8_t, 32> out) noexcept {
   static_assert(crypto_pwhash_SALTBYTES == 16);
-  if (crypto_pwhash(out.data(), out.size(), password.data(), password.size(), salt.data(),
-                    opslimit, static_cast<std::size_t>(memlimit_bytes),
-                    crypto_pwhash_ALG_ARGON2ID13) != 0) {
+  if (crypto_pwhash(out.data(), out.size(), password.data(), password.size(), salt.data(), opslimit,
+                    static_cast<std::size_t>(memlimit_bytes), crypto_pwhash_ALG_ARGON2ID13) != 0) {
     return errc::too_large;  // Out of memory for the requested parameters.
   }
   return {};

@@ -97,8 +97,7 @@ void X25519PublicFromSecret(std::span<const std::uint8_t, 32> secret,
                                   std::span<std::uint8_t, 32> shared) noexcept;
 
 // Expands a 32-byte seed into an Ed25519 key pair.
-void Ed25519FromSeed(std::span<const std::uint8_t, 32> seed,
-                     std::span<std::uint8_t, 32> public_key,
+void Ed25519FromSeed(std::span<const std::uint8_t, 32> seed, std::span<std::uint8_t, 32> public_key,
                      std::span<std::uint8_t, 64> secret_key) noexcept;
 void Ed25519Sign(std::span<const std::uint8_t, 64> secret_key, Bytes message,
                  std::span<std::uint8_t, 64> signature) noexcept;
@@ -107,8 +106,9 @@ void Ed25519Sign(std::span<const std::uint8_t, 64> secret_key, Bytes message,
 
 // --- Argon2id -----------------------------------------------------------------------------
 // crypto_pwhash with ALG_ARGON2ID13. Parameters are checked by the caller against policy.
-[[nodiscard]] result<void> Argon2id(std::string_view password, std::span<const std::uint8_t, 16> salt,
-                                    std::uint32_t opslimit, std::uint64_t memlimit_bytes,
+[[nodiscard]] result<void> Argon2id(std::string_view password,
+                                    std::span<const std::uint8_t, 16> salt, std::uint32_t opslimit,
+                                    std::uint64_t memlimit_bytes,
                                     std::span<std::uint8_t, 32> out) noexcept;
 
 }  // namespace strongroom::crypto

@@ -12,7 +12,9 @@ std::mutex g_mutex;
 unsigned char g_seed[randombytes_SEEDBYTES];
 std::uint64_t g_counter = 0;
 
-const char* Name() { return "strongroom-deterministic-testing"; }
+const char* Name() {
+  return "strongroom-deterministic-testing";
+}
 
 // Each request gets its own seed, hash(seed ‖ counter), expanded by libsodium's
 // deterministic generator.
@@ -20,7 +22,8 @@ void Buf(void* const buf, const size_t size) {
   std::lock_guard lock(g_mutex);
   unsigned char input[randombytes_SEEDBYTES + 8];
   std::copy(g_seed, g_seed + randombytes_SEEDBYTES, input);
-  for (int i = 0; i < 8; ++i) input[randombytes_SEEDBYTES + i] = static_cast<unsigned char>(g_counter >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    input[randombytes_SEEDBYTES + i] = static_cast<unsigned char>(g_counter >> (8 * i));
   ++g_counter;
   unsigned char request_seed[randombytes_SEEDBYTES];
   crypto_generichash(request_seed, sizeof request_seed, input, sizeof input, nullptr, 0);

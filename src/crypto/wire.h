@@ -16,6 +16,9 @@ namespace strongroom::crypto {
 
 class ByteWriter {
  public:
+  // Every format structure is small; one reservation avoids regrowth (and a GCC 12 false
+  // -Wstringop-overflow on the first insert into an empty vector).
+  ByteWriter() { out_.reserve(512); }
   void U8(std::uint8_t v) { out_.push_back(v); }
   void U16(std::uint16_t v) { Int(v, 2); }
   void U32(std::uint32_t v) { Int(v, 4); }

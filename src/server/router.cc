@@ -70,7 +70,7 @@ Response Dispatch(const Request& request, HandlerContext& context) {
   }
   if (!allowed.empty()) {
     Response response = ErrorResponse(request, http::status::method_not_allowed,
-                                       "method_not_allowed", "method not allowed on this path");
+                                      "method_not_allowed", "method not allowed on this path");
     response.set(http::field::allow, allowed);
     return response;
   }

@@ -22,7 +22,6 @@ struct HandlerContext {};
                                      std::string_view code, std::string_view message);
 
 // A JSON response with the given already-serialized body.
-[[nodiscard]] Response JsonResponse(const Request& request, http::status status,
-                                    std::string body);
+[[nodiscard]] Response JsonResponse(const Request& request, http::status status, std::string body);
 
 }  // namespace strongroom::server

@@ -2,6 +2,7 @@
 
 #include "server/router.h"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -16,7 +17,6 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
@@ -146,8 +146,8 @@ asio::awaitable<void> Server::Impl::Serve(std::shared_ptr<Connection> connection
     connection->idle = true;
     if (!first && buffer.size() == 0) {
       stream.expires_after(options.idle_timeout);
-      auto [ec, n] = co_await stream.async_read_some(
-          buffer.prepare(options.max_header_bytes), kNoThrow);
+      auto [ec, n] =
+          co_await stream.async_read_some(buffer.prepare(options.max_header_bytes), kNoThrow);
       if (ec) break;
       buffer.commit(n);
     }
@@ -164,14 +164,14 @@ asio::awaitable<void> Server::Impl::Serve(std::shared_ptr<Connection> connection
         response = ErrorResponse(bare, http::status::payload_too_large, "too_large",
                                  "request body exceeds the limit");
       } else if (ec == http::error::header_limit) {
-        response = ErrorResponse(bare, http::status::request_header_fields_too_large,
-                                 "too_large", "request header exceeds the limit");
+        response = ErrorResponse(bare, http::status::request_header_fields_too_large, "too_large",
+                                 "request header exceeds the limit");
       } else if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
                  ec == beast::error::timeout || ec == asio::error::connection_reset) {
         break;
       } else {
-        response = ErrorResponse(bare, http::status::bad_request, "bad_request",
-                                 "malformed HTTP request");
+        response =
+            ErrorResponse(bare, http::status::bad_request, "bad_request", "malformed HTTP request");
       }
       response.keep_alive(false);
       stream.expires_after(options.write_timeout);

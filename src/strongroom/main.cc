@@ -11,16 +11,16 @@
 
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <random>
 #include <string>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -124,8 +124,9 @@ int Keygen(const std::string& out, const std::string& show, const std::string& u
   }
   auto id = crypto::Identity::Generate(user_id.empty() ? DefaultUserId() : user_id);
   if (!id) {
-    return Fail("cannot create identity (user id must be 1-255 printable characters without spaces)",
-                id.error());
+    return Fail(
+        "cannot create identity (user id must be 1-255 printable characters without spaces)",
+        id.error());
   }
   if (out.empty()) {
     if (isatty(STDOUT_FILENO)) {
@@ -289,7 +290,8 @@ int main(int argc, char** argv) {
   auto* encrypt = app.add_subcommand("encrypt", "Encrypt a file for recipients");
   encrypt->add_option("-r,--recipient", recipients, "Recipient public key (srpub1:...) or file")
       ->required();
-  encrypt->add_option("-i,--identity", identity, "Author identity file (signs the file)")->required();
+  encrypt->add_option("-i,--identity", identity, "Author identity file (signs the file)")
+      ->required();
   encrypt->add_option("-o,--output", out, "Output file (default: standard output)");
   encrypt->add_option("--content-type", content_type, "Content type recorded in the header")
       ->capture_default_str();
@@ -309,7 +311,8 @@ int main(int argc, char** argv) {
   auto* inspect = app.add_subcommand("inspect", "Print a container's header without any key");
   inspect->add_option("file", in, "Container file (default: standard input)");
 
-  auto* add = app.add_subcommand("add-recipient", "Give more recipients access (payload unchanged)");
+  auto* add =
+      app.add_subcommand("add-recipient", "Give more recipients access (payload unchanged)");
   add->add_option("-r,--recipient", recipients, "Recipient public key or file")->required();
   add->add_option("-i,--identity", identity, "Your identity (must be a recipient)")->required();
   add->add_option("-o,--output", out, "Output file (default: standard output)");

@@ -2,8 +2,8 @@
 #include "strongroom/server/server.h"
 #include "strongroom/version.h"
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <csignal>
 #include <cstdio>

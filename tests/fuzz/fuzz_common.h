@@ -29,14 +29,13 @@ namespace strongroom::fuzz {
 
 // A broken property is a bug: report where, then crash so libFuzzer saves the input.
 [[noreturn]] inline void PropertyFailed(const char* what, const char* file, int line) {
-  std::fprintf(stderr, "\n==fuzz== property failed: %s\n==fuzz==   at %s:%d\n", what, file,
-               line);
+  std::fprintf(stderr, "\n==fuzz== property failed: %s\n==fuzz==   at %s:%d\n", what, file, line);
   std::fflush(stderr);
   __builtin_trap();
 }
 
-#define FUZZ_CHECK(cond)                                                      \
-  do {                                                                        \
+#define FUZZ_CHECK(cond)                                                        \
+  do {                                                                          \
     if (!(cond)) ::strongroom::fuzz::PropertyFailed(#cond, __FILE__, __LINE__); \
   } while (0)
 
@@ -96,7 +95,8 @@ inline const crypto::Identity& OtherIdentity() {
 // SHA-256("strongroom-v1-recovery-code" ‖ key)), as RecoveryKey::ToCode makes it.
 inline std::string FixedRecoveryCode() {
   std::vector<std::uint8_t> key(32);
-  for (int i = 0; i < 32; ++i) key[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(0xa0 + i);
+  for (int i = 0; i < 32; ++i)
+    key[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(0xa0 + i);
   std::string_view label = "strongroom-v1-recovery-code";
   std::vector<std::uint8_t> msg(label.begin(), label.end());
   msg.insert(msg.end(), key.begin(), key.end());

@@ -44,7 +44,8 @@ std::string Describe(const result<ContainerInfo>& r) {
 // The same bytes should fail with the same error whatever kind of source they come from.
 // Strict by default (a mismatch is a finding); STRONGROOM_FUZZ_LENIENT_ERRORS=1 only logs
 // each distinct mismatch once, to keep fuzzing the other properties past a known one.
-void ErrorMismatch(const boost::system::error_code& memory, const boost::system::error_code& stream) {
+void ErrorMismatch(const boost::system::error_code& memory,
+                   const boost::system::error_code& stream) {
   static const bool lenient = [] {
     const char* v = std::getenv("STRONGROOM_FUZZ_LENIENT_ERRORS");
     return v != nullptr && std::string_view(v) == "1";
@@ -93,8 +94,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   io::MemorySource mem_range(in);
   io::MemorySink whole;
-  auto full = DecryptContainerRange(mem_range, 0, std::numeric_limits<std::uint64_t>::max(),
-                                    whole, me);
+  auto full =
+      DecryptContainerRange(mem_range, 0, std::numeric_limits<std::uint64_t>::max(), whole, me);
   if (r.has_value() != full.has_value()) {
     std::fprintf(stderr, "==fuzz== DecryptContainer: %s; DecryptContainerRange(0, max): %s\n",
                  Describe(r).c_str(), Describe(full).c_str());
@@ -107,10 +108,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(r->plaintext_size && *r->plaintext_size == plain.size());
   FUZZ_CHECK(SameInfo(*r, *full));
   FUZZ_CHECK(whole.data() == plain);
-  const bool listed =
-      std::any_of(r->recipients.begin(), r->recipients.end(), [&](const RecipientEntry& e) {
-        return e.fingerprint == me.public_bundle().fingerprint();
-      });
+  const bool listed = std::any_of(
+      r->recipients.begin(), r->recipients.end(),
+      [&](const RecipientEntry& e) { return e.fingerprint == me.public_bundle().fingerprint(); });
   FUZZ_CHECK(listed);
   FUZZ_CHECK(r->header_size < size);
 

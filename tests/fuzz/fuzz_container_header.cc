@@ -80,8 +80,7 @@ bool SameInfo(const ContainerInfo& a, const ContainerInfo& b) {
     }
   }
   return a.version == b.version && a.file_id == b.file_id && a.chunk_size == b.chunk_size &&
-         a.content_type == b.content_type && a.author == b.author &&
-         a.header_size == b.header_size;
+         a.content_type == b.content_type && a.author == b.author && a.header_size == b.header_size;
 }
 
 }  // namespace

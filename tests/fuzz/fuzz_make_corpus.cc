@@ -26,7 +26,8 @@ void Write(const std::string& fuzzer, const std::string& name,
   fs::create_directories(dir);
   const fs::path path = dir / ("seed-" + name);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   out.close();
   if (!out) {
     std::cerr << "fuzz_make_corpus: cannot write " << path << "\n";

@@ -3,10 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sys/stat.h>
 
 namespace strongroom::testing {
 namespace {
@@ -43,7 +43,9 @@ class CliTest : public ::testing::Test {
     WriteFile(Path(name + ".pub"), r.out);
     return r.out.substr(0, r.out.find('\n'));
   }
-  std::string Path(const std::string& name) const { return (fs::path(dir_.path()) / name).string(); }
+  std::string Path(const std::string& name) const {
+    return (fs::path(dir_.path()) / name).string();
+  }
   std::size_t FilesInDir() const {
     return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir_.path()), {}));
   }
@@ -74,8 +76,8 @@ TEST_F(CliTest, EncryptDecryptFilesAndPipes) {
   const std::string bob = Keygen("bob");
   const std::string plain = Random(300'000);
   WriteFile(Path("doc.docx"), plain);
-  RunResult r = Cli({"encrypt", "-r", bob, "-i", Path("alice.id"), "-o", Path("doc.sr"),
-                     Path("doc.docx")});
+  RunResult r =
+      Cli({"encrypt", "-r", bob, "-i", Path("alice.id"), "-o", Path("doc.sr"), Path("doc.docx")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = Cli({"decrypt", "-i", Path("bob.id"), "-o", Path("out.docx"), Path("doc.sr")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -140,15 +142,15 @@ TEST_F(CliTest, ClearErrorsForBadInput) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("bad recipient"), std::string::npos) << r.err;
   r = Cli({"encrypt", "-i", Path("alice.id")}, "x");  // -r is required
-  EXPECT_EQ(r.exit_code, 106);  // CLI11's RequiredError
+  EXPECT_EQ(r.exit_code, 106);                        // CLI11's RequiredError
 }
 
 TEST_F(CliTest, InspectShowsTheHeaderWithoutAKey) {
   Keygen("alice");
   const std::string bob = Keygen("bob");
   WriteFile(Path("doc"), Random(5000));
-  ASSERT_EQ(Cli({"encrypt", "-r", bob, "-i", Path("alice.id"), "--content-type", "text/plain",
-                 "-o", Path("doc.sr"), Path("doc")})
+  ASSERT_EQ(Cli({"encrypt", "-r", bob, "-i", Path("alice.id"), "--content-type", "text/plain", "-o",
+                 Path("doc.sr"), Path("doc")})
                 .exit_code,
             0);
   const RunResult r = Cli({"inspect", Path("doc.sr")});
@@ -166,9 +168,12 @@ TEST_F(CliTest, ShareUnshareAndRekey) {
   const std::string carol = Keygen("carol");
   const std::string plain = Random(150'000);
   WriteFile(Path("doc"), plain);
-  ASSERT_EQ(Cli({"encrypt", "-r", bob, "-i", Path("alice.id"), "-o", Path("v1"), Path("doc")}).exit_code, 0);
+  ASSERT_EQ(
+      Cli({"encrypt", "-r", bob, "-i", Path("alice.id"), "-o", Path("v1"), Path("doc")}).exit_code,
+      0);
   // Alice shares with Carol: re-wrap only.
-  RunResult r = Cli({"add-recipient", "-r", carol, "-i", Path("alice.id"), "-o", Path("v2"), Path("v1")});
+  RunResult r =
+      Cli({"add-recipient", "-r", carol, "-i", Path("alice.id"), "-o", Path("v2"), Path("v1")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = Cli({"decrypt", "-q", "-i", Path("carol.id"), Path("v2")});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -20,8 +20,7 @@ class ServerTest : public ::testing::Test {
     auto line = server_->WaitForLine("listening on", 30s);
     ASSERT_TRUE(line.has_value()) << "strongroomd did not report its address";
     std::smatch m;
-    ASSERT_TRUE(std::regex_search(*line, m, std::regex(R"(http://127\.0\.0\.1:(\d+))")))
-        << *line;
+    ASSERT_TRUE(std::regex_search(*line, m, std::regex(R"(http://127\.0\.0\.1:(\d+))"))) << *line;
     port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
     ASSERT_NE(port_, 0);
   }
@@ -51,8 +50,8 @@ TEST_F(ServerTest, WrongMethodIs405WithAllow) {
 }
 
 TEST_F(ServerTest, OversizedHeaderIsRefusedWith431) {
-  const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " +
-                              std::string(64 * 1024, 'a') + "\r\n\r\n";
+  const std::string request =
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n";
   const std::string reply = RawExchange("127.0.0.1", port_, request);
   EXPECT_EQ(reply.rfind("HTTP/1.1 431", 0), 0u) << reply.substr(0, 80);
 }
@@ -96,8 +95,8 @@ TEST(ServerCli, VersionAndHelp) {
 
 TEST(ServerCli, BadListenAddressFailsClearly) {
   TempDir dir;
-  const RunResult r = RunProcess({STRONGROOMD_PATH, "serve", "--listen", "nonsense", "--data-dir",
-                           dir.path()});
+  const RunResult r =
+      RunProcess({STRONGROOMD_PATH, "serve", "--listen", "nonsense", "--data-dir", dir.path()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("HOST:PORT"), std::string::npos) << r.err;
 }

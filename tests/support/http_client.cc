@@ -10,8 +10,8 @@
 #include <boost/beast/http.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 
 namespace strongroom::testing {
 

@@ -2,16 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
-#include <poll.h>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 namespace strongroom::testing {
 namespace {
@@ -31,7 +31,7 @@ int DecodeStatus(int status) {
 }  // namespace
 
 RunResult RunProcess(const std::vector<std::string>& argv, const std::string& input,
-              std::chrono::seconds timeout) {
+                     std::chrono::seconds timeout) {
   int in[2], out[2], err[2];
   if (pipe(in) != 0 || pipe(out) != 0 || pipe(err) != 0) {
     ADD_FAILURE() << "pipe: " << std::strerror(errno);
@@ -72,11 +72,17 @@ RunResult RunProcess(const std::vector<std::string>& argv, const std::string& in
     char buf[65536];
     if (fds[0].revents) {
       const ssize_t n = read(out[0], buf, sizeof buf);
-      if (n <= 0) out_open = false; else result.out.append(buf, static_cast<std::size_t>(n));
+      if (n <= 0)
+        out_open = false;
+      else
+        result.out.append(buf, static_cast<std::size_t>(n));
     }
     if (fds[1].revents) {
       const ssize_t n = read(err[0], buf, sizeof buf);
-      if (n <= 0) err_open = false; else result.err.append(buf, static_cast<std::size_t>(n));
+      if (n <= 0)
+        err_open = false;
+      else
+        result.err.append(buf, static_cast<std::size_t>(n));
     }
     if (in[1] >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
       const ssize_t n = write(in[1], input.data() + written, input.size() - written);

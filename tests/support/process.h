@@ -1,10 +1,10 @@
 // Starts a child process with pipes on stdout/stderr, for integration tests.
 #pragma once
 
+#include <sys/types.h>
 #include <chrono>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 namespace strongroom::testing {
@@ -17,7 +17,7 @@ struct RunResult {
 
 // Runs argv to completion, feeding `input` on stdin. Fails the test on timeout.
 RunResult RunProcess(const std::vector<std::string>& argv, const std::string& input = "",
-              std::chrono::seconds timeout = std::chrono::seconds(120));
+                     std::chrono::seconds timeout = std::chrono::seconds(120));
 
 // A long-running child (a server). The destructor kills it if still running.
 class ChildProcess {

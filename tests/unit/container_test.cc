@@ -29,12 +29,13 @@ class ContainerTest : public ::testing::Test {
 };
 
 TEST_F(ContainerTest, RoundTripsAtChunkBoundaries) {
-  for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{kChunk - 1}, std::size_t{kChunk},
-                        std::size_t{kChunk + 1}, std::size_t{2 * kChunk}, std::size_t{37 * kChunk + 5}}) {
+  for (std::size_t n :
+       {std::size_t{0}, std::size_t{1}, std::size_t{kChunk - 1}, std::size_t{kChunk},
+        std::size_t{kChunk + 1}, std::size_t{2 * kChunk}, std::size_t{37 * kChunk + 5}}) {
     const Buffer plain = RandomData(n, static_cast<unsigned>(n));
     for (Mode seal_mode : {Mode::positional, Mode::streaming}) {
-      const Buffer c = Seal(plain, alice_, {alice_.public_bundle(), bob_.public_bundle()}, kChunk,
-                            2, seal_mode);
+      const Buffer c =
+          Seal(plain, alice_, {alice_.public_bundle(), bob_.public_bundle()}, kChunk, 2, seal_mode);
       const std::size_t chunks = n == 0 ? 1 : (n + kChunk - 1) / kChunk;
       EXPECT_EQ(c.size(), HeaderSize(c) + n + chunks * kTag + kSig) << n;
       for (Mode open_mode : {Mode::positional, Mode::streaming}) {
@@ -137,7 +138,8 @@ TEST_F(ContainerTest, SwappedChunksAreRejected) {
   const std::size_t h = HeaderSize(c);
   const std::size_t w = kChunk + kTag;
   Buffer t = c;
-  std::swap_ranges(t.begin() + static_cast<std::ptrdiff_t>(h), t.begin() + static_cast<std::ptrdiff_t>(h + w),
+  std::swap_ranges(t.begin() + static_cast<std::ptrdiff_t>(h),
+                   t.begin() + static_cast<std::ptrdiff_t>(h + w),
                    t.begin() + static_cast<std::ptrdiff_t>(h + w));
   auto r = Open(t, bob_);
   ASSERT_FALSE(r);
@@ -164,7 +166,8 @@ TEST_F(ContainerTest, ExtensionIsRejected) {
   // Splice the payload of another container with the same chunk count onto the end.
   const Buffer other = SealForBob(RandomData(kChunk, 9));
   Buffer spliced = c;
-  spliced.insert(spliced.end(), other.begin() + static_cast<std::ptrdiff_t>(HeaderSize(other)), other.end());
+  spliced.insert(spliced.end(), other.begin() + static_cast<std::ptrdiff_t>(HeaderSize(other)),
+                 other.end());
   EXPECT_FALSE(Open(spliced, bob_));
 }
 
@@ -263,7 +266,9 @@ TEST_F(ContainerTest, BadOptionsAreRefused) {
 TEST_F(ContainerTest, RangeReadsMatchThePlaintext) {
   const Buffer plain = RandomData(5 * kChunk + 77);
   const Buffer c = SealForBob(plain);
-  struct Case { std::uint64_t offset, length; };
+  struct Case {
+    std::uint64_t offset, length;
+  };
   for (Case k : {Case{0, 1}, Case{0, plain.size()}, Case{kChunk - 1, 2}, Case{kChunk, kChunk},
                  Case{3 * kChunk + 5, 2 * kChunk}, Case{plain.size() - 1, 100},
                  Case{plain.size(), 10}, Case{100, 0}}) {
@@ -277,7 +282,8 @@ TEST_F(ContainerTest, RangeReadsMatchThePlaintext) {
   }
   io::MemorySource in(c);
   io::MemorySink out;
-  EXPECT_EQ(DecryptContainerRange(in, plain.size() + 1, 1, out, bob_).error(), errc::invalid_argument);
+  EXPECT_EQ(DecryptContainerRange(in, plain.size() + 1, 1, out, bob_).error(),
+            errc::invalid_argument);
 }
 
 TEST_F(ContainerTest, RangeReadsDetectTamperingAndTruncation) {
@@ -391,7 +397,7 @@ TEST(ContainerRegression, BytesAfterAFullFinalChunkGiveTheSameErrorFromFileAndPi
     Buffer t = c;
     t.insert(t.end() - 64, extra, 0);  // Extra bytes before the signature...
     Buffer u = c;
-    u.insert(u.end(), extra, 0);       // ...and after it.
+    u.insert(u.end(), extra, 0);  // ...and after it.
     for (const Buffer* b : {&t, &u}) {
       auto file = Open(*b, bob, 2, Mode::positional);
       auto pipe = Open(*b, bob, 2, Mode::streaming);

@@ -66,7 +66,6 @@ inline Buffer Seal(const Buffer& plain, const Identity& author,
   return std::move(out.data());
 }
 
-
 inline result<Buffer> Open(const Buffer& container, const Identity& id, unsigned threads = 1,
                            Mode mode = Mode::positional) {
   io::MemorySource memory(container);

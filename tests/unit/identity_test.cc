@@ -197,7 +197,7 @@ TEST(Wire, EncodingsRoundTripAndRejectNonCanonical) {
     EXPECT_EQ(Base32Decode(Base32Encode(b)), b);
     EXPECT_EQ(HexDecode(HexEncode(b)), b);
   }
-  EXPECT_FALSE(Base64UrlDecode("AB"));   // Unused bits set: not canonical ("AA" is).
+  EXPECT_FALSE(Base64UrlDecode("AB"));  // Unused bits set: not canonical ("AA" is).
   EXPECT_TRUE(Base64UrlDecode("AA"));
   EXPECT_FALSE(Base64UrlDecode("AA=="));  // No padding in this variant.
   EXPECT_FALSE(Base32Decode("A1"));

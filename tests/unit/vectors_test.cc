@@ -52,7 +52,8 @@ std::vector<Vector> All() {
   for (const auto& e : fs::recursive_directory_iterator(STRONGROOM_VECTORS_DIR)) {
     if (e.is_regular_file() && e.path().extension() == ".txt") out.push_back(Load(e.path()));
   }
-  std::sort(out.begin(), out.end(), [](const Vector& a, const Vector& b) { return a.path < b.path; });
+  std::sort(out.begin(), out.end(),
+            [](const Vector& a, const Vector& b) { return a.path < b.path; });
   return out;
 }
 
@@ -139,15 +140,28 @@ TEST(Vectors, EveryVectorGivesItsExpectedResult) {
 TEST(Vectors, EveryFailureKindHasAVector) {
   std::set<std::string> seen;
   for (const auto& v : All()) seen.insert(v.kind + "/" + v.head.at("expect"));
-  for (const char* needed :
-       {"container/success", "container/not_a_recipient", "container/header_tampered",
-        "container/payload_tampered", "container/truncated", "container/unsupported_version",
-        "container/malformed", "container/too_large", "container/bad_signature",
-        "public-bundle/success", "public-bundle/bad_signature", "public-bundle/malformed",
-        "public-bundle/unsupported_version", "password/success", "password/weak_parameters",
-        "private-bundle/success", "private-bundle/wrong_password",
-        "private-bundle/weak_parameters", "private-bundle/unsupported_version",
-        "recovery/success", "recovery/wrong_password", "recovery/malformed"}) {
+  for (const char* needed : {"container/success",
+                             "container/not_a_recipient",
+                             "container/header_tampered",
+                             "container/payload_tampered",
+                             "container/truncated",
+                             "container/unsupported_version",
+                             "container/malformed",
+                             "container/too_large",
+                             "container/bad_signature",
+                             "public-bundle/success",
+                             "public-bundle/bad_signature",
+                             "public-bundle/malformed",
+                             "public-bundle/unsupported_version",
+                             "password/success",
+                             "password/weak_parameters",
+                             "private-bundle/success",
+                             "private-bundle/wrong_password",
+                             "private-bundle/weak_parameters",
+                             "private-bundle/unsupported_version",
+                             "recovery/success",
+                             "recovery/wrong_password",
+                             "recovery/malformed"}) {
     EXPECT_TRUE(seen.count(needed)) << "no vector for " << needed;
   }
 }

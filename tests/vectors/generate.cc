@@ -147,7 +147,8 @@ int main(int argc, char** argv) {
   t[h + w + 10] ^= 0x01;
   Container("payload-tampered", "one bit flipped in chunk 1", bob, t, "payload_tampered");
   t = c_multi;
-  std::swap_ranges(t.begin() + static_cast<std::ptrdiff_t>(h), t.begin() + static_cast<std::ptrdiff_t>(h + w),
+  std::swap_ranges(t.begin() + static_cast<std::ptrdiff_t>(h),
+                   t.begin() + static_cast<std::ptrdiff_t>(h + w),
                    t.begin() + static_cast<std::ptrdiff_t>(h + w));
   Container("payload-reordered", "chunks 0 and 1 swapped", bob, t, "payload_tampered");
   t.assign(c_multi.begin(), c_multi.begin() + static_cast<std::ptrdiff_t>(h + 3 * w));
@@ -192,7 +193,8 @@ int main(int argc, char** argv) {
   // --- public bundles -----------------------------------------------------------------------
   auto bundle = [](const std::string& name, const std::string& comment, const Buffer& b,
                    const std::string& expect, const PublicBundle* ok) {
-    std::vector<std::pair<std::string, std::string>> head = {{"expect", expect}, {"comment", comment}};
+    std::vector<std::pair<std::string, std::string>> head = {{"expect", expect},
+                                                             {"comment", comment}};
     if (ok) {
       head.push_back({"user-id", ok->user_id()});
       head.push_back({"fingerprint", HexEncode(ok->fingerprint())});
@@ -209,7 +211,8 @@ int main(int argc, char** argv) {
   pt = pb;
   const auto& mk = carol.public_bundle().encryption_key();
   std::copy(mk.begin(), mk.end(), pt.begin() + 6 + 17 + 8);
-  bundle("substituted-key", "encryption key replaced, signature kept", pt, "bad_signature", nullptr);
+  bundle("substituted-key", "encryption key replaced, signature kept", pt, "bad_signature",
+         nullptr);
   pt = pb;
   pt[4] = 2;
   bundle("unsupported-version", "version 2", pt, "unsupported_version", nullptr);
@@ -222,65 +225,90 @@ int main(int argc, char** argv) {
 
   // --- password-derived keys and bundles ------------------------------------------------------
   KdfParams params;
-  for (std::size_t i = 0; i < params.salt.size(); ++i) params.salt[i] = static_cast<std::uint8_t>(i);
+  for (std::size_t i = 0; i < params.salt.size(); ++i)
+    params.salt[i] = static_cast<std::uint8_t>(i);
   const std::string password = "correct horse battery staple";
   auto keys = DerivePasswordKeys(password, params);
   if (!keys) std::abort();
   const std::string params_text = "opslimit=3 memlimit=67108864 salt=" + HexEncode(params.salt);
-  Write("password", "derive-default", {{"expect", "success"},
-                                       {"comment", "Argon2id t=3 m=64MiB p=1, then HKDF split"},
-                                       {"password", password},
-                                       {"params", params_text},
-                                       {"auth-key", HexEncode(keys->auth_key.bytes())},
-                                       {"key-encryption-key", HexEncode(keys->key_encryption_key.bytes())}},
+  Write("password", "derive-default",
+        {{"expect", "success"},
+         {"comment", "Argon2id t=3 m=64MiB p=1, then HKDF split"},
+         {"password", password},
+         {"params", params_text},
+         {"auth-key", HexEncode(keys->auth_key.bytes())},
+         {"key-encryption-key", HexEncode(keys->key_encryption_key.bytes())}},
         {});
-  Write("password", "weak-memlimit", {{"expect", "weak_parameters"},
-                                      {"comment", "memlimit 32 MiB: below the floor"},
-                                      {"password", password},
-                                      {"params", "opslimit=3 memlimit=33554432 salt=" + HexEncode(params.salt)}},
+  Write("password", "weak-memlimit",
+        {{"expect", "weak_parameters"},
+         {"comment", "memlimit 32 MiB: below the floor"},
+         {"password", password},
+         {"params", "opslimit=3 memlimit=33554432 salt=" + HexEncode(params.salt)}},
         {});
-  Write("password", "weak-opslimit", {{"expect", "weak_parameters"},
-                                      {"comment", "opslimit 2: below the floor"},
-                                      {"password", password},
-                                      {"params", "opslimit=2 memlimit=67108864 salt=" + HexEncode(params.salt)}},
+  Write("password", "weak-opslimit",
+        {{"expect", "weak_parameters"},
+         {"comment", "opslimit 2: below the floor"},
+         {"password", password},
+         {"params", "opslimit=2 memlimit=67108864 salt=" + HexEncode(params.salt)}},
         {});
 
   auto sealed = SealPrivateBundle(alice, *keys, params);
   if (!sealed) std::abort();
   const std::string alice_pub = alice.public_bundle().ToText();
-  Write("private-bundle", "ok", {{"expect", "success"}, {"comment", "password bundle"},
-                                 {"password", password}, {"public-key", alice_pub}}, *sealed);
-  Write("private-bundle", "wrong-password", {{"expect", "wrong_password"}, {"comment", "one letter off"},
-                                             {"password", "correct horse battery stapler"}}, *sealed);
+  Write("private-bundle", "ok",
+        {{"expect", "success"},
+         {"comment", "password bundle"},
+         {"password", password},
+         {"public-key", alice_pub}},
+        *sealed);
+  Write("private-bundle", "wrong-password",
+        {{"expect", "wrong_password"},
+         {"comment", "one letter off"},
+         {"password", "correct horse battery stapler"}},
+        *sealed);
   Buffer st = *sealed;
   const std::size_t params_at = 4 + 1 + 1 + 1 + alice.user_id().size();
   st[params_at + 1 + 4 + 4] = 0x02;  // memlimit 64 MiB -> 32 MiB
-  Write("private-bundle", "weak-parameters", {{"expect", "weak_parameters"},
-                                              {"comment", "server lowered memlimit to 32 MiB"},
-                                              {"password", password}}, st);
+  Write("private-bundle", "weak-parameters",
+        {{"expect", "weak_parameters"},
+         {"comment", "server lowered memlimit to 32 MiB"},
+         {"password", password}},
+        st);
   st = *sealed;
   st[params_at + 1 + 4 + 8] ^= 0x01;  // first salt byte
-  Write("private-bundle", "tampered-salt", {{"expect", "wrong_password"},
-                                            {"comment", "salt altered: a different key is derived"},
-                                            {"password", password}}, st);
+  Write("private-bundle", "tampered-salt",
+        {{"expect", "wrong_password"},
+         {"comment", "salt altered: a different key is derived"},
+         {"password", password}},
+        st);
   st = *sealed;
   st[4] = 2;
-  Write("private-bundle", "unsupported-version", {{"expect", "unsupported_version"},
-                                                  {"comment", "version 2"}, {"password", password}}, st);
+  Write("private-bundle", "unsupported-version",
+        {{"expect", "unsupported_version"}, {"comment", "version 2"}, {"password", password}}, st);
 
   const RecoveryKey recovery = RecoveryKey::Generate();
   const RecoveryKey other = RecoveryKey::Generate();
   auto rb = SealRecoveryBundle(alice, recovery);
   if (!rb) std::abort();
-  Write("recovery", "ok", {{"expect", "success"}, {"comment", "recovery bundle opened by its code"},
-                           {"code", recovery.ToCode()}, {"key", HexEncode(recovery.bytes())},
-                           {"public-key", alice_pub}}, *rb);
-  Write("recovery", "wrong-code", {{"expect", "wrong_password"}, {"comment", "a valid code, not this bundle's"},
-                                   {"code", other.ToCode()}}, *rb);
+  Write("recovery", "ok",
+        {{"expect", "success"},
+         {"comment", "recovery bundle opened by its code"},
+         {"code", recovery.ToCode()},
+         {"key", HexEncode(recovery.bytes())},
+         {"public-key", alice_pub}},
+        *rb);
+  Write("recovery", "wrong-code",
+        {{"expect", "wrong_password"},
+         {"comment", "a valid code, not this bundle's"},
+         {"code", other.ToCode()}},
+        *rb);
   std::string typo = recovery.ToCode();
   typo[0] = typo[0] == 'A' ? 'B' : 'A';
-  Write("recovery", "typo", {{"expect", "malformed"}, {"comment", "checksum catches a mistyped character"},
-                             {"code", typo}}, *rb);
+  Write("recovery", "typo",
+        {{"expect", "malformed"},
+         {"comment", "checksum catches a mistyped character"},
+         {"code", typo}},
+        *rb);
   std::cout << "vectors written to " << g_root << "\n";
   return 0;
 }

@@ -68,7 +68,7 @@ struct ContainerInfo {
 
 struct EncryptOptions {
   std::string content_type = "application/octet-stream";  // Printable ASCII, <= 255 bytes.
-  std::uint32_t chunk_size = kDefaultChunkSize;            // Power of two in [4 KiB, 16 MiB].
+  std::uint32_t chunk_size = kDefaultChunkSize;           // Power of two in [4 KiB, 16 MiB].
   unsigned threads = 0;
 };
 
@@ -95,8 +95,7 @@ struct EncryptOptions {
 // random-access source, verifying the header, the signature (through the final chunk) and
 // every chunk it reads. errc::invalid_argument when offset is past the end.
 [[nodiscard]] result<ContainerInfo> DecryptContainerRange(io::Source& in, std::uint64_t offset,
-                                                          std::uint64_t length,
-                                                          io::Sink& plaintext,
+                                                          std::uint64_t length, io::Sink& plaintext,
                                                           const Identity& identity);
 
 // Adds recipient stanzas; the payload is copied untouched. `signer` must be a recipient and

@@ -111,8 +111,7 @@ class Identity {
 
  private:
   Identity() = default;
-  [[nodiscard]] static result<Identity> FromSecrets(std::string_view user_id,
-                                                    std::uint64_t created,
+  [[nodiscard]] static result<Identity> FromSecrets(std::string_view user_id, std::uint64_t created,
                                                     std::span<const std::uint8_t, 32> x25519,
                                                     std::span<const std::uint8_t, 32> seed);
 

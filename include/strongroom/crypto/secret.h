@@ -48,7 +48,9 @@ class Secret {
     return copy;
   }
 
-  [[nodiscard]] std::span<std::uint8_t, N> bytes() noexcept { return std::span<std::uint8_t, N>(data_, N); }
+  [[nodiscard]] std::span<std::uint8_t, N> bytes() noexcept {
+    return std::span<std::uint8_t, N>(data_, N);
+  }
   [[nodiscard]] std::span<const std::uint8_t, N> bytes() const noexcept {
     return std::span<const std::uint8_t, N>(data_, N);
   }
