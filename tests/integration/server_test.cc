@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
-#include <regex>
 
 namespace strongroom::testing {
 namespace {
@@ -19,9 +18,10 @@ class ServerTest : public ::testing::Test {
         STRONGROOMD_PATH, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_.path()});
     auto line = server_->WaitForLine("listening on", 30s);
     ASSERT_TRUE(line.has_value()) << "strongroomd did not report its address";
-    std::smatch m;
-    ASSERT_TRUE(std::regex_search(*line, m, std::regex(R"(http://127\.0\.0\.1:(\d+))"))) << *line;
-    port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+    const std::string prefix = "http://127.0.0.1:";
+    const auto at = line->find(prefix);
+    ASSERT_NE(at, std::string::npos) << *line;
+    port_ = static_cast<std::uint16_t>(std::stoi(line->substr(at + prefix.size())));
     ASSERT_NE(port_, 0);
   }
 

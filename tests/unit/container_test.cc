@@ -121,7 +121,9 @@ TEST_F(ContainerTest, TruncationAnywhereIsRejected) {
     EXPECT_FALSE(r) << "truncation to " << cut << " bytes was accepted";
     auto streamed = Open(t, bob_, 1, Mode::streaming);
     EXPECT_FALSE(streamed) << "truncation to " << cut << " bytes was accepted when streamed";
-    if (!r && !streamed) EXPECT_EQ(r.error(), streamed.error()) << "cut " << cut;
+    if (!r && !streamed) {
+      EXPECT_EQ(r.error(), streamed.error()) << "cut " << cut;
+    }
   }
 }
 

@@ -4,10 +4,21 @@
 
 #include <gtest/gtest.h>
 
-#include <regex>
-
 namespace strongroom::crypto::testing {
 namespace {
+
+// True when `s` is `groups` groups of `width` characters from `alphabet`, joined by `sep`.
+bool IsGrouped(const std::string& s, std::size_t groups, std::size_t width, char sep,
+               std::string_view alphabet) {
+  if (s.size() != groups * width + (groups - 1)) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const bool separator_position = (i + 1) % (width + 1) == 0;
+    if (separator_position ? s[i] != sep : alphabet.find(s[i]) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
 
 TEST(Identity, PublicBundleRoundTripsThroughBytesAndText) {
   const Identity id = NewIdentity("alice@example.com");
@@ -47,7 +58,7 @@ TEST(Identity, SubstitutedKeyBreaksTheSelfSignature) {
 TEST(Identity, FingerprintIsTwelveGroupsOfFiveDigits) {
   const Identity id = NewIdentity("alice");
   const std::string fp = id.public_bundle().DisplayFingerprint();
-  EXPECT_TRUE(std::regex_match(fp, std::regex(R"(\d{5}( \d{5}){11})"))) << fp;
+  EXPECT_TRUE(IsGrouped(fp, 12, 5, ' ', "0123456789")) << fp;
   EXPECT_NE(fp, NewIdentity("alice").public_bundle().DisplayFingerprint());
 }
 
@@ -161,7 +172,7 @@ TEST(Password, PasswordChangeKeepsTheKeyPairs) {
 TEST(Recovery, CodeRoundTripsAndCatchesTypos) {
   const RecoveryKey k = RecoveryKey::Generate();
   const std::string code = k.ToCode();
-  EXPECT_TRUE(std::regex_match(code, std::regex(R"([A-Z2-7]{5}(-[A-Z2-7]{5}){10})"))) << code;
+  EXPECT_TRUE(IsGrouped(code, 11, 5, '-', "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")) << code;
   auto back = RecoveryKey::FromCode(code);
   ASSERT_TRUE(back);
   EXPECT_TRUE(std::equal(back->bytes().begin(), back->bytes().end(), k.bytes().begin()));

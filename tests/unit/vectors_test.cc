@@ -115,17 +115,23 @@ void Check(const Vector& v) {
   } else if (v.kind == "private-bundle") {
     auto id = OpenPrivateBundle(v.body, v.head.at("password"));
     EXPECT_EQ(Outcome(id ? boost::system::error_code() : id.error()), expect);
-    if (id && expect == "success") EXPECT_EQ(id->public_bundle().ToText(), v.head.at("public-key"));
+    if (id && expect == "success") {
+      EXPECT_EQ(id->public_bundle().ToText(), v.head.at("public-key"));
+    }
   } else if (v.kind == "recovery") {
     auto key = RecoveryKey::FromCode(v.head.at("code"));
     if (!key) {
       EXPECT_EQ(Outcome(key.error()), expect);
       return;
     }
-    if (v.head.count("key")) EXPECT_EQ(HexEncode(key->bytes()), v.head.at("key"));
+    if (v.head.count("key")) {
+      EXPECT_EQ(HexEncode(key->bytes()), v.head.at("key"));
+    }
     auto id = OpenRecoveryBundle(v.body, *key);
     EXPECT_EQ(Outcome(id ? boost::system::error_code() : id.error()), expect);
-    if (id && expect == "success") EXPECT_EQ(id->public_bundle().ToText(), v.head.at("public-key"));
+    if (id && expect == "success") {
+      EXPECT_EQ(id->public_bundle().ToText(), v.head.at("public-key"));
+    }
   } else {
     ADD_FAILURE() << "unknown vector kind " << v.kind;
   }
