@@ -12,7 +12,7 @@ namespace strongroom::crypto {
 namespace {
 
 // Bytes of input a worker claims per lock round trip.
-constexpr std::size_t kBatchBytes = 1024 * 1024;
+constexpr std::size_t kBatchBytes = std::size_t{1024} * 1024;
 
 }  // namespace
 

@@ -1,4 +1,5 @@
 // strongroomd: the Strongroom server.
+#include "strongroom/server/config.h"
 #include "strongroom/server/server.h"
 #include "strongroom/version.h"
 
@@ -9,36 +10,16 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 
 namespace {
 
-// Parses "HOST:PORT" or "[V6]:PORT".
-bool ParseListen(const std::string& text, std::string& host, std::uint16_t& port) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon + 1 == text.size()) return false;
-  host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  try {
-    std::size_t used = 0;
-    const unsigned long value = std::stoul(text.substr(colon + 1), &used);
-    if (used != text.size() - colon - 1 || value > 65535) return false;
-    port = static_cast<std::uint16_t>(value);
-  } catch (const std::exception&) {
-    return false;
-  }
-  return !host.empty();
-}
-
-int Serve(const std::string& listen, const std::string& data_dir) {
-  strongroom::server::ServerOptions options;
-  if (!ParseListen(listen, options.listen_host, options.listen_port)) {
-    std::cerr << "strongroomd: --listen expects HOST:PORT, got '" << listen << "'\n";
-    return 2;
-  }
+int Serve(const strongroom::server::Config& config) {
+  const std::string& data_dir = config.data_dir;
+  const std::string listen = config.listen;
+  const strongroom::server::ServerOptions& options = config.server;
   std::error_code fs_ec;
   std::filesystem::create_directories(data_dir, fs_ec);
   if (fs_ec) {
@@ -93,17 +74,32 @@ int main(int argc, char** argv) {
   app.set_version_flag("-V,--version", std::string("strongroomd ") + strongroom::kVersion);
   app.require_subcommand(1);
 
-  std::string listen = "127.0.0.1:8080";
-  std::string data_dir = "./var";
+  std::optional<std::string> config_file, listen, data_dir;
   auto* serve = app.add_subcommand("serve", "Run the server");
-  serve->add_option("--listen", listen, "Address to listen on, HOST:PORT (port 0: any free port)")
-      ->capture_default_str();
-  serve->add_option("--data-dir", data_dir, "Directory for the database and blobs")
-      ->capture_default_str();
+  serve->add_option("--config", config_file, "TOML configuration file (docs/configuration.md)");
+  serve->add_option(
+      "--listen", listen,
+      "Address to listen on, HOST:PORT (port 0: any free port); default 127.0.0.1:8080");
+  serve->add_option("--data-dir", data_dir, "Directory for the database and blobs; default ./var");
+  serve->footer("Precedence: defaults < --config file < STRONGROOM_* environment < flags.");
 
   CLI11_PARSE(app, argc, argv);
   try {
-    if (serve->parsed()) return Serve(listen, data_dir);
+    if (serve->parsed()) {
+      strongroom::server::ConfigSources sources;
+      sources.file = config_file;
+      sources.environment = strongroom::server::ProcessEnvironment();
+      if (listen) sources.flags["listen"] = *listen;
+      if (data_dir) sources.flags["data_dir"] = *data_dir;
+      std::string why;
+      auto config = strongroom::server::LoadConfig(sources, &why);
+      if (!config) {
+        std::cerr << "strongroomd: configuration error: " << why << "\n";
+        return 2;
+      }
+      spdlog::set_level(spdlog::level::from_str(config->log_level));
+      return Serve(*config);
+    }
   } catch (const std::exception& e) {
     std::cerr << "strongroomd: fatal: " << e.what() << "\n";
     return 1;

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdlib>
+#include <fstream>
 
 namespace strongroom::testing {
 namespace {
@@ -99,6 +101,45 @@ TEST(ServerCli, BadListenAddressFailsClearly) {
       RunProcess({STRONGROOMD_PATH, "serve", "--listen", "nonsense", "--data-dir", dir.path()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("HOST:PORT"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace strongroom::testing
+
+namespace strongroom::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ServerConfig, ConfigFileAndEnvironmentAreHonoured) {
+  TempDir dir;
+  const std::string config = dir.path() + "/strongroomd.toml";
+  {
+    std::ofstream f(config);
+    f << "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"" << dir.path() << "/from-file\"\n";
+  }
+  // The environment overrides the file (the variable is inherited by the child only).
+  ::setenv("STRONGROOM_DATA_DIR", (dir.path() + "/from-env").c_str(), 1);
+  ChildProcess server({STRONGROOMD_PATH, "serve", "--config", config});
+  ::unsetenv("STRONGROOM_DATA_DIR");
+  ASSERT_TRUE(server.WaitForLine("listening on http://127.0.0.1:", 30s));
+  auto data = server.WaitForLine("data directory:", 5s);
+  ASSERT_TRUE(data);
+  EXPECT_NE(data->find("/from-env"), std::string::npos) << *data;
+  EXPECT_EQ(server.SignalAndWait(SIGTERM, 15s), 0);
+}
+
+TEST(ServerConfig, BadConfigurationExitsWithAClearMessage) {
+  TempDir dir;
+  const std::string config = dir.path() + "/bad.toml";
+  std::ofstream(config) << "[limits]\nmax_conections = 5\n";
+  const RunResult r = RunProcess({STRONGROOMD_PATH, "serve", "--config", config});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown setting [limits] max_conections"), std::string::npos) << r.err;
+  const RunResult open =
+      RunProcess({STRONGROOMD_PATH, "serve", "--listen", "0.0.0.0:0", "--data-dir", dir.path()});
+  EXPECT_EQ(open.exit_code, 2);
+  EXPECT_NE(open.err.find("refusing plain HTTP"), std::string::npos) << open.err;
 }
 
 }  // namespace

@@ -24,8 +24,8 @@ struct ServerOptions {
   std::size_t threads = 0;           // 0 means one per core.
 
   // Bounds on every connection (slowloris and memory exhaustion).
-  std::size_t max_header_bytes = 16 * 1024;
-  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_header_bytes = std::size_t{16} * 1024;
+  std::size_t max_body_bytes = std::size_t{1024} * 1024;
   std::chrono::milliseconds read_timeout{30'000};   // To read one whole request.
   std::chrono::milliseconds idle_timeout{60'000};   // Keep-alive wait between requests.
   std::chrono::milliseconds write_timeout{30'000};  // To write one whole response.
