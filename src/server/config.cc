@@ -1,7 +1,7 @@
 #include "strongroom/server/config.h"
 
-#include <boost/asio/ip/address.hpp>
 #include <toml++/toml.h>
+#include <boost/asio/ip/address.hpp>
 
 #include <array>
 #include <charconv>
@@ -50,7 +50,8 @@ auto Size(std::size_t ServerOptions::*member) {
 const std::vector<Key>& Keys() {
   static const std::vector<Key> keys = {
       {"server", "listen", "STRONGROOM_LISTEN", value_kind::string, 0, 0, Field(&Config::listen)},
-      {"server", "data_dir", "STRONGROOM_DATA_DIR", value_kind::string, 0, 0, Field(&Config::data_dir)},
+      {"server", "data_dir", "STRONGROOM_DATA_DIR", value_kind::string, 0, 0,
+       Field(&Config::data_dir)},
       {"server", "allow_insecure_http", "STRONGROOM_ALLOW_INSECURE_HTTP", value_kind::boolean, 0, 0,
        Field(&Config::allow_insecure_http)},
       {"server", "threads", "STRONGROOM_THREADS", value_kind::integer, 0, 256,
@@ -61,10 +62,10 @@ const std::vector<Key>& Keys() {
        std::int64_t{1} << 40, Size(&ServerOptions::max_body_bytes)},
       {"limits", "max_connections", "STRONGROOM_MAX_CONNECTIONS", value_kind::integer, 1, 1'000'000,
        Size(&ServerOptions::max_connections)},
-      {"limits", "read_timeout_ms", "STRONGROOM_READ_TIMEOUT_MS", value_kind::integer, 100, 3'600'000,
-       Milliseconds(&ServerOptions::read_timeout)},
-      {"limits", "idle_timeout_ms", "STRONGROOM_IDLE_TIMEOUT_MS", value_kind::integer, 100, 3'600'000,
-       Milliseconds(&ServerOptions::idle_timeout)},
+      {"limits", "read_timeout_ms", "STRONGROOM_READ_TIMEOUT_MS", value_kind::integer, 100,
+       3'600'000, Milliseconds(&ServerOptions::read_timeout)},
+      {"limits", "idle_timeout_ms", "STRONGROOM_IDLE_TIMEOUT_MS", value_kind::integer, 100,
+       3'600'000, Milliseconds(&ServerOptions::idle_timeout)},
       {"limits", "write_timeout_ms", "STRONGROOM_WRITE_TIMEOUT_MS", value_kind::integer, 100,
        3'600'000, Milliseconds(&ServerOptions::write_timeout)},
       {"limits", "drain_timeout_ms", "STRONGROOM_DRAIN_TIMEOUT_MS", value_kind::integer, 0, 600'000,
@@ -161,7 +162,8 @@ result<void> ApplyToml(const std::string& path, Config& config, std::string* err
         return Fail(error, path + ": " + Where(*key) + " has an unsupported type");
       }
       std::string why;
-      if (!Apply(*key, text, config, why)) return Fail(error, path + ": " + Where(*key) + " " + why);
+      if (!Apply(*key, text, config, why))
+        return Fail(error, path + ": " + Where(*key) + " " + why);
     }
   }
   return {};
@@ -236,18 +238,20 @@ result<Config> LoadConfig(const ConfigSources& sources, std::string* error) {
     }
   }
   if (!ParseListenAddress(config.listen, config.server.listen_host, config.server.listen_port)) {
-    return Fail(error, "listen address must be HOST:PORT with a numeric IP, not '" + config.listen + "'");
+    return Fail(error,
+                "listen address must be HOST:PORT with a numeric IP, not '" + config.listen + "'");
   }
   if (!IsLoopback(config.server.listen_host) && !config.allow_insecure_http) {
-    return Fail(error, "refusing plain HTTP on the non-loopback address " + config.server.listen_host +
-                    ": sessions would cross the network unencrypted. Listen on 127.0.0.1 "
-                    "behind a TLS proxy, or set [server] allow_insecure_http = true if the "
-                    "network is trusted");
+    return Fail(error, "refusing plain HTTP on the non-loopback address " +
+                           config.server.listen_host +
+                           ": sessions would cross the network unencrypted. Listen on 127.0.0.1 "
+                           "behind a TLS proxy, or set [server] allow_insecure_http = true if the "
+                           "network is trusted");
   }
   static constexpr std::array kLevels = {"trace", "debug", "info", "warn", "error"};
   if (std::find(kLevels.begin(), kLevels.end(), config.log_level) == kLevels.end()) {
     return Fail(error, "[log] level must be trace, debug, info, warn or error, not '" +
-                    config.log_level + "'");
+                           config.log_level + "'");
   }
   return config;
 }

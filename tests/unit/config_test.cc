@@ -43,15 +43,16 @@ threads = 3
 max_body_bytes = 2048
 read_timeout_ms = 5000
 )");
-  s.environment = {{"STRONGROOM_DATA_DIR", "/srv/from-env"}, {"STRONGROOM_THREADS", "4"},
+  s.environment = {{"STRONGROOM_DATA_DIR", "/srv/from-env"},
+                   {"STRONGROOM_THREADS", "4"},
                    {"STRONGROOM_HOME", "/ignored/client/setting"}};
   s.flags = {{"threads", "5"}};
   std::string why;
   auto c = LoadConfig(s, &why);
   ASSERT_TRUE(c) << why;
-  EXPECT_EQ(c->server.listen_port, 9000);  // file
+  EXPECT_EQ(c->server.listen_port, 9000);   // file
   EXPECT_EQ(c->data_dir, "/srv/from-env");  // env over file
-  EXPECT_EQ(c->server.threads, 5u);        // flag over env over file
+  EXPECT_EQ(c->server.threads, 5u);         // flag over env over file
   EXPECT_EQ(c->server.max_body_bytes, 2048u);
   EXPECT_EQ(c->server.read_timeout, std::chrono::milliseconds(5000));
 }

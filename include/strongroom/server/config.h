@@ -29,12 +29,12 @@ struct Config {
   // Plain HTTP is refused on a non-loopback address unless this is set: sessions and auth
   // keys would cross the network in the clear.
   bool allow_insecure_http = false;
-  std::string log_level = "info";   // trace, debug, info, warn, error
-  ServerOptions server;             // Limits, timeouts, threads; listen_* filled from `listen`.
+  std::string log_level = "info";  // trace, debug, info, warn, error
+  ServerOptions server;            // Limits, timeouts, threads; listen_* filled from `listen`.
 };
 
 struct ConfigSources {
-  std::optional<std::string> file;               // Path of a TOML file, if any.
+  std::optional<std::string> file;                 // Path of a TOML file, if any.
   std::map<std::string, std::string> environment;  // Only STRONGROOM_* entries are read.
   std::map<std::string, std::string> flags;        // Key name (as in TOML) -> value.
 };

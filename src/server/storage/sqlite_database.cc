@@ -1,0 +1,234 @@
+#include "server/storage/sqlite_database.h"
+
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+
+namespace strongroom::storage {
+namespace {
+
+// Maps an SQLite (extended) result code. Constraint violations are the caller's business:
+// a duplicate key is already_exists, a reference to a missing row not_found, any other
+// constraint invalid_argument. Everything else is the storage failing. SQLite's messages may
+// quote data, so they are logged at debug level only and never returned.
+boost::system::error_code MapError(sqlite3* db, int rc) {
+  spdlog::debug("sqlite error {}: {}", rc, db != nullptr ? sqlite3_errmsg(db) : "");
+  switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+      return errc::already_exists;
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+      return errc::not_found;
+    default:
+      break;
+  }
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) return errc::invalid_argument;
+  return errc::io_error;
+}
+
+std::int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+// --- Statement ------------------------------------------------------------------------------
+
+Statement::Statement(Statement&& other) noexcept
+    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), bind_error_(other.bind_error_) {}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement& Statement::Bind(int index, std::int64_t value) {
+  if (sqlite3_bind_int64(stmt_, index, value) != SQLITE_OK) bind_error_ = errc::internal;
+  return *this;
+}
+
+Statement& Statement::Bind(int index, std::string_view text) {
+  if (sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
+                          SQLITE_UTF8) != SQLITE_OK) {
+    bind_error_ = errc::internal;
+  }
+  return *this;
+}
+
+Statement& Statement::BindBlob(int index, std::span<const std::uint8_t> bytes) {
+  // A zero-length blob is still a blob, not NULL: give SQLite a non-null pointer.
+  static const std::uint8_t kEmpty = 0;
+  if (sqlite3_bind_blob64(stmt_, index, bytes.empty() ? &kEmpty : bytes.data(), bytes.size(),
+                          SQLITE_TRANSIENT) != SQLITE_OK) {
+    bind_error_ = errc::internal;
+  }
+  return *this;
+}
+
+Statement& Statement::BindNull(int index) {
+  if (sqlite3_bind_null(stmt_, index) != SQLITE_OK) bind_error_ = errc::internal;
+  return *this;
+}
+
+result<bool> Statement::Step() {
+  // result<bool> cannot be built implicitly from an error_code (bool would be ambiguous).
+  if (!bind_error_) return result<bool>(boost::system::in_place_error, bind_error_.error());
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return result<bool>(boost::system::in_place_error, MapError(db_, rc));
+}
+
+std::int64_t Statement::ColumnInt(int index) const { return sqlite3_column_int64(stmt_, index); }
+
+std::string Statement::ColumnText(int index) const {
+  const auto* p = sqlite3_column_text(stmt_, index);
+  const int n = sqlite3_column_bytes(stmt_, index);
+  return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
+}
+
+std::vector<std::uint8_t> Statement::ColumnBlob(int index) const {
+  const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, index));
+  const int n = sqlite3_column_bytes(stmt_, index);
+  return p == nullptr ? std::vector<std::uint8_t>() : std::vector<std::uint8_t>(p, p + n);
+}
+
+bool Statement::ColumnIsNull(int index) const {
+  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
+
+// --- SqliteDatabase -------------------------------------------------------------------------
+
+result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& path) {
+  // Create the file ourselves so it is never, even briefly, readable by others.
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return errc::io_error;
+  ::close(fd);
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    auto ec = MapError(db, rc);
+    sqlite3_close(db);
+    return ec;
+  }
+  std::unique_ptr<SqliteDatabase> database(new SqliteDatabase(db));
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, 5000);
+  for (const char* pragma : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL",
+                             "PRAGMA foreign_keys = ON", "PRAGMA secure_delete = ON"}) {
+    if (auto r = database->Execute(pragma); !r) return r.error();
+  }
+  // journal_mode is the one setting that can silently not take (e.g. on some filesystems).
+  auto mode = database->Pragma("journal_mode");
+  if (!mode) return mode.error();
+  if (*mode != "wal") return errc::io_error;
+  return database;
+}
+
+SqliteDatabase::~SqliteDatabase() { sqlite3_close_v2(db_); }
+
+result<void> SqliteDatabase::Execute(std::string_view sql) {
+  const std::string text(sql);
+  const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return MapError(db_, rc);
+  return {};
+}
+
+result<Statement> SqliteDatabase::Prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) return MapError(db_, rc);
+  return Statement(db_, stmt);
+}
+
+result<void> SqliteDatabase::Transaction(const std::function<result<void>()>& body) {
+  if (auto r = Execute("BEGIN IMMEDIATE"); !r) return r;
+  auto r = body();
+  if (!r) {
+    (void)Execute("ROLLBACK");
+    return r;
+  }
+  if (auto c = Execute("COMMIT"); !c) {
+    (void)Execute("ROLLBACK");
+    return c;
+  }
+  return {};
+}
+
+result<std::string> SqliteDatabase::Pragma(std::string_view name) {
+  auto stmt = Prepare("PRAGMA " + std::string(name));
+  if (!stmt) return stmt.error();
+  auto row = stmt->Step();
+  if (!row) return row.error();
+  if (!*row) return std::string();
+  return stmt->ColumnText(0);
+}
+
+result<int> SqliteDatabase::SchemaVersion() {
+  if (auto r = Execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                       " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                       " applied_at INTEGER NOT NULL) STRICT");
+      !r) {
+    return r.error();
+  }
+  auto stmt = Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  if (!stmt) return stmt.error();
+  auto row = stmt->Step();
+  if (!row) return row.error();
+  return static_cast<int>(stmt->ColumnInt(0));
+}
+
+result<void> SqliteDatabase::Migrate(std::span<const Migration> migrations) {
+  for (std::size_t i = 0; i < migrations.size(); ++i) {
+    if (migrations[i].version != static_cast<int>(i) + 1) return errc::invalid_argument;
+  }
+  auto current = SchemaVersion();
+  if (!current) return current.error();
+  if (*current > static_cast<int>(migrations.size())) return errc::unsupported_version;
+  for (const Migration& m : migrations.subspan(static_cast<std::size_t>(*current))) {
+    auto r = Transaction([&]() -> result<void> {
+      if (auto e = Execute(m.sql); !e) return e;
+      auto record = Prepare("INSERT INTO schema_migrations (version, name, applied_at)"
+                            " VALUES (?1, ?2, ?3)");
+      if (!record) return record.error();
+      record->Bind(1, std::int64_t{m.version}).Bind(2, m.name).Bind(3, NowSeconds());
+      auto done = record->Step();
+      if (!done) return done.error();
+      return {};
+    });
+    if (!r) return r;
+    spdlog::info("database migrated to version {} ({})", m.version, m.name);
+  }
+  return {};
+}
+
+result<std::vector<std::string>> SqliteDatabase::CheckIntegrity() {
+  std::vector<std::string> problems;
+  auto integrity = Prepare("PRAGMA integrity_check");
+  if (!integrity) return integrity.error();
+  for (;;) {
+    auto row = integrity->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    const std::string line = integrity->ColumnText(0);
+    if (line != "ok") problems.push_back("integrity_check: " + line);
+  }
+  auto fk = Prepare("PRAGMA foreign_key_check");
+  if (!fk) return fk.error();
+  for (;;) {
+    auto row = fk->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    problems.push_back("foreign_key_check: row " + std::to_string(fk->ColumnInt(1)) + " of " +
+                       fk->ColumnText(0) + " refers to a missing row in " + fk->ColumnText(2));
+  }
+  return problems;
+}
+
+}  // namespace strongroom::storage
