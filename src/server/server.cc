@@ -6,6 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -47,7 +48,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       : options(std::move(opts)),
         io(static_cast<int>(ThreadCount(options))),
         acceptor(asio::make_strand(io)),
-        drain_timer(asio::make_strand(io)) {}
+        drain_timer(asio::make_strand(io)),
+        keep_running(io.get_executor()) {}
 
   static std::size_t ThreadCount(const ServerOptions& o) {
     if (o.threads != 0) return o.threads;
@@ -64,6 +66,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::io_context io;
   tcp::acceptor acceptor;
   asio::steady_timer drain_timer;  // Used only on its own strand.
+  // Keeps io.run() from returning before Stop()'s last step has run: without it, the
+  // accept loop can end (acceptor closed) and run() return while Stop() is still posting,
+  // and a posted handler that never runs keeps this Impl alive through the io_context it
+  // owns. Reset only on the drain timer's strand.
+  asio::executor_work_guard<asio::io_context::executor_type> keep_running;
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> open_connections{0};
 
@@ -230,6 +237,7 @@ void Server::Stop() {
   impl->CloseIdleConnections();
   // Run() returns when no work is left; the timer bounds how long stragglers may take.
   asio::post(impl->drain_timer.get_executor(), [impl] {
+    impl->keep_running.reset();  // From here on, run() returns once the work drains.
     if (impl->open_connections == 0) return;
     impl->drain_timer.expires_after(impl->options.drain_timeout);
     impl->drain_timer.async_wait([impl](boost::system::error_code ec) {

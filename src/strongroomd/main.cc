@@ -3,6 +3,7 @@
 #include "strongroom/server/server.h"
 #include "strongroom/version.h"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -84,6 +85,8 @@ int main(int argc, char** argv) {
   serve->footer("Precedence: defaults < --config file < STRONGROOM_* environment < flags.");
 
   CLI11_PARSE(app, argc, argv);
+  // Logs go to standard error; standard output carries only what scripts read (the address).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("strongroomd"));
   try {
     if (serve->parsed()) {
       strongroom::server::ConfigSources sources;

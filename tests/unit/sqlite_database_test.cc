@@ -2,17 +2,18 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sys/stat.h>
 
 namespace strongroom::storage {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr Migration kV1{1, "people", "CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL) STRICT"};
+constexpr Migration kV1{
+    1, "people", "CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL) STRICT"};
 constexpr Migration kV2{2, "notes",
                         "CREATE TABLE notes (id INTEGER PRIMARY KEY,"
                         " person INTEGER NOT NULL REFERENCES people(id)) STRICT"};
@@ -133,7 +134,8 @@ TEST_F(SqliteDatabaseTest, TransactionsCommitOrRollBackWhole) {
   EXPECT_EQ(count(), 2);
   // Blobs round-trip exactly, the empty one included (and it is not NULL).
   ASSERT_TRUE(db->Execute("CREATE TABLE b (v BLOB)"));
-  for (const std::vector<std::uint8_t>& v : {std::vector<std::uint8_t>{}, std::vector<std::uint8_t>{0, 1, 255}}) {
+  for (const std::vector<std::uint8_t>& v :
+       {std::vector<std::uint8_t>{}, std::vector<std::uint8_t>{0, 1, 255}}) {
     auto ins = db->Prepare("INSERT INTO b (v) VALUES (?1)");
     ins->BindBlob(1, v);
     ASSERT_TRUE(ins->Step());
@@ -149,9 +151,10 @@ TEST_F(SqliteDatabaseTest, IntegrityCheckPassesWhenHealthyAndCatchesCorruption) 
     auto db = OpenDb();
     const Migration list[] = {kV1};
     ASSERT_TRUE(db->Migrate(list));
-    ASSERT_TRUE(db->Execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
-                            " WHERE i < 2000) INSERT INTO people (email)"
-                            " SELECT 'user' || i || '@example.com' FROM n"));
+    ASSERT_TRUE(
+        db->Execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                    " WHERE i < 2000) INSERT INTO people (email)"
+                    " SELECT 'user' || i || '@example.com' FROM n"));
     auto problems = db->CheckIntegrity();
     ASSERT_TRUE(problems);
     EXPECT_TRUE(problems->empty());

@@ -44,7 +44,9 @@ std::int64_t NowSeconds() {
 Statement::Statement(Statement&& other) noexcept
     : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), bind_error_(other.bind_error_) {}
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() {
+  sqlite3_finalize(stmt_);
+}
 
 Statement& Statement::Bind(int index, std::int64_t value) {
   if (sqlite3_bind_int64(stmt_, index, value) != SQLITE_OK) bind_error_ = errc::internal;
@@ -52,8 +54,8 @@ Statement& Statement::Bind(int index, std::int64_t value) {
 }
 
 Statement& Statement::Bind(int index, std::string_view text) {
-  if (sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
-                          SQLITE_UTF8) != SQLITE_OK) {
+  if (sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8) !=
+      SQLITE_OK) {
     bind_error_ = errc::internal;
   }
   return *this;
@@ -83,12 +85,15 @@ result<bool> Statement::Step() {
   return result<bool>(boost::system::in_place_error, MapError(db_, rc));
 }
 
-std::int64_t Statement::ColumnInt(int index) const { return sqlite3_column_int64(stmt_, index); }
+std::int64_t Statement::ColumnInt(int index) const {
+  return sqlite3_column_int64(stmt_, index);
+}
 
 std::string Statement::ColumnText(int index) const {
   const auto* p = sqlite3_column_text(stmt_, index);
   const int n = sqlite3_column_bytes(stmt_, index);
-  return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
+  return p == nullptr ? std::string()
+                      : std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
 }
 
 std::vector<std::uint8_t> Statement::ColumnBlob(int index) const {
@@ -109,8 +114,8 @@ result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& 
   if (fd < 0) return errc::io_error;
   ::close(fd);
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     auto ec = MapError(db, rc);
     sqlite3_close(db);
@@ -130,7 +135,9 @@ result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& 
   return database;
 }
 
-SqliteDatabase::~SqliteDatabase() { sqlite3_close_v2(db_); }
+SqliteDatabase::~SqliteDatabase() {
+  sqlite3_close_v2(db_);
+}
 
 result<void> SqliteDatabase::Execute(std::string_view sql) {
   const std::string text(sql);
@@ -194,8 +201,9 @@ result<void> SqliteDatabase::Migrate(std::span<const Migration> migrations) {
   for (const Migration& m : migrations.subspan(static_cast<std::size_t>(*current))) {
     auto r = Transaction([&]() -> result<void> {
       if (auto e = Execute(m.sql); !e) return e;
-      auto record = Prepare("INSERT INTO schema_migrations (version, name, applied_at)"
-                            " VALUES (?1, ?2, ?3)");
+      auto record = Prepare(
+          "INSERT INTO schema_migrations (version, name, applied_at)"
+          " VALUES (?1, ?2, ?3)");
       if (!record) return record.error();
       record->Bind(1, std::int64_t{m.version}).Bind(2, m.name).Bind(3, NowSeconds());
       auto done = record->Step();
