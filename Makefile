@@ -43,14 +43,16 @@ build-sanitize: deps
 test: build-sanitize
 	@cd $(SANITIZE_DIR) && ctest --output-on-failure -j $$(nproc) --timeout 600
 
+BENCH_TARGETS := strongroom strongroomd aes_file_ceiling
+
 bench: deps
 	@cmake -S . -B $(RELEASE_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release >/dev/null
-	@cmake --build $(RELEASE_DIR)
+	@cmake --build $(RELEASE_DIR) --target $(BENCH_TARGETS)
 	@scripts/run-benchmarks $(RELEASE_DIR)
 
 bench-smoke: deps
 	@cmake -S . -B $(RELEASE_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release >/dev/null
-	@cmake --build $(RELEASE_DIR)
+	@cmake --build $(RELEASE_DIR) --target $(BENCH_TARGETS)
 	@scripts/run-benchmarks $(RELEASE_DIR) --smoke
 
 $(FUZZ_DIR)/build.ninja:
