@@ -83,6 +83,33 @@ result<Header> ParseHeader(std::span<const std::uint8_t> bytes) {
   return h;
 }
 
+result<std::vector<std::uint8_t>> SerializeHeaderWithoutMac(const Header& h) {
+  ByteWriter w;
+  w.Raw(kMagic);
+  w.U8(kContainerVersion);
+  w.U32(0);  // header_len, patched below.
+  w.Raw(h.file_id);
+  w.U32(h.chunk_size);
+  w.Raw(h.nonce_prefix);
+  w.U8(static_cast<std::uint8_t>(h.content_type.size()));
+  w.Raw(h.content_type);
+  w.U16(static_cast<std::uint16_t>(h.author_bytes.size()));
+  w.Raw(h.author_bytes);
+  w.U16(static_cast<std::uint16_t>(h.stanzas.size()));
+  for (const Stanza& s : h.stanzas) {
+    w.U8(static_cast<std::uint8_t>(s.user_id.size()));
+    w.Raw(s.user_id);
+    w.Raw(s.fingerprint);
+    w.Raw(s.ephemeral);
+    w.Raw(s.wrapped);
+  }
+  const std::size_t total = w.size() + kHeaderMacSize;
+  if (total > kMaxHeaderSize) return errc::too_large;
+  std::vector<std::uint8_t> bytes = w.Take();
+  StoreBigEndian32(static_cast<std::uint32_t>(total), bytes.data() + 9);
+  return bytes;
+}
+
 result<std::size_t> Lookahead::ReadFull(std::span<std::uint8_t> out) {
   std::size_t got = 0;
   const auto pending = Peeked();
@@ -202,34 +229,13 @@ result<Stanza> MakeStanza(const Secret<32>& file_key, const FileId& file_id,
 
 // Serializes the header, computes the MAC under the file key and fills h.raw and h.mac.
 result<void> SealHeader(Header& h, const Secret<32>& file_key) {
-  ByteWriter w;
-  w.Raw(kMagic);
-  w.U8(kContainerVersion);
-  w.U32(0);  // header_len, patched below.
-  w.Raw(h.file_id);
-  w.U32(h.chunk_size);
-  w.Raw(h.nonce_prefix);
-  w.U8(static_cast<std::uint8_t>(h.content_type.size()));
-  w.Raw(h.content_type);
-  w.U16(static_cast<std::uint16_t>(h.author_bytes.size()));
-  w.Raw(h.author_bytes);
-  w.U16(static_cast<std::uint16_t>(h.stanzas.size()));
-  for (const Stanza& s : h.stanzas) {
-    w.U8(static_cast<std::uint8_t>(s.user_id.size()));
-    w.Raw(s.user_id);
-    w.Raw(s.fingerprint);
-    w.Raw(s.ephemeral);
-    w.Raw(s.wrapped);
-  }
-  const std::size_t total = w.size() + kHeaderMacSize;
-  if (total > kMaxHeaderSize) return errc::too_large;
-  std::vector<std::uint8_t> bytes = w.Take();
-  StoreBigEndian32(static_cast<std::uint32_t>(total), bytes.data() + 9);
+  auto bytes = SerializeHeaderWithoutMac(h);
+  if (!bytes) return bytes.error();
   Secret<32> mac_key;
   if (auto r = HeaderMacKey(file_key, h.file_id, mac_key.bytes()); !r) return r.error();
-  h.mac = HmacSha256(mac_key.bytes(), bytes);
-  bytes.insert(bytes.end(), h.mac.begin(), h.mac.end());
-  h.raw = std::move(bytes);
+  h.mac = HmacSha256(mac_key.bytes(), *bytes);
+  bytes->insert(bytes->end(), h.mac.begin(), h.mac.end());
+  h.raw = std::move(*bytes);
   return {};
 }
 
@@ -278,6 +284,20 @@ result<Header> ReadHeader(Lookahead& in) {
   if (!rest) return rest.error();
   if (*rest != *len - kFixedPrefixSize) return errc::truncated;
   return ParseHeader(bytes);
+}
+
+// A header read from `in` and opened as `identity`: the file key, with the MAC verified.
+struct OpenedHeader {
+  Header header;
+  Secret<32> file_key;
+};
+
+result<OpenedHeader> ReadAndOpenHeader(Lookahead& in, const Identity& identity) {
+  auto h = ReadHeader(in);
+  if (!h) return h.error();
+  auto file_key = OpenHeader(*h, identity);
+  if (!file_key) return file_key.error();
+  return OpenedHeader{std::move(*h), std::move(*file_key)};
 }
 
 ContainerInfo InfoOf(const Header& h) {
@@ -603,21 +623,20 @@ result<ContainerInfo> DecryptContainer(io::Source& in, io::Sink& plaintext,
                                        const Identity& identity, unsigned threads) {
   if (auto r = Init(); !r) return r.error();
   Lookahead look(in);
-  auto h = ReadHeader(look);
-  if (!h) return h.error();
-  auto file_key = OpenHeader(*h, identity);
-  if (!file_key) return file_key.error();
+  auto opened = ReadAndOpenHeader(look, identity);
+  if (!opened) return opened.error();
+  const Header& h = opened->header;
   Secret<32> payload_key;
-  if (auto r = PayloadKey(*file_key, *h, payload_key.bytes()); !r) return r.error();
+  if (auto r = PayloadKey(opened->file_key, h, payload_key.bytes()); !r) return r.error();
 
   const unsigned workers = WorkerCount(threads);
   Contexts contexts(payload_key.bytes(), workers);
-  CiphertextChunkReader reader(look, h->chunk_size);
+  CiphertextChunkReader reader(look, h.chunk_size);
   std::array<std::uint8_t, 16> final_tag{};
   std::uint64_t total = 0;
   auto transform = [&](unsigned w, const PipelineChunk& c, std::span<const std::uint8_t> i,
                        std::span<std::uint8_t> o) -> result<std::size_t> {
-    auto n = OpenChunk(contexts.For(w), *h, c, i, o);
+    auto n = OpenChunk(contexts.For(w), h, c, i, o);
     if (n && c.final) std::copy_n(i.end() - 16, 16, final_tag.begin());
     return n;
   };
@@ -629,28 +648,28 @@ result<ContainerInfo> DecryptContainer(io::Source& in, io::Sink& plaintext,
   const auto start = in.Tell();
   std::array<std::uint8_t, 64> trailer{};
   if (size && start && look.Peeked().empty()) {
-    auto g = PayloadGeometry(*start, *size, h->chunk_size);
+    auto g = PayloadGeometry(*start, *size, h.chunk_size);
     if (!g) return g.error();
     PositionalChunkReader positional(in, *g);
     if (auto r = positional.ReadTrailer(*size, trailer); !r) return r.error();
     auto fill = [&](const PipelineChunk& c, std::span<std::uint8_t> buf) {
       return positional.Fill(c, buf);
     };
-    if (auto r = RunPipeline(workers, h->chunk_size + kAeadTagSize, h->chunk_size,
+    if (auto r = RunPipeline(workers, h.chunk_size + kAeadTagSize, h.chunk_size,
                              std::cref(positional), transform, write, fill);
         !r) {
       return r.error();
     }
   } else {
-    if (auto r = RunPipeline(workers, h->chunk_size + kAeadTagSize, h->chunk_size, std::ref(reader),
+    if (auto r = RunPipeline(workers, h.chunk_size + kAeadTagSize, h.chunk_size, std::ref(reader),
                              transform, write);
         !r) {
       return r.error();
     }
     trailer = reader.trailer();
   }
-  if (!VerifySignature(*h, final_tag, trailer)) return errc::bad_signature;
-  ContainerInfo info = InfoOf(*h);
+  if (!VerifySignature(h, final_tag, trailer)) return errc::bad_signature;
+  ContainerInfo info = InfoOf(h);
   info.plaintext_size = total;
   return info;
 }
@@ -732,18 +751,18 @@ result<ContainerInfo> EditStanzas(
     const std::function<result<void>(const Secret<32>& file_key, Header& next)>& edit) {
   if (auto r = Init(); !r) return r.error();
   Lookahead look(in);
-  auto h = ReadHeader(look);
-  if (!h) return h.error();
-  auto file_key = OpenHeader(*h, signer);
-  if (!file_key) return file_key.error();
-  Header next = *h;
+  auto opened = ReadAndOpenHeader(look, signer);
+  if (!opened) return opened.error();
+  const Header& h = opened->header;
+  const Secret<32>& file_key = opened->file_key;
+  Header next = h;
   next.author = signer.public_bundle();
   next.author_bytes = next.author.Serialize();
-  if (auto r = edit(*file_key, next); !r) return r.error();
+  if (auto r = edit(file_key, next); !r) return r.error();
   if (next.stanzas.empty()) return errc::invalid_argument;
   if (next.stanzas.size() > kMaxRecipients) return errc::too_large;
-  if (auto r = SealHeader(next, *file_key); !r) return r.error();
-  return RewriteHeader(look, out, *h, next, signer);
+  if (auto r = SealHeader(next, file_key); !r) return r.error();
+  return RewriteHeader(look, out, h, next, signer);
 }
 
 }  // namespace
@@ -782,30 +801,30 @@ result<ContainerInfo> RekeyContainer(io::Source& in, io::Sink& out, const Identi
                                      std::span<const PublicBundle> recipients, unsigned threads) {
   if (auto r = Init(); !r) return r.error();
   Lookahead look(in);
-  auto h = ReadHeader(look);
-  if (!h) return h.error();
-  auto old_key = OpenHeader(*h, signer);
-  if (!old_key) return old_key.error();
+  auto opened = ReadAndOpenHeader(look, signer);
+  if (!opened) return opened.error();
+  const Header& h = opened->header;
+  const Secret<32>& old_key = opened->file_key;
   Secret<32> new_key;
   RandomBytes(new_key.bytes());
-  auto next = NewHeader(h->file_id, h->chunk_size, h->content_type, signer, recipients, new_key);
+  auto next = NewHeader(h.file_id, h.chunk_size, h.content_type, signer, recipients, new_key);
   if (!next) return next.error();
   if (auto w = out.Write(next->raw); !w) return w.error();
 
   Secret<32> old_payload, new_payload;
-  if (auto r = PayloadKey(*old_key, *h, old_payload.bytes()); !r) return r.error();
+  if (auto r = PayloadKey(old_key, h, old_payload.bytes()); !r) return r.error();
   if (auto r = PayloadKey(new_key, *next, new_payload.bytes()); !r) return r.error();
   const unsigned workers = WorkerCount(threads);
   Contexts old_contexts(old_payload.bytes(), workers);
   Contexts new_contexts(new_payload.bytes(), workers);
-  CiphertextChunkReader reader(look, h->chunk_size);
+  CiphertextChunkReader reader(look, h.chunk_size);
   std::array<std::uint8_t, 16> old_tag{}, new_tag{};
   std::vector<std::vector<std::uint8_t>> scratch(workers);
   auto transform = [&](unsigned w, const PipelineChunk& c, std::span<const std::uint8_t> i,
                        std::span<std::uint8_t> o) -> result<std::size_t> {
     auto& plain = scratch[w];
-    plain.resize(h->chunk_size);
-    auto n = OpenChunk(old_contexts.For(w), *h, c, i, plain);
+    plain.resize(h.chunk_size);
+    auto n = OpenChunk(old_contexts.For(w), h, c, i, plain);
     if (!n) return n.error();
     // `o` overlaps `i` (in-place pipeline): keep the old tag before sealing over it.
     if (c.final) std::copy_n(i.end() - 16, 16, old_tag.begin());
@@ -819,12 +838,12 @@ result<ContainerInfo> RekeyContainer(io::Source& in, io::Sink& out, const Identi
   auto write = [&](std::uint64_t, std::size_t, std::span<const std::uint8_t> o) {
     return out.Write(o);
   };
-  if (auto r = RunPipeline(workers, h->chunk_size + kAeadTagSize, h->chunk_size + kAeadTagSize,
+  if (auto r = RunPipeline(workers, h.chunk_size + kAeadTagSize, h.chunk_size + kAeadTagSize,
                            std::ref(reader), transform, write);
       !r) {
     return r.error();
   }
-  if (!VerifySignature(*h, old_tag, reader.trailer())) return errc::bad_signature;
+  if (!VerifySignature(h, old_tag, reader.trailer())) return errc::bad_signature;
   if (auto w = WriteSignature(out, signer, *next, new_tag); !w) return w.error();
   return InfoOf(*next);
 }

@@ -47,6 +47,11 @@ struct Header {
 [[nodiscard]] bool IsValidChunkSize(std::uint32_t size) noexcept;
 [[nodiscard]] bool IsValidContentType(std::string_view type) noexcept;
 
+// The header's bytes up to (not including) the MAC, with header_len counting the MAC.
+// errc::too_large beyond kMaxHeaderSize. SealHeader appends the MAC; parsers can check a
+// parsed header re-serializes to what they read.
+[[nodiscard]] result<std::vector<std::uint8_t>> SerializeHeaderWithoutMac(const Header& h);
+
 // Parses a complete header (exactly header_len bytes). Does not authenticate.
 [[nodiscard]] result<Header> ParseHeader(std::span<const std::uint8_t> bytes);
 // The header length a fixed prefix announces, after checking magic, version and bounds.

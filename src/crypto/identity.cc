@@ -88,13 +88,8 @@ result<PublicBundle> PublicBundle::Parse(std::span<const std::uint8_t> bytes) {
   if (auto r = Init(); !r) return r.error();
   if (bytes.size() > kMaxPublicBundleSize) return errc::malformed;
   ByteReader r(bytes);
-  std::array<std::uint8_t, 4> magic{};
-  std::uint8_t version = 0, id_len = 0;
-  if (!r.Copy(magic) || std::memcmp(magic.data(), kBundleMagic.data(), 4) != 0) {
-    return errc::malformed;
-  }
-  if (!r.U8(version)) return errc::malformed;
-  if (version != kBundleVersion) return errc::unsupported_version;
+  if (auto ec = ReadMagicAndVersion(r, kBundleMagic, kBundleVersion)) return ec;
+  std::uint8_t id_len = 0;
   PublicBundle b;
   std::span<const std::uint8_t> id;
   if (!r.U8(id_len) || !r.View(id_len, id) || !r.U64(b.created_) || !r.Copy(b.encryption_key_) ||
@@ -173,13 +168,8 @@ std::vector<std::uint8_t> Identity::ExportSecret() const {
 result<Identity> Identity::ImportSecret(std::span<const std::uint8_t> secret) {
   if (auto r = Init(); !r) return r.error();
   ByteReader r(secret);
-  std::array<std::uint8_t, 4> magic{};
-  std::uint8_t version = 0, id_len = 0;
-  if (!r.Copy(magic) || std::memcmp(magic.data(), kSecretMagic.data(), 4) != 0) {
-    return errc::malformed;
-  }
-  if (!r.U8(version)) return errc::malformed;
-  if (version != kSecretVersion) return errc::unsupported_version;
+  if (auto ec = ReadMagicAndVersion(r, kSecretMagic, kSecretVersion)) return ec;
+  std::uint8_t id_len = 0;
   std::span<const std::uint8_t> id, x25519, seed;
   std::uint64_t created = 0;
   if (!r.U8(id_len) || !r.View(id_len, id) || !r.U64(created) || !r.View(32, x25519) ||

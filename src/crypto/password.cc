@@ -33,13 +33,8 @@ result<ParsedBundle> ParseBundle(std::span<const std::uint8_t> bytes) {
   if (bytes.size() > kMaxBundleSize) return errc::malformed;
   ByteReader r(bytes);
   ParsedBundle p;
-  std::array<std::uint8_t, 4> magic{};
-  std::uint8_t version = 0, id_len = 0;
-  if (!r.Copy(magic) || std::memcmp(magic.data(), kBundleMagic.data(), 4) != 0) {
-    return errc::malformed;
-  }
-  if (!r.U8(version)) return errc::malformed;
-  if (version != kBundleVersion) return errc::unsupported_version;
+  if (auto ec = ReadMagicAndVersion(r, kBundleMagic, kBundleVersion)) return ec;
+  std::uint8_t id_len = 0;
   std::span<const std::uint8_t> id;
   if (!r.U8(p.kind) || !r.U8(id_len) || !r.View(id_len, id)) return errc::malformed;
   p.user_id.assign(id.begin(), id.end());

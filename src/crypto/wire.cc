@@ -20,6 +20,18 @@ bool ByteReader::View(std::size_t n, std::span<const std::uint8_t>& out) {
   return true;
 }
 
+boost::system::error_code ReadMagicAndVersion(ByteReader& r, std::string_view magic,
+                                              std::uint8_t version) {
+  std::span<const std::uint8_t> got;
+  if (!r.View(magic.size(), got) || std::memcmp(got.data(), magic.data(), magic.size()) != 0) {
+    return errc::malformed;
+  }
+  std::uint8_t v = 0;
+  if (!r.U8(v)) return errc::malformed;
+  if (v != version) return errc::unsupported_version;
+  return {};
+}
+
 void StoreBigEndian32(std::uint32_t v, std::uint8_t* out) {
   out[0] = static_cast<std::uint8_t>(v >> 24);
   out[1] = static_cast<std::uint8_t>(v >> 16);

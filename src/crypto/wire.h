@@ -5,6 +5,8 @@
 // parsers read as `if (!r.U8(v) || !r.Bytes(x)) return errc::malformed;`.
 #pragma once
 
+#include "strongroom/error.h"
+
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -63,6 +65,11 @@ class ByteReader {
   std::span<const std::uint8_t> in_;
   std::size_t pos_ = 0;
 };
+
+// Reads a format's magic and version byte: errc::malformed for short input or another magic,
+// errc::unsupported_version for another version; an empty code when both match.
+[[nodiscard]] boost::system::error_code ReadMagicAndVersion(ByteReader& r, std::string_view magic,
+                                                            std::uint8_t version);
 
 void StoreBigEndian32(std::uint32_t v, std::uint8_t* out);
 

@@ -7,6 +7,7 @@
 
 #include "crypto/primitives.h"
 #include "crypto/wire.h"
+#include "strongroom/crypto/container.h"
 #include "strongroom/crypto/identity.h"
 #include "strongroom/crypto/init.h"
 #include "strongroom/crypto/password.h"
@@ -205,5 +206,28 @@ class FlakyFileSource final : public io::Source {
   std::size_t fail_at_;
   std::size_t pos_ = 0;
 };
+
+// Whether two identities hold the same secret keys (compared, then wiped).
+inline bool SameSecrets(const crypto::Identity& a, const crypto::Identity& b) {
+  std::vector<std::uint8_t> x = a.ExportSecret(), y = b.ExportSecret();
+  const bool same = x == y;
+  crypto::Wipe(x);
+  crypto::Wipe(y);
+  return same;
+}
+
+// Whether two container descriptions agree on everything the header says (not on
+// plaintext_size, which depends on how the container was read).
+inline bool SameInfo(const crypto::ContainerInfo& a, const crypto::ContainerInfo& b) {
+  if (a.recipients.size() != b.recipients.size()) return false;
+  for (std::size_t i = 0; i < a.recipients.size(); ++i) {
+    if (a.recipients[i].user_id != b.recipients[i].user_id ||
+        a.recipients[i].fingerprint != b.recipients[i].fingerprint) {
+      return false;
+    }
+  }
+  return a.version == b.version && a.file_id == b.file_id && a.chunk_size == b.chunk_size &&
+         a.content_type == b.content_type && a.author == b.author && a.header_size == b.header_size;
+}
 
 }  // namespace strongroom::fuzz

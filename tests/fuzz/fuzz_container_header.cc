@@ -12,35 +12,17 @@
 
 using namespace strongroom;
 using namespace strongroom::crypto;
+using strongroom::fuzz::SameInfo;
 using strongroom::fuzz::Span;
 
 namespace {
 
-// Serializes a parsed header following the grammar (container.cc, SealHeader), MAC included.
+// The parsed header serialized again (the library's serializer), MAC included.
 std::vector<std::uint8_t> Reserialize(const container::Header& h) {
-  ByteWriter w;
-  w.Raw(container::kMagic);
-  w.U8(kContainerVersion);
-  w.U32(0);  // header_len, patched below.
-  w.Raw(h.file_id);
-  w.U32(h.chunk_size);
-  w.Raw(h.nonce_prefix);
-  w.U8(static_cast<std::uint8_t>(h.content_type.size()));
-  w.Raw(h.content_type);
-  w.U16(static_cast<std::uint16_t>(h.author_bytes.size()));
-  w.Raw(h.author_bytes);
-  w.U16(static_cast<std::uint16_t>(h.stanzas.size()));
-  for (const container::Stanza& s : h.stanzas) {
-    w.U8(static_cast<std::uint8_t>(s.user_id.size()));
-    w.Raw(s.user_id);
-    w.Raw(s.fingerprint);
-    w.Raw(s.ephemeral);
-    w.Raw(s.wrapped);
-  }
-  w.Raw(h.mac);
-  std::vector<std::uint8_t> out = w.Take();
-  StoreBigEndian32(static_cast<std::uint32_t>(out.size()), out.data() + 9);
-  return out;
+  auto out = container::SerializeHeaderWithoutMac(h);
+  FUZZ_CHECK(out.has_value());
+  out->insert(out->end(), h.mac.begin(), h.mac.end());
+  return std::move(*out);
 }
 
 void CheckHeader(const container::Header& h, std::span<const std::uint8_t> bytes) {
@@ -69,18 +51,6 @@ void CheckInfoMatchesHeader(const ContainerInfo& info, const container::Header& 
     FUZZ_CHECK(info.recipients[i].user_id == h.stanzas[i].user_id);
     FUZZ_CHECK(info.recipients[i].fingerprint == h.stanzas[i].fingerprint);
   }
-}
-
-bool SameInfo(const ContainerInfo& a, const ContainerInfo& b) {
-  if (a.recipients.size() != b.recipients.size()) return false;
-  for (std::size_t i = 0; i < a.recipients.size(); ++i) {
-    if (a.recipients[i].user_id != b.recipients[i].user_id ||
-        a.recipients[i].fingerprint != b.recipients[i].fingerprint) {
-      return false;
-    }
-  }
-  return a.version == b.version && a.file_id == b.file_id && a.chunk_size == b.chunk_size &&
-         a.content_type == b.content_type && a.author == b.author && a.header_size == b.header_size;
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 using namespace strongroom;
 using namespace strongroom::crypto;
+using strongroom::fuzz::SameSecrets;
 
 namespace {
 
@@ -36,14 +37,6 @@ std::string Lower(std::string_view s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
-}
-
-bool SameSecrets(const Identity& a, const Identity& b) {
-  std::vector<std::uint8_t> x = a.ExportSecret(), y = b.ExportSecret();
-  const bool same = x == y;
-  Wipe(x);
-  Wipe(y);
-  return same;
 }
 
 }  // namespace

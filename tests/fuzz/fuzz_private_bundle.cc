@@ -12,6 +12,7 @@
 
 using namespace strongroom;
 using namespace strongroom::crypto;
+using strongroom::fuzz::SameSecrets;
 
 namespace {
 
@@ -43,14 +44,6 @@ bool SameHeader(std::span<const std::uint8_t> sealed, std::span<const std::uint8
   return sealed.size() == original.size() && aad_size <= sealed.size() &&
          std::equal(sealed.begin(), sealed.begin() + static_cast<std::ptrdiff_t>(aad_size),
                     original.begin());
-}
-
-bool SameSecrets(const Identity& a, const Identity& b) {
-  std::vector<std::uint8_t> x = a.ExportSecret(), y = b.ExportSecret();
-  const bool same = x == y;
-  Wipe(x);
-  Wipe(y);
-  return same;
 }
 
 }  // namespace
