@@ -18,6 +18,7 @@ constexpr std::string_view kAuthKeyLabel = "strongroom-v1-auth-key";
 constexpr std::string_view kKekLabel = "strongroom-v1-key-encryption-key";
 constexpr std::string_view kRecoveryKekLabel = "strongroom-v1-recovery-key-encryption-key";
 constexpr std::string_view kRecoveryChecksumLabel = "strongroom-v1-recovery-code";
+constexpr std::string_view kRecoveryAuthLabel = "strongroom-v1-recovery-auth-key";
 constexpr std::size_t kRecoveryChecksumSize = 2;
 
 struct ParsedBundle {
@@ -229,6 +230,12 @@ result<Identity> OpenRecoveryBundle(std::span<const std::uint8_t> bundle, const 
   if (p->kind != kKindRecovery) return errc::invalid_argument;
   const Secret<32> kek = RecoveryKek(key);
   return Open(*p, kek.bytes());
+}
+
+Secret<32> RecoveryAuthKey(const RecoveryKey& key) {
+  Secret<32> auth;
+  if (!HkdfSha256(key.bytes(), {}, AsBytes(kRecoveryAuthLabel), auth.bytes())) std::abort();
+  return auth;
 }
 
 }  // namespace strongroom::crypto

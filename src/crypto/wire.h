@@ -6,6 +6,7 @@
 #pragma once
 
 #include "strongroom/error.h"
+#include "strongroom/crypto/encoding.h"
 
 #include <cstdint>
 #include <optional>
@@ -72,16 +73,5 @@ class ByteReader {
                                                             std::uint8_t version);
 
 void StoreBigEndian32(std::uint32_t v, std::uint8_t* out);
-
-// base64url without padding (RFC 4648 section 5), strict on decode.
-[[nodiscard]] std::string Base64UrlEncode(std::span<const std::uint8_t> in);
-[[nodiscard]] std::optional<std::vector<std::uint8_t>> Base64UrlDecode(std::string_view in);
-
-// RFC 4648 base32 alphabet, upper case, no padding. Decode ignores case, '-' and spaces.
-[[nodiscard]] std::string Base32Encode(std::span<const std::uint8_t> in);
-[[nodiscard]] std::optional<std::vector<std::uint8_t>> Base32Decode(std::string_view in);
-
-[[nodiscard]] std::string HexEncode(std::span<const std::uint8_t> in);
-[[nodiscard]] std::optional<std::vector<std::uint8_t>> HexDecode(std::string_view in);
 
 }  // namespace strongroom::crypto

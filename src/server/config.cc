@@ -47,6 +47,16 @@ auto Size(std::size_t ServerOptions::*member) {
   return [member](Config& c, const std::string& v) { c.server.*member = std::stoull(v); };
 }
 
+auto Int(std::int64_t AuthSettings::*member) {
+  return [member](Config& c, const std::string& v) { c.auth.*member = std::stoll(v); };
+}
+
+auto Int(std::int64_t RateLimitSettings::*member) {
+  return [member](Config& c, const std::string& v) { c.rate_limits.*member = std::stoll(v); };
+}
+
+constexpr std::int64_t kYear = 366LL * 24 * 3600;
+
 const std::vector<Key>& Keys() {
   static const std::vector<Key> keys = {
       {"server", "listen", "STRONGROOM_LISTEN", value_kind::string, 0, 0, Field(&Config::listen)},
@@ -70,7 +80,37 @@ const std::vector<Key>& Keys() {
        3'600'000, Milliseconds(&ServerOptions::write_timeout)},
       {"limits", "drain_timeout_ms", "STRONGROOM_DRAIN_TIMEOUT_MS", value_kind::integer, 0, 600'000,
        Milliseconds(&ServerOptions::drain_timeout)},
+      {"server", "tls_cert_file", "STRONGROOM_TLS_CERT_FILE", value_kind::string, 0, 0,
+       Field(&Config::tls_cert_file)},
+      {"server", "tls_key_file", "STRONGROOM_TLS_KEY_FILE", value_kind::string, 0, 0,
+       Field(&Config::tls_key_file)},
+      {"server", "metrics", "STRONGROOM_METRICS", value_kind::boolean, 0, 0,
+       Field(&Config::metrics_enabled)},
       {"log", "level", "STRONGROOM_LOG_LEVEL", value_kind::string, 0, 0, Field(&Config::log_level)},
+      {"log", "format", "STRONGROOM_LOG_FORMAT", value_kind::string, 0, 0,
+       Field(&Config::log_format)},
+      {"auth", "session_lifetime_s", "STRONGROOM_SESSION_LIFETIME_S", value_kind::integer, 60,
+       kYear, Int(&AuthSettings::session_lifetime_s)},
+      {"auth", "invitation_lifetime_s", "STRONGROOM_INVITATION_LIFETIME_S", value_kind::integer,
+       60, kYear, Int(&AuthSettings::invitation_lifetime_s)},
+      {"auth", "account_lockout_threshold", "STRONGROOM_ACCOUNT_LOCKOUT_THRESHOLD",
+       value_kind::integer, 1, 1000, Int(&AuthSettings::account_lockout_threshold)},
+      {"auth", "ip_lockout_threshold", "STRONGROOM_IP_LOCKOUT_THRESHOLD", value_kind::integer, 1,
+       100000, Int(&AuthSettings::ip_lockout_threshold)},
+      {"auth", "lockout_window_s", "STRONGROOM_LOCKOUT_WINDOW_S", value_kind::integer, 1, 86400,
+       Int(&AuthSettings::lockout_window_s)},
+      {"auth", "lockout_base_s", "STRONGROOM_LOCKOUT_BASE_S", value_kind::integer, 1, 86400,
+       Int(&AuthSettings::lockout_base_s)},
+      {"auth", "lockout_max_s", "STRONGROOM_LOCKOUT_MAX_S", value_kind::integer, 1, 86400,
+       Int(&AuthSettings::lockout_max_s)},
+      {"rate_limits", "per_ip_per_second", "STRONGROOM_RATE_PER_IP", value_kind::integer, 0,
+       10'000'000, Int(&RateLimitSettings::per_ip_per_second)},
+      {"rate_limits", "per_ip_burst", "STRONGROOM_RATE_PER_IP_BURST", value_kind::integer, 1,
+       10'000'000, Int(&RateLimitSettings::per_ip_burst)},
+      {"rate_limits", "per_account_per_second", "STRONGROOM_RATE_PER_ACCOUNT", value_kind::integer,
+       0, 10'000'000, Int(&RateLimitSettings::per_account_per_second)},
+      {"rate_limits", "per_account_burst", "STRONGROOM_RATE_PER_ACCOUNT_BURST",
+       value_kind::integer, 1, 10'000'000, Int(&RateLimitSettings::per_account_burst)},
   };
   return keys;
 }
@@ -241,17 +281,27 @@ result<Config> LoadConfig(const ConfigSources& sources, std::string* error) {
     return Fail(error,
                 "listen address must be HOST:PORT with a numeric IP, not '" + config.listen + "'");
   }
-  if (!IsLoopback(config.server.listen_host) && !config.allow_insecure_http) {
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return Fail(error, "[server] tls_cert_file and tls_key_file must be set together");
+  }
+  const bool tls = !config.tls_cert_file.empty();
+  if (!tls && !IsLoopback(config.server.listen_host) && !config.allow_insecure_http) {
     return Fail(error, "refusing plain HTTP on the non-loopback address " +
                            config.server.listen_host +
                            ": sessions would cross the network unencrypted. Listen on 127.0.0.1 "
-                           "behind a TLS proxy, or set [server] allow_insecure_http = true if the "
-                           "network is trusted");
+                           "behind a TLS proxy, configure [server] tls_cert_file and tls_key_file, "
+                           "or set [server] allow_insecure_http = true if the network is trusted");
   }
   static constexpr std::array kLevels = {"trace", "debug", "info", "warn", "error"};
   if (std::find(kLevels.begin(), kLevels.end(), config.log_level) == kLevels.end()) {
     return Fail(error, "[log] level must be trace, debug, info, warn or error, not '" +
                            config.log_level + "'");
+  }
+  if (config.log_format != "text" && config.log_format != "json") {
+    return Fail(error, "[log] format must be text or json, not '" + config.log_format + "'");
+  }
+  if (config.auth.lockout_max_s < config.auth.lockout_base_s) {
+    return Fail(error, "[auth] lockout_max_s must not be below lockout_base_s");
   }
   return config;
 }

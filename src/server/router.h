@@ -1,21 +1,45 @@
 // Maps (method, path) to a handler. Internal header.
 //
 // Routes live in one constant table (router.cc) so the whole API surface can be read in one
-// place. A path that exists with another method answers 405 with an Allow header; an unknown
-// path answers 404. Both use the JSON error shape documented in docs/api.md.
+// place. A path segment written `{name}` matches any one non-empty segment and is handed to
+// the handler in HandlerContext::params, in order. A path that exists with another method
+// answers 405 with an Allow header; an unknown path answers 404. Both use the JSON error
+// shape documented in docs/api.md.
 #pragma once
 
 #include "server/http_types.h"
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace strongroom::server {
 
-// Everything a handler may use besides the request. Grows as services are added.
-struct HandlerContext {};
+struct Services;  // server/services.h
+
+// What the transport knows about a request, filled in by server.cc before Dispatch.
+struct RequestInfo {
+  std::string request_id;  // Echoed as X-Request-Id and in every log line of the request.
+  std::string remote_ip;   // The peer address of the connection (no proxy headers trusted).
+  std::string user_agent;  // Truncated to 256 bytes.
+  bool tls = false;
+};
+
+// Everything a handler may use besides the request.
+struct HandlerContext {
+  Services* services = nullptr;  // Null in tests of the bare transport: API routes answer 503.
+  RequestInfo info;
+  // Filled by Dispatch:
+  std::string_view route;           // The matched route pattern ("" when none), a metrics label.
+  std::vector<std::string> params;  // Values of the route's {name} segments, in order.
+  std::string user_id;              // Set once a handler authenticated the request.
+};
 
 // Builds the response for one request. Never throws for bad input: it answers 4xx.
 [[nodiscard]] Response Dispatch(const Request& request, HandlerContext& context);
+
+// Every route pattern in the table, for metrics (so label sets are fixed and bounded).
+[[nodiscard]] std::vector<std::string_view> RoutePatterns();
 
 // A JSON error response: {"error": {"code": code, "message": message}}.
 [[nodiscard]] Response ErrorResponse(const Request& request, http::status status,

@@ -1,6 +1,7 @@
 #include "strongroom/server/server.h"
 
 #include "server/router.h"
+#include "server/services.h"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -44,8 +45,9 @@ struct Connection {
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
-  explicit Impl(ServerOptions opts)
+  Impl(ServerOptions opts, std::shared_ptr<Services> svc)
       : options(std::move(opts)),
+        services(std::move(svc)),
         io(static_cast<int>(ThreadCount(options))),
         acceptor(asio::make_strand(io)),
         drain_timer(asio::make_strand(io)),
@@ -63,6 +65,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   void CloseIdleConnections();
 
   ServerOptions options;
+  std::shared_ptr<Services> services;  // May be null (bare transport).
   asio::io_context io;
   tcp::acceptor acceptor;
   asio::steady_timer drain_timer;  // Used only on its own strand.
@@ -141,7 +144,6 @@ asio::awaitable<void> Server::Impl::AcceptLoop() {
 asio::awaitable<void> Server::Impl::Serve(std::shared_ptr<Connection> connection) {
   beast::tcp_stream& stream = connection->stream;
   beast::flat_buffer buffer(options.max_header_bytes);
-  HandlerContext context;
   bool first = true;
   while (!stopping) {
     http::request_parser<http::string_body> parser;
@@ -187,6 +189,8 @@ asio::awaitable<void> Server::Impl::Serve(std::shared_ptr<Connection> connection
     }
 
     const Request& request = parser.get();
+    HandlerContext context;
+    context.services = services.get();
     Response response = Dispatch(request, context);
     if (stopping) response.keep_alive(false);
     stream.expires_after(options.write_timeout);
@@ -198,7 +202,8 @@ asio::awaitable<void> Server::Impl::Serve(std::shared_ptr<Connection> connection
   stream.close();
 }
 
-Server::Server(ServerOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {}
+Server::Server(ServerOptions options, std::shared_ptr<Services> services)
+    : impl_(std::make_shared<Impl>(std::move(options), std::move(services))) {}
 
 Server::~Server() = default;
 

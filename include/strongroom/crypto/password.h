@@ -94,6 +94,12 @@ class RecoveryKey {
 // Opens a private bundle with an already-derived KEK.
 [[nodiscard]] result<Identity> OpenPrivateBundle(std::span<const std::uint8_t> bundle,
                                                  const PasswordKeys& keys);
+// The key that proves possession of the recovery code to the server (HKDF of the recovery
+// key, label "strongroom-v1-recovery-auth-key"); independent of the key that opens the
+// recovery bundle, so the server, which stores only a slow hash of it, learns nothing that
+// opens the bundle.
+[[nodiscard]] Secret<32> RecoveryAuthKey(const RecoveryKey& key);
+
 // Opens a recovery bundle. errc::wrong_password when the key does not match.
 [[nodiscard]] result<Identity> OpenRecoveryBundle(std::span<const std::uint8_t> bundle,
                                                   const RecoveryKey& key);

@@ -23,13 +23,45 @@
 
 namespace strongroom::server {
 
+// Sign-in policy: sessions, invitations, backoff and lockout. Lockouts are always
+// time-limited (see docs/api.md, "Backoff and lockout").
+struct AuthSettings {
+  std::int64_t session_lifetime_s = 30 * 24 * 3600;  // A session token is valid this long.
+  std::int64_t invitation_lifetime_s = 7 * 24 * 3600;
+  // Per account: after `account_lockout_threshold` failures within `lockout_window_s`
+  // (counted since the last success), sign-in is refused for lockout_base_s, doubling with
+  // each further failure up to lockout_max_s.
+  std::int64_t account_lockout_threshold = 5;
+  // Per IP address: the same, with its own threshold (successes do not reset it).
+  std::int64_t ip_lockout_threshold = 20;
+  std::int64_t lockout_window_s = 15 * 60;
+  std::int64_t lockout_base_s = 60;
+  std::int64_t lockout_max_s = 15 * 60;
+};
+
+// Token buckets on every API request: per client address, and per signed-in account.
+// A rate of 0 disables that limiter.
+struct RateLimitSettings {
+  std::int64_t per_ip_per_second = 50;
+  std::int64_t per_ip_burst = 200;
+  std::int64_t per_account_per_second = 50;
+  std::int64_t per_account_burst = 200;
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "./var";
   // Plain HTTP is refused on a non-loopback address unless this is set: sessions and auth
   // keys would cross the network in the clear.
   bool allow_insecure_http = false;
-  std::string log_level = "info";  // trace, debug, info, warn, error
+  // TLS: both set, or neither. With TLS the server sends Strict-Transport-Security.
+  std::string tls_cert_file;  // PEM certificate chain.
+  std::string tls_key_file;   // PEM private key.
+  std::string log_level = "info";   // trace, debug, info, warn, error
+  std::string log_format = "text";  // text, json (one JSON object per line)
+  bool metrics_enabled = true;      // Serve /metrics (Prometheus text format).
+  AuthSettings auth;
+  RateLimitSettings rate_limits;
   ServerOptions server;            // Limits, timeouts, threads; listen_* filled from `listen`.
 };
 

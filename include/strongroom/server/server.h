@@ -38,9 +38,12 @@ struct BoundEndpoint {
   std::uint16_t port = 0;
 };
 
+struct Services;  // src/server/services.h (see portal.h)
+
 class Server {
  public:
-  explicit Server(ServerOptions options);
+  // Without services the server answers only /healthz (and 404/405/503 elsewhere).
+  explicit Server(ServerOptions options, std::shared_ptr<Services> services = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

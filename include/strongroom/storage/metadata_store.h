@@ -1,0 +1,250 @@
+// The metadata store: every row the server keeps about the portal, its people and what they
+// did. The bytes of documents live in the blob store (blob_store.h); this store keeps the rows
+// that refer to them.
+//
+// Implementations: SqliteMetadataStore (src/server/storage/sqlite_metadata_store.h); a
+// PostgreSQL one will follow. Callers (the API handlers, strongroomd's subcommands) see only
+// this interface. Every implementation must pass the conformance suite
+// (tests/unit/metadata_store_conformance.h), which is the executable form of this contract.
+//
+// The contract, in short:
+//
+//   * Operations are at the level of the product, not of SQL: each method is one atomic unit.
+//     Where a method changes several rows (RegisterUser, ChangeCredentials) either all of its
+//     changes are made or none are, and its audit event is written in the same transaction:
+//     there is never a change without its audit entry, nor an entry for a change that failed.
+//   * The audit trail and login history are append-only. No method changes or removes an
+//     entry, and implementations refuse it below the interface too (SQLite: triggers).
+//   * Secrets arrive here already hashed: auth keys and recovery auth keys as slow verifier
+//     strings, session and invitation tokens as SHA-256 digests. Bundles are opaque bytes
+//     (the private and recovery bundles are ciphertext the server cannot open).
+//   * Times are Unix milliseconds (UTC), given by the caller, so tests control the clock.
+//   * Emails are stored as given; callers normalise them (trimmed, lower-case) first.
+//   * Every method may be called from any thread, concurrently.
+//
+// Errors (strongroom::errc): `not_found` (no such row), `already_exists` (a unique value is
+// taken), `invalid_argument` (a value outside the documented domain), `io_error` (the database
+// failed). Errors never carry row contents.
+#pragma once
+
+#include "strongroom/error.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace strongroom::storage {
+
+using TimeMs = std::int64_t;  // Unix time in milliseconds.
+
+enum class Role : int { owner = 0, admin = 1, user = 2 };
+[[nodiscard]] std::string_view RoleName(Role role) noexcept;  // "owner", "admin", "user"
+[[nodiscard]] std::optional<Role> ParseRole(std::string_view name) noexcept;
+
+// The client's Argon2id parameters, as stored for pre-login. The server never runs them.
+struct KdfRecord {
+  std::string algorithm;       // "argon2id13"
+  std::int64_t opslimit = 0;
+  std::int64_t memlimit = 0;   // Bytes.
+  std::vector<std::uint8_t> salt;  // 16 bytes.
+  friend bool operator==(const KdfRecord&, const KdfRecord&) = default;
+};
+
+struct UserRecord {
+  std::string id;            // Made by the client; the user id inside the public bundle.
+  std::string email;         // Normalised; unique.
+  std::string display_name;
+  Role role = Role::user;
+  bool active = true;        // Deactivated users cannot sign in (issue 6 manages this).
+  std::string auth_verifier;           // Slow hash of the auth key (crypto/verifier.h).
+  KdfRecord kdf;
+  std::vector<std::uint8_t> public_bundle;    // Canonical bytes, self-signed.
+  std::vector<std::uint8_t> private_bundle;   // Ciphertext under the password KEK.
+  std::vector<std::uint8_t> recovery_bundle;  // Ciphertext under the recovery key.
+  std::string recovery_verifier;       // Slow hash of the recovery auth key.
+  TimeMs created_at = 0;
+  TimeMs updated_at = 0;
+  friend bool operator==(const UserRecord&, const UserRecord&) = default;
+};
+
+struct InvitationRecord {
+  std::string token_digest;  // SHA-256 of the token, hex. The token itself is never stored.
+  std::string email;         // The invitation admits this email only.
+  Role role = Role::user;
+  std::string created_by;    // A user id, or "" when made by `strongroomd` itself.
+  TimeMs created_at = 0;
+  TimeMs expires_at = 0;
+  std::optional<TimeMs> used_at;
+  std::optional<std::string> used_by;  // The user id it created.
+  friend bool operator==(const InvitationRecord&, const InvitationRecord&) = default;
+};
+
+struct SessionRecord {
+  std::string id;            // Public handle (shown in session lists, used to revoke).
+  std::string token_digest;  // SHA-256 of the bearer token, hex. Unique.
+  std::string user_id;
+  TimeMs created_at = 0;
+  TimeMs last_seen_at = 0;
+  TimeMs expires_at = 0;
+  std::string ip;
+  std::string user_agent;
+  friend bool operator==(const SessionRecord&, const SessionRecord&) = default;
+};
+
+// One sign-in attempt. `result` is "success", "failure" (wrong credentials: counts towards
+// lockout) or "refused" (not checked: locked out, rate limited, deactivated; never counts).
+struct LoginAttempt {
+  std::int64_t id = 0;  // Assigned by the store; ignored on insert.
+  TimeMs time = 0;
+  std::string email;    // As typed (normalised), even when no such user exists.
+  std::optional<std::string> user_id;
+  std::string ip;
+  std::string user_agent;
+  std::string result;
+  std::string reason;   // e.g. "ok", "wrong_credentials", "unknown_email", "locked"
+  friend bool operator==(const LoginAttempt&, const LoginAttempt&) = default;
+};
+
+// One security-relevant event. `result` is "success", "failure" or "denied".
+struct AuditEvent {
+  std::int64_t id = 0;  // Assigned by the store, strictly increasing; ignored on insert.
+  TimeMs time = 0;
+  std::string actor;    // A user id, or "system", or "anonymous".
+  std::string action;   // Dotted name: "user.register", "session.revoke", ...
+  std::string target;   // What it acted on (a user id, session id, email...), or "".
+  std::string ip;
+  std::string result;
+  std::string detail;   // Short JSON object with non-secret context, or "".
+  friend bool operator==(const AuditEvent&, const AuditEvent&) = default;
+};
+
+// Filters for the two append-only logs. Unset fields do not filter. Results are newest
+// first (descending id), at most `limit` (1..1000) entries, and only entries with an id
+// below `before_id` when it is set (for paging).
+struct AuditQuery {
+  std::optional<TimeMs> from;  // time >= from
+  std::optional<TimeMs> to;    // time < to
+  std::optional<std::string> actor;
+  std::optional<std::string> action;
+  std::optional<std::int64_t> before_id;
+  std::size_t limit = 100;
+};
+
+struct LoginQuery {
+  std::optional<TimeMs> from;
+  std::optional<TimeMs> to;
+  std::optional<std::string> user_id;
+  std::optional<std::string> ip;
+  std::optional<std::int64_t> before_id;
+  std::size_t limit = 100;
+};
+
+// Failures ("failure" attempts) in a window, for backoff and lockout.
+struct FailureCount {
+  std::int64_t count = 0;
+  TimeMs last_failure = 0;  // 0 when count is 0.
+};
+
+// A new registration, applied by RegisterUser in one transaction.
+struct Registration {
+  UserRecord user;
+  std::string invitation_digest;  // Consumed; must match user.email, unused, unexpired.
+  AuditEvent audit;               // Appended in the same transaction.
+};
+
+// A password change or a recovery, applied by ChangeCredentials in one transaction.
+struct CredentialChange {
+  std::string user_id;
+  std::string auth_verifier;
+  KdfRecord kdf;
+  std::vector<std::uint8_t> private_bundle;
+  // Set on recovery (the client makes a new recovery key); unset keeps the current ones.
+  std::optional<std::vector<std::uint8_t>> recovery_bundle;
+  std::optional<std::string> recovery_verifier;
+  // Every session of the user is removed except this one ("" removes all).
+  std::string keep_session_id;
+  TimeMs now = 0;
+  AuditEvent audit;
+};
+
+class MetadataStore {
+ public:
+  virtual ~MetadataStore() = default;
+
+  // --- portal settings: a small key/value table ------------------------------------------
+  [[nodiscard]] virtual result<std::optional<std::string>> GetSetting(std::string_view key) = 0;
+  virtual result<void> PutSetting(std::string_view key, std::string_view value) = 0;
+  // Sets the value only if the key is absent; returns whether this call set it. Used once,
+  // to create the portal, so two processes starting on one data dir cannot both do it.
+  [[nodiscard]] virtual result<bool> PutSettingIfAbsent(std::string_view key,
+                                                        std::string_view value) = 0;
+
+  // --- invitations -------------------------------------------------------------------------
+  // already_exists if the digest is taken.
+  [[nodiscard]] virtual result<void> CreateInvitation(const InvitationRecord& invitation) = 0;
+  [[nodiscard]] virtual result<InvitationRecord> FindInvitation(std::string_view digest) = 0;
+
+  // --- users -------------------------------------------------------------------------------
+  // Consumes the invitation and inserts the user, with the audit event, atomically.
+  // not_found: no usable invitation (unknown digest, used, expired at user.created_at, or for
+  // another email). already_exists: the email or user id is taken. Nothing changes on error.
+  [[nodiscard]] virtual result<void> RegisterUser(const Registration& registration) = 0;
+  [[nodiscard]] virtual result<UserRecord> FindUserById(std::string_view id) = 0;
+  [[nodiscard]] virtual result<UserRecord> FindUserByEmail(std::string_view email) = 0;
+  [[nodiscard]] virtual result<std::int64_t> CountUsers() = 0;
+  // Replaces the credentials (and revokes sessions, appends audit) atomically. not_found if
+  // the user does not exist.
+  [[nodiscard]] virtual result<void> ChangeCredentials(const CredentialChange& change) = 0;
+
+  // --- sessions ----------------------------------------------------------------------------
+  // already_exists if the id or digest is taken; not_found if the user does not exist.
+  [[nodiscard]] virtual result<void> CreateSession(const SessionRecord& session) = 0;
+  // not_found also when the session expired before `now`.
+  [[nodiscard]] virtual result<SessionRecord> FindSession(std::string_view token_digest,
+                                                          TimeMs now) = 0;
+  // Unexpired sessions of a user, newest first.
+  [[nodiscard]] virtual result<std::vector<SessionRecord>> ListSessions(std::string_view user_id,
+                                                                        TimeMs now) = 0;
+  // Updates last_seen_at (and nothing else). Succeeds silently if the session is gone.
+  virtual result<void> TouchSession(std::string_view session_id, TimeMs last_seen_at) = 0;
+  // Removes one session of this user; false when the user has no such session (a session
+  // of someone else is "no such session": callers cannot probe other users' ids).
+  [[nodiscard]] virtual result<bool> RevokeSession(std::string_view user_id,
+                                                   std::string_view session_id) = 0;
+  // Removes every session of the user except `keep_session_id` ("" removes all); returns
+  // how many were removed.
+  [[nodiscard]] virtual result<std::int64_t> RevokeOtherSessions(
+      std::string_view user_id, std::string_view keep_session_id) = 0;
+  // Removes sessions that expired before `now`; returns how many.
+  [[nodiscard]] virtual result<std::int64_t> DeleteExpiredSessions(TimeMs now) = 0;
+
+  // --- login history -----------------------------------------------------------------------
+  virtual result<void> RecordLoginAttempt(const LoginAttempt& attempt) = 0;
+  // "failure" attempts for the user at or after `since` that came after the user's last
+  // "success" (a successful sign-in clears the account's backoff).
+  [[nodiscard]] virtual result<FailureCount> AccountFailures(std::string_view user_id,
+                                                             TimeMs since) = 0;
+  // "failure" attempts from the address at or after `since` (successes do not clear them:
+  // an attacker could otherwise reset its own counter with an account of its own).
+  [[nodiscard]] virtual result<FailureCount> IpFailures(std::string_view ip, TimeMs since) = 0;
+  [[nodiscard]] virtual result<std::vector<LoginAttempt>> QueryLoginAttempts(
+      const LoginQuery& query) = 0;
+
+  // --- audit trail -------------------------------------------------------------------------
+  virtual result<void> AppendAudit(const AuditEvent& event) = 0;
+  [[nodiscard]] virtual result<std::vector<AuditEvent>> QueryAudit(const AuditQuery& query) = 0;
+
+  // --- blobs the metadata refers to (for the integrity check) -----------------------------
+  // Ids of every blob some row refers to, sorted. Empty until documents exist (issue 5).
+  [[nodiscard]] virtual result<std::vector<std::string>> ReferencedBlobIds() = 0;
+
+  // --- health ------------------------------------------------------------------------------
+  // A cheap round trip (for /readyz).
+  virtual result<void> Ping() = 0;
+  // Deep consistency check; an empty list means healthy. For `strongroomd check`.
+  [[nodiscard]] virtual result<std::vector<std::string>> CheckIntegrity() = 0;
+};
+
+}  // namespace strongroom::storage
