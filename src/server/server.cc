@@ -1,7 +1,9 @@
 #include "strongroom/server/server.h"
 
+#include "server/logging.h"
 #include "server/router.h"
 #include "server/services.h"
+#include "strongroom/crypto/verifier.h"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -11,6 +13,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -19,12 +23,23 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+// Asio's TLS layer is compiled once, in strongroom_boost_ssl (src/boost/asio_ssl.cc). The
+// OpenSSL headers below configure the TLS transport only (versions, options, key check).
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <variant>
 #include <vector>
 
 namespace strongroom::server {
@@ -32,15 +47,128 @@ namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+constexpr std::string_view kHsts = "max-age=31536000";
+constexpr std::size_t kMaxUserAgentBytes = 256;
+constexpr std::size_t kMaxClientRequestIdBytes = 64;
+constexpr std::size_t kRequestIdRandomBytes = 16;
+// Sending close_notify tells the client the response was complete (not truncated by an
+// attacker); waiting for the peer's is a courtesy, kept short so a silent peer cannot hold a
+// connection (and a drain) open.
+constexpr std::chrono::seconds kTlsShutdownTimeout{1};
+
+// TLS 1.2 suites for clients without 1.3: ECDHE only (forward secrecy, no DH parameters to
+// manage), AEAD only. Mozilla's "intermediate" list minus its DHE entries. TLS 1.3 suites are
+// OpenSSL's defaults, which are all AEAD.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
 // One accepted connection. `idle` is touched only on the connection's strand.
 struct Connection {
-  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
-  beast::tcp_stream stream;
+  using Stream = std::variant<beast::tcp_stream, TlsStream>;
+
+  Connection(tcp::socket socket, ssl::context* tls)
+      : remote_ip(RemoteIp(socket)), stream(MakeStream(std::move(socket), tls)) {}
+
+  static Stream MakeStream(tcp::socket socket, ssl::context* tls) {
+    if (tls != nullptr) return Stream(std::in_place_type<TlsStream>, std::move(socket), *tls);
+    return Stream(std::in_place_type<beast::tcp_stream>, std::move(socket));
+  }
+
+  static std::string RemoteIp(const tcp::socket& socket) {
+    boost::system::error_code ec;
+    const auto endpoint = socket.remote_endpoint(ec);
+    if (ec) return "unknown";
+    const auto address = endpoint.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+      return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
+    }
+    return address.to_string();
+  }
+
+  beast::tcp_stream& socket_layer() {
+    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
+                      stream);
+  }
+
+  std::string remote_ip;  // Of the peer; proxy headers are not trusted.
+  Stream stream;
   bool idle = true;
 };
+
+bool ValidClientRequestId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxClientRequestIdBytes) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  });
+}
+
+// The client's X-Request-Id when it is safe to echo and log (so a proxy's id links its logs
+// with ours), otherwise a fresh random one.
+std::string RequestIdFor(const Request* request) {
+  if (request != nullptr) {
+    const auto it = request->find("X-Request-Id");
+    if (it != request->end() && ValidClientRequestId(it->value())) {
+      return std::string(it->value());
+    }
+  }
+  return crypto::RandomHex(kRequestIdRandomBytes);
+}
+
+bool IsTlsError(const boost::system::error_code& ec) {
+  return ec.category() == asio::error::get_ssl_category() ||
+         ec.category() == ssl::error::get_stream_category();
+}
+
+// The configured TLS context, or why it could not be made. Says which file failed, never what
+// it contains.
+std::unique_ptr<ssl::context> MakeTlsContext(const ServerOptions& options, std::string& why) {
+  auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
+  boost::system::error_code ec;
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                           ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                           ssl::context::no_tlsv1_1 | ssl::context::no_compression |
+                           ssl::context::single_dh_use,
+                       ec);
+  SSL_CTX* native = context->native_handle();
+  if (ec || SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1 ||
+      SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1) {
+    why = "cannot configure TLS (OpenSSL too old?)";
+    return nullptr;
+  }
+  // Server preference: our AEAD-only order wins over a client that prefers weaker suites.
+  // No renegotiation: it has been the source of several attacks and HTTP/1.1 needs none.
+  SSL_CTX_set_options(native, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+  if (context->use_certificate_chain_file(options.tls_cert_file, ec); ec) {
+    why = "cannot load the TLS certificate chain from '" + options.tls_cert_file +
+          "': " + ec.message();
+    return nullptr;
+  }
+  if (context->use_private_key_file(options.tls_key_file, ssl::context::pem, ec); ec) {
+    // OpenSSL checks the key against the certificate while loading it.
+    if (ec.category() == asio::error::get_ssl_category() &&
+        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH) {
+      why = "the TLS private key in '" + options.tls_key_file +
+            "' does not match the certificate in '" + options.tls_cert_file + "'";
+    } else {
+      why = "cannot load the TLS private key from '" + options.tls_key_file + "': " + ec.message();
+    }
+    return nullptr;
+  }
+  if (SSL_CTX_check_private_key(native) != 1) {
+    why = "the TLS private key in '" + options.tls_key_file +
+          "' does not match the certificate in '" + options.tls_cert_file + "'";
+    return nullptr;
+  }
+  return context;
+}
 
 }  // namespace
 
@@ -58,14 +186,24 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     return std::max(1u, std::thread::hardware_concurrency());
   }
 
+  Metrics* metrics() const { return services ? services->metrics.get() : nullptr; }
+
   asio::awaitable<void> AcceptLoop();
   asio::awaitable<void> Serve(std::shared_ptr<Connection> connection);
+  template <class Stream>
+  asio::awaitable<void> ServeRequests(Stream& stream, Connection& connection);
+  // Sets the headers every response carries.
+  static void Stamp(Response& response, const HandlerContext& context);
+  // Records an answered request in the metrics and writes its access line.
+  void Record(const HandlerContext& context, std::string_view method, int status,
+              std::chrono::steady_clock::time_point started);
   void Register(const std::shared_ptr<Connection>& c);
   void Unregister(const std::shared_ptr<Connection>& c);
   void CloseIdleConnections();
 
   ServerOptions options;
   std::shared_ptr<Services> services;  // May be null (bare transport).
+  std::unique_ptr<ssl::context> tls;   // Set by Listen() when TLS is configured.
   asio::io_context io;
   tcp::acceptor acceptor;
   asio::steady_timer drain_timer;  // Used only on its own strand.
@@ -98,8 +236,8 @@ void Server::Impl::CloseIdleConnections() {
   std::lock_guard lock(connections_mutex);
   for (auto& weak : connections) {
     if (auto c = weak.lock()) {
-      asio::post(c->stream.get_executor(), [c] {
-        if (c->idle) c->stream.cancel();
+      asio::post(c->socket_layer().get_executor(), [c] {
+        if (c->idle) c->socket_layer().cancel();
       });
     }
   }
@@ -119,11 +257,12 @@ asio::awaitable<void> Server::Impl::AcceptLoop() {
       socket.close(ignored);
       continue;
     }
-    auto connection = std::make_shared<Connection>(std::move(socket));
+    auto connection = std::make_shared<Connection>(std::move(socket), tls.get());
     ++open_connections;
+    if (Metrics* m = metrics()) m->ConnectionOpened();
     Register(connection);
     auto self = shared_from_this();
-    asio::co_spawn(connection->stream.get_executor(), Serve(connection),
+    asio::co_spawn(connection->socket_layer().get_executor(), Serve(connection),
                    [self, connection](std::exception_ptr e) {
                      if (e) {
                        try {
@@ -132,6 +271,7 @@ asio::awaitable<void> Server::Impl::AcceptLoop() {
                          spdlog::error("connection handler failed: {}", ex.what());
                        }
                      }
+                     if (Metrics* m = self->metrics()) m->ConnectionClosed();
                      self->Unregister(connection);
                      if (--self->open_connections == 0 && self->stopping) {
                        asio::post(self->drain_timer.get_executor(),
@@ -142,7 +282,32 @@ asio::awaitable<void> Server::Impl::AcceptLoop() {
 }
 
 asio::awaitable<void> Server::Impl::Serve(std::shared_ptr<Connection> connection) {
-  beast::tcp_stream& stream = connection->stream;
+  if (auto* plain = std::get_if<beast::tcp_stream>(&connection->stream)) {
+    co_await ServeRequests(*plain, *connection);
+    boost::system::error_code ignored;
+    plain->socket().shutdown(tcp::socket::shutdown_send, ignored);
+    plain->close();
+    co_return;
+  }
+  auto& stream = std::get<TlsStream>(connection->stream);
+  // The handshake counts as reading the first request: a client that opens a connection and
+  // stalls is cut off after read_timeout either way.
+  connection->idle = false;
+  beast::get_lowest_layer(stream).expires_after(options.read_timeout);
+  auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, kNoThrow);
+  if (!hec) {
+    co_await ServeRequests(stream, *connection);
+    beast::get_lowest_layer(stream).expires_after(kTlsShutdownTimeout);
+    co_await stream.async_shutdown(kNoThrow);
+  } else {
+    spdlog::debug("TLS handshake with {} failed: {}", connection->remote_ip, hec.message());
+  }
+  beast::get_lowest_layer(stream).close();
+}
+
+template <class Stream>
+asio::awaitable<void> Server::Impl::ServeRequests(Stream& stream, Connection& connection) {
+  beast::tcp_stream& transport = beast::get_lowest_layer(stream);
   beast::flat_buffer buffer(options.max_header_bytes);
   bool first = true;
   while (!stopping) {
@@ -152,19 +317,25 @@ asio::awaitable<void> Server::Impl::Serve(std::shared_ptr<Connection> connection
 
     // Wait for the first byte of the next request under the idle timeout, then read the
     // whole request under the read timeout.
-    connection->idle = true;
+    connection.idle = true;
     if (!first && buffer.size() == 0) {
-      stream.expires_after(options.idle_timeout);
+      transport.expires_after(options.idle_timeout);
       auto [ec, n] =
           co_await stream.async_read_some(buffer.prepare(options.max_header_bytes), kNoThrow);
       if (ec) break;
       buffer.commit(n);
     }
     first = false;
-    connection->idle = false;
-    stream.expires_after(options.read_timeout);
+    connection.idle = false;
+    const auto started = std::chrono::steady_clock::now();
+    transport.expires_after(options.read_timeout);
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
     if (ec) {
+      if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
+          ec == beast::error::timeout || ec == asio::error::connection_reset ||
+          ec == asio::error::eof || IsTlsError(ec)) {
+        break;  // Nobody to answer (or, for TLS errors, no way to).
+      }
       Request bare;
       bare.version(11);
       bare.keep_alive(false);
@@ -175,31 +346,74 @@ asio::awaitable<void> Server::Impl::Serve(std::shared_ptr<Connection> connection
       } else if (ec == http::error::header_limit) {
         response = ErrorResponse(bare, http::status::request_header_fields_too_large, "too_large",
                                  "request header exceeds the limit");
-      } else if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
-                 ec == beast::error::timeout || ec == asio::error::connection_reset) {
-        break;
       } else {
         response =
             ErrorResponse(bare, http::status::bad_request, "bad_request", "malformed HTTP request");
       }
+      HandlerContext context;
+      context.info.remote_ip = connection.remote_ip;
+      context.info.tls = tls != nullptr;
+      // The header is complete when only the body was too large: its id can be honoured.
+      const Request* partial = parser.is_header_done() ? &parser.get() : nullptr;
+      context.info.request_id = RequestIdFor(partial);
       response.keep_alive(false);
-      stream.expires_after(options.write_timeout);
+      Stamp(response, context);
+      transport.expires_after(options.write_timeout);
       co_await http::async_write(stream, response, kNoThrow);
+      Record(context, partial != nullptr ? partial->method_string() : "other",
+             response.result_int(), started);
       break;
     }
 
     const Request& request = parser.get();
     HandlerContext context;
     context.services = services.get();
-    Response response = Dispatch(request, context);
+    context.info.request_id = RequestIdFor(&request);
+    context.info.remote_ip = connection.remote_ip;
+    context.info.tls = tls != nullptr;
+    if (const auto ua = request.find(http::field::user_agent); ua != request.end()) {
+      context.info.user_agent = std::string(ua->value().substr(0, kMaxUserAgentBytes));
+    }
+    Response response;
+    {
+      RequestLogScope log_scope(context.info.request_id);
+      try {
+        response = Dispatch(request, context);
+      } catch (const std::exception& e) {
+        // A bug: Dispatch answers bad input itself. The client sees only the request id.
+        spdlog::error("request handler failed: {}", e.what());
+        response = ErrorResponse(request, http::status::internal_server_error, "internal",
+                                 "internal error; the server log has details");
+      }
+    }
     if (stopping) response.keep_alive(false);
-    stream.expires_after(options.write_timeout);
+    Stamp(response, context);
+    transport.expires_after(options.write_timeout);
     auto [wec, written] = co_await http::async_write(stream, response, kNoThrow);
+    // Also when the write failed: the request was handled, and its id is in the log.
+    Record(context, request.method_string(), response.result_int(), started);
     if (wec || !response.keep_alive()) break;
   }
-  boost::system::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream.close();
+}
+
+void Server::Impl::Stamp(Response& response, const HandlerContext& context) {
+  response.set("X-Request-Id", context.info.request_id);
+  if (context.info.tls) response.set(http::field::strict_transport_security, kHsts);
+}
+
+void Server::Impl::Record(const HandlerContext& context, std::string_view method, int status,
+                          std::chrono::steady_clock::time_point started) {
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (Metrics* m = metrics()) m->ObserveRequest(context.route, method, status, seconds);
+  LogRequest(AccessLogEntry{
+      .request_id = context.info.request_id,
+      .method = method,
+      .route = context.route,
+      .status = status,
+      .duration_ms = seconds * 1000,
+      .remote_ip = context.info.remote_ip,
+  });
 }
 
 Server::Server(ServerOptions options, std::shared_ptr<Services> services)
@@ -207,19 +421,42 @@ Server::Server(ServerOptions options, std::shared_ptr<Services> services)
 
 Server::~Server() = default;
 
-result<BoundEndpoint> Server::Listen() {
+result<BoundEndpoint> Server::Listen(std::string* why) {
+  std::string reason;
+  auto fail = [&](boost::system::error_code code, std::string message) {
+    if (why != nullptr) *why = std::move(message);
+    return code;
+  };
+  const ServerOptions& options = impl_->options;
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return fail(errc::invalid_argument, "TLS needs both a certificate and a key file");
+  }
+  if (!options.tls_cert_file.empty()) {
+    impl_->tls = MakeTlsContext(options, reason);
+    if (!impl_->tls) return fail(errc::invalid_argument, reason);
+  }
   boost::system::error_code ec;
-  const auto address = asio::ip::make_address(impl_->options.listen_host, ec);
-  if (ec) return errc::invalid_argument;
-  const tcp::endpoint endpoint(address, impl_->options.listen_port);
+  const auto address = asio::ip::make_address(options.listen_host, ec);
+  if (ec) return fail(errc::invalid_argument, "'" + options.listen_host + "' is not an IP address");
+  const tcp::endpoint endpoint(address, options.listen_port);
+  const std::string where = "cannot listen on " + endpoint.address().to_string() + " port " +
+                            std::to_string(endpoint.port()) + ": ";
   auto& acceptor = impl_->acceptor;
-  if (acceptor.open(endpoint.protocol(), ec); ec) return ec;
-  if (acceptor.set_option(asio::socket_base::reuse_address(true), ec); ec) return ec;
-  if (acceptor.bind(endpoint, ec); ec) return ec;
-  if (acceptor.listen(asio::socket_base::max_listen_connections, ec); ec) return ec;
+  if (acceptor.open(endpoint.protocol(), ec); ec) return fail(ec, where + ec.message());
+  if (acceptor.set_option(asio::socket_base::reuse_address(true), ec); ec) {
+    return fail(ec, where + ec.message());
+  }
+  if (acceptor.bind(endpoint, ec); ec) return fail(ec, where + ec.message());
+  if (acceptor.listen(asio::socket_base::max_listen_connections, ec); ec) {
+    return fail(ec, where + ec.message());
+  }
   const auto local = acceptor.local_endpoint(ec);
-  if (ec) return ec;
+  if (ec) return fail(ec, where + ec.message());
   return BoundEndpoint{local.address().to_string(), local.port()};
+}
+
+bool Server::tls() const {
+  return impl_->tls != nullptr;
 }
 
 void Server::Run() {
@@ -235,6 +472,8 @@ void Server::Run() {
 void Server::Stop() {
   auto impl = impl_;
   if (impl->stopping.exchange(true)) return;
+  // First, so that /readyz answers 503 to the load balancer while in-flight requests finish.
+  if (impl->services) impl->services->draining = true;
   asio::post(impl->acceptor.get_executor(), [impl] {
     boost::system::error_code ignored;
     impl->acceptor.close(ignored);

@@ -1,8 +1,11 @@
-// strongroom: the Strongroom client command line.
+// strongroom: the Strongroom client command line (docs/cli.md).
 //
 // Offline commands (no server): keygen, encrypt, decrypt, inspect, add-recipient,
-// remove-recipient, rekey. Exit status: 0 on complete success, 1 on failure, 2 on misuse.
-// Errors go to standard error and never contain key material.
+// remove-recipient, rekey. Account commands (talk to a server): see account_commands.h.
+// Exit status: 0 on complete success, 1 on failure, 2 on misuse (the offline commands keep
+// CLI11's own statuses for option errors, as they always had). Errors go to standard error
+// and never contain key material.
+#include "strongroom/account_commands.h"
 #include "strongroom/client/identity_file.h"
 #include "strongroom/crypto/container.h"
 #include "strongroom/crypto/identity.h"
@@ -332,8 +335,25 @@ int main(int argc, char** argv) {
   rekey->add_option("-o,--output", out, "Output file (default: standard output)");
   rekey->add_option("input", in, "Container (default: standard input)");
 
-  CLI11_PARSE(app, argc, argv);
+  strongroom::cli::AccountCommands account_commands(app);
+
   try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors of the account commands exit 2 (docs/cli.md); help and version exit 0.
+    std::string command;
+    for (int i = 1; i < argc && command.empty(); ++i) {
+      if (argv[i][0] != '-') command = argv[i];
+    }
+    if (e.get_exit_code() != 0 && strongroom::cli::AccountCommands::IsAccountCommand(command)) {
+      std::cerr << "strongroom: " << e.what() << "\nRun 'strongroom " << command
+                << " --help' for the options.\n";
+      return 2;
+    }
+    return app.exit(e);
+  }
+  try {
+    if (auto status = account_commands.Run()) return *status;
     if (keygen->parsed()) return Keygen(out, show, user_id);
     if (encrypt->parsed()) {
       return Encrypt(recipients, identity, in, out, content_type, chunk_size, threads);

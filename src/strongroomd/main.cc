@@ -1,9 +1,11 @@
 // strongroomd: the Strongroom server.
+// Internal header of strongroom_server, whose src/ include directory strongroomd does not see.
+#include "server/logging.h"
 #include "strongroom/server/config.h"
+#include "strongroom/server/portal.h"
 #include "strongroom/server/server.h"
 #include "strongroom/version.h"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -19,17 +21,15 @@ namespace {
 
 int Serve(const strongroom::server::Config& config) {
   const std::string& data_dir = config.data_dir;
-  const std::string listen = config.listen;
-  const strongroom::server::ServerOptions& options = config.server;
-  std::error_code fs_ec;
-  std::filesystem::create_directories(data_dir, fs_ec);
-  if (fs_ec) {
-    std::cerr << "strongroomd: cannot create data directory '" << data_dir
-              << "': " << fs_ec.message() << "\n";
+  strongroom::server::ServerOptions options = config.server;
+  options.tls_cert_file = config.tls_cert_file;
+  options.tls_key_file = config.tls_key_file;
+  std::string why;
+  auto portal = strongroom::server::OpenPortal(config, &why);
+  if (!portal) {
+    std::cerr << "strongroomd: " << why << "\n";
     return 1;
   }
-  std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all,
-                               std::filesystem::perm_options::replace, fs_ec);
 
   // Block the shutdown signals in every thread; one thread waits for them with sigwait.
   sigset_t signals;
@@ -38,21 +38,31 @@ int Serve(const strongroom::server::Config& config) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  strongroom::server::Server server(options);
-  auto bound = server.Listen();
+  strongroom::server::Server server(options, portal->services);
+  std::string listen_why;
+  auto bound = server.Listen(&listen_why);
   if (!bound) {
-    std::cerr << "strongroomd: cannot listen on " << listen << ": " << bound.error().message()
-              << "\n";
+    // Names the file or address that failed, never key material.
+    std::cerr << "strongroomd: " << listen_why << "\n";
     return 1;
   }
+  const std::string scheme = server.tls() ? "https" : "http";
   const std::string host =
       bound->host.find(':') != std::string::npos ? "[" + bound->host + "]" : bound->host;
   // Tests and scripts read this line to learn the port; keep its shape stable.
-  std::cout << "strongroomd " << strongroom::kVersion << " listening on http://" << host << ":"
-            << bound->port << "\n"
+  std::cout << "strongroomd " << strongroom::kVersion << " listening on " << scheme << "://" << host
+            << ":" << bound->port << "\n"
             << "  data directory: " << std::filesystem::absolute(data_dir).string() << "\n"
-            << "  try: curl http://" << host << ":" << bound->port << "/healthz\n"
+            << "  try: curl " << scheme << "://" << host << ":" << bound->port << "/healthz\n"
             << "  stop with Ctrl-C (SIGINT) or SIGTERM" << std::endl;
+  if (portal->owner_setup_token) {
+    // Shown once: the database keeps only its hash. Tests and scripts read this line.
+    std::cout << "  new portal: register its owner with this one-time token (valid 7 days):\n"
+              << "  owner setup token: " << *portal->owner_setup_token << "\n"
+              << "  e.g. strongroom register --server " << scheme << "://" << host << ":" << bound->port
+              << " --invite TOKEN --email YOU@EXAMPLE.ORG" << std::endl;
+    portal->owner_setup_token.reset();
+  }
 
   std::thread signal_waiter([&server, signals] {
     int received = 0;
@@ -66,6 +76,39 @@ int Serve(const strongroom::server::Config& config) {
   signal_waiter.join();
   spdlog::info("stopped");
   return 0;
+}
+
+int Invite(const strongroom::server::Config& config, const std::string& email, bool admin) {
+  std::string why;
+  auto invitation = strongroom::server::InviteFromCommandLine(
+      config, email,
+      admin ? strongroom::server::InviteRole::admin : strongroom::server::InviteRole::user, &why);
+  if (!invitation) {
+    std::cerr << "strongroomd: " << why << "\n";
+    return 1;
+  }
+  // Only the token on stdout, so scripts can capture it; the rest on stderr.
+  std::cout << invitation->token << std::endl;
+  std::cerr << "invitation for " << email << (admin ? " (administrator)" : "")
+            << "; single use; expires in " << config.auth.invitation_lifetime_s / 3600
+            << " hour(s)\n";
+  return 0;
+}
+
+int Check(const strongroom::server::Config& config) {
+  std::string why;
+  auto problems = strongroom::server::CheckPortal(config, &why);
+  if (!problems) {
+    std::cerr << "strongroomd: check failed to run: " << why << "\n";
+    return 2;
+  }
+  for (const auto& p : *problems) std::cout << "problem: " << p << "\n";
+  if (problems->empty()) {
+    std::cout << "ok: " << config.data_dir << " is consistent\n";
+    return 0;
+  }
+  std::cout << problems->size() << " problem(s) found in " << config.data_dir << "\n";
+  return 1;
 }
 
 }  // namespace
@@ -84,10 +127,39 @@ int main(int argc, char** argv) {
   serve->add_option("--data-dir", data_dir, "Directory for the database and blobs; default ./var");
   serve->footer("Precedence: defaults < --config file < STRONGROOM_* environment < flags.");
 
+  std::string invite_email;
+  bool invite_admin = false;
+  auto* invite = app.add_subcommand(
+      "invite", "Make a one-time invitation; prints only the token (safe while serving)");
+  invite->add_option("--config", config_file, "TOML configuration file");
+  invite->add_option("--data-dir", data_dir, "The portal's data directory; default ./var");
+  invite->add_option("--email", invite_email, "The email the invitation admits")->required();
+  invite->add_flag("--admin", invite_admin, "Invite an administrator (default: a user)");
+
+  auto* check = app.add_subcommand(
+      "check", "Check the data directory (database integrity, blobs vs rows); exit 1 on problems");
+  check->add_option("--config", config_file, "TOML configuration file");
+  check->add_option("--data-dir", data_dir, "The portal's data directory; default ./var");
+
   CLI11_PARSE(app, argc, argv);
   // Logs go to standard error; standard output carries only what scripts read (the address).
-  spdlog::set_default_logger(spdlog::stderr_color_mt("strongroomd"));
+  // Defaults until the configuration is loaded (and for the subcommands that only warn).
+  strongroom::server::ConfigureLogging(strongroom::server::Config{});
   try {
+    if (invite->parsed() || check->parsed()) {
+      strongroom::server::ConfigSources sources;
+      sources.file = config_file;
+      sources.environment = strongroom::server::ProcessEnvironment();
+      if (data_dir) sources.flags["data_dir"] = *data_dir;
+      std::string why;
+      auto config = strongroom::server::LoadConfig(sources, &why);
+      if (!config) {
+        std::cerr << "strongroomd: configuration error: " << why << "\n";
+        return 2;
+      }
+      spdlog::set_level(spdlog::level::warn);
+      return invite->parsed() ? Invite(*config, invite_email, invite_admin) : Check(*config);
+    }
     if (serve->parsed()) {
       strongroom::server::ConfigSources sources;
       sources.file = config_file;
@@ -100,7 +172,7 @@ int main(int argc, char** argv) {
         std::cerr << "strongroomd: configuration error: " << why << "\n";
         return 2;
       }
-      spdlog::set_level(spdlog::level::from_str(config->log_level));
+      strongroom::server::ConfigureLogging(*config);
       return Serve(*config);
     }
   } catch (const std::exception& e) {

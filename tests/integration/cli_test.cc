@@ -1,9 +1,12 @@
 // The offline CLI end to end: real binary, real files, exit codes, no partial output.
 #include "support/process.h"
 
+#include "strongroom/client/profile.h"
+
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -189,6 +192,152 @@ TEST_F(CliTest, ShareUnshareAndRekey) {
   r = Cli({"remove-recipient", "-r", carol, "-i", Path("alice.id"), "-o", Path("v4"), Path("v3")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Cli({"decrypt", "-i", Path("carol.id"), Path("v4")}).exit_code, 1);
+}
+
+// --- Account commands, without a server ------------------------------------------------
+// (End-to-end account tests against a real server are in accounts_test.cc.)
+
+class AccountCliTest : public ::testing::Test {
+ protected:
+  // Runs the CLI with STRONGROOM_HOME pointing into the test's directory.
+  RunResult Cli(std::vector<std::string> args, const std::string& input = "") {
+    args.insert(args.begin(), {"/usr/bin/env", "STRONGROOM_HOME=" + Home(), STRONGROOM_CLI_PATH});
+    return RunProcess(args, input);
+  }
+  std::string Home() const { return (fs::path(dir_.path()) / "home").string(); }
+
+  TempDir dir_;
+};
+
+TEST_F(AccountCliTest, UsageErrorsExitTwo) {
+  RunResult r = Cli({"register", "--invite", "x", "--email", "a@example.com"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("strongroom: --server is required"), std::string::npos) << r.err;
+  r = Cli({"login", "--server", "http://127.0.0.1:1"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  r = Cli({"sessions", "--revoke", "abc", "--revoke-others"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  r = Cli({"logins", "--limit", "0"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  r = Cli({"whoami", "--no-such-option"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  r = Cli({"whoami", "--profile", "../elsewhere"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("bad profile name"), std::string::npos) << r.err;
+  r = Cli({"login", "--server", "ftp://127.0.0.1", "--email", "a@example.com"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  // Help is not an error.
+  r = Cli({"register", "--help"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("--password-stdin"), std::string::npos) << r.out;
+}
+
+TEST_F(AccountCliTest, CommandsNeedingASessionSayHowToSignIn) {
+  for (const char* command : {"whoami", "logout", "passwd", "sessions", "logins"}) {
+    const RunResult r = Cli({command});
+    EXPECT_EQ(r.exit_code, 1) << command;
+    EXPECT_EQ(r.err, "strongroom: not signed in (run strongroom login)\n") << command;
+  }
+  const RunResult r = Cli({"key", "bob@example.com"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_FALSE(fs::exists(Home())) << "a read-only command created the profile directory";
+}
+
+TEST_F(AccountCliTest, ShortPasswordsAreRefusedBeforeContactingTheServer) {
+  // Port 1 on loopback: nothing listens, so reaching the network would fail differently.
+  RunResult r = Cli({"register", "--server", "http://127.0.0.1:1", "--invite", "tok", "--email",
+                     "a@example.com", "--password-stdin"},
+                    "short7!\n");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("too short"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("short7!"), std::string::npos) << "the password was printed";
+  // Eight characters, counted as characters rather than bytes ("é" is two bytes).
+  r = Cli({"register", "--server", "http://127.0.0.1:1", "--invite", "tok", "--email",
+           "a@example.com", "--password-stdin"},
+          "abcdéfg\n");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  // A long enough password gets as far as the (absent) server: a failure, not a usage error.
+  r = Cli({"register", "--server", "http://127.0.0.1:1", "--invite", "tok", "--email",
+           "a@example.com", "--password-stdin"},
+          "correct horse battery\n");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err.find("correct horse"), std::string::npos) << "the password was printed";
+  // No input at all is a usage error too.
+  r = Cli(
+      {"login", "--server", "http://127.0.0.1:1", "--email", "a@example.com", "--password-stdin"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("standard input"), std::string::npos) << r.err;
+}
+
+TEST_F(AccountCliTest, RecoverWithAMistypedCodeExitsTwo) {
+  const RunResult r =
+      Cli({"recover", "--server", "http://127.0.0.1:1", "--email", "a@example.com",
+           "--recovery-code-stdin", "--password-stdin"},
+          "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE-FFFFF-GGGGG-HHHHH-IIIII-JJJJJ-KKKKK\nlong enough pw\n");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("recovery code is mistyped"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("AAAAA"), std::string::npos) << "the code was printed";
+}
+
+TEST_F(AccountCliTest, PlainHttpOnlyToLoopback) {
+  for (const char* url : {"http://example.com", "http://10.0.0.1:8443", "http://[2001:db8::1]"}) {
+    const RunResult r =
+        Cli({"login", "--server", url, "--email", "a@example.com", "--password-stdin"},
+            "correct horse battery\n");
+    EXPECT_EQ(r.exit_code, 2) << url;
+    EXPECT_NE(r.err.find("refusing http://"), std::string::npos) << r.err;
+  }
+  // Loopback is allowed (and fails only because nothing listens there).
+  for (const char* url : {"http://127.0.0.1:1", "http://[::1]:1", "http://localhost:1"}) {
+    const RunResult r =
+        Cli({"login", "--server", url, "--email", "a@example.com", "--password-stdin"},
+            "correct horse battery\n");
+    EXPECT_EQ(r.exit_code, 1) << url << ": " << r.err;
+  }
+}
+
+TEST_F(AccountCliTest, ProfileFilesArePrivateAndUsed) {
+  // Writes a profile the way login does, with a permissive umask to show modes do not
+  // depend on it, then checks the CLI uses it.
+  const mode_t old_umask = ::umask(0);
+  ASSERT_EQ(::setenv("STRONGROOM_HOME", Home().c_str(), 1), 0);
+  {
+    auto store = client::ProfileStore::Open("work");
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->SaveProfile(
+        {.server = "http://127.0.0.1:1", .email = "a@example.com", .user_id = "u-1"}));
+    ASSERT_TRUE(store->SaveSession("token-value"));
+    ASSERT_TRUE(store->SavePins({}));
+  }
+  ::unsetenv("STRONGROOM_HOME");
+  ::umask(old_umask);
+  const fs::path dir = fs::path(Home()) / "profiles" / "work";
+  for (const fs::path& d : {fs::path(Home()), fs::path(Home()) / "profiles", dir}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(d.c_str(), &st), 0) << d;
+    EXPECT_EQ(st.st_mode & 0777, 0700u) << d;
+  }
+  for (const char* file : {"profile.json", "session", "pins.json"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat((dir / file).c_str(), &st), 0) << file;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << file;
+  }
+  EXPECT_EQ(ReadFile(dir / "session"), "token-value\n");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), {}), 3) << "a temporary file was left";
+
+  // The profile is used: the command reaches for the (absent) server, and says so.
+  RunResult r = Cli({"whoami", "--profile", "work"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot connect to 127.0.0.1:1"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("token-value"), std::string::npos);
+  // The default profile is still signed out.
+  r = Cli({"whoami"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not signed in"), std::string::npos) << r.err;
+  // A failed logout keeps the session, so it can be retried.
+  r = Cli({"logout", "--profile", "work"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(fs::exists(dir / "session"));
 }
 
 }  // namespace

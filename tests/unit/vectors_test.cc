@@ -127,6 +127,9 @@ void Check(const Vector& v) {
     if (v.head.count("key")) {
       EXPECT_EQ(HexEncode(key->bytes()), v.head.at("key"));
     }
+    if (v.head.count("recovery-auth-key")) {
+      EXPECT_EQ(HexEncode(RecoveryAuthKey(*key).bytes()), v.head.at("recovery-auth-key"));
+    }
     auto id = OpenRecoveryBundle(v.body, *key);
     EXPECT_EQ(Outcome(id ? boost::system::error_code() : id.error()), expect);
     if (id && expect == "success") {

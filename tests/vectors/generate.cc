@@ -295,6 +295,7 @@ int main(int argc, char** argv) {
          {"comment", "recovery bundle opened by its code"},
          {"code", recovery.ToCode()},
          {"key", HexEncode(recovery.bytes())},
+         {"recovery-auth-key", HexEncode(RecoveryAuthKey(recovery).bytes())},
          {"public-key", alice_pub}},
         *rb);
   Write("recovery", "wrong-code",

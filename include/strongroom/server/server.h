@@ -31,6 +31,13 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{30'000};  // To write one whole response.
   std::size_t max_connections = 1024;
   std::chrono::milliseconds drain_timeout{10'000};
+
+  // TLS: both set (PEM files), or neither for plain HTTP. Read once, by Listen(). With TLS
+  // the server speaks TLS 1.2 and 1.3 only, with forward-secret AEAD suites in its own order,
+  // no compression and no renegotiation, and every response carries
+  // Strict-Transport-Security. The handshake must finish within read_timeout.
+  std::string tls_cert_file;  // Certificate chain, leaf first.
+  std::string tls_key_file;   // Private key of the leaf certificate.
 };
 
 struct BoundEndpoint {
@@ -48,8 +55,14 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds and listens. With listen_port 0 the returned port is the one the kernel chose.
-  [[nodiscard]] result<BoundEndpoint> Listen();
+  // Loads the TLS certificate and key (if configured), binds and listens. With listen_port 0
+  // the returned port is the one the kernel chose. On failure `*why` (if given) says what
+  // failed in a sentence fit for an operator: file names and system errors, never key
+  // material.
+  [[nodiscard]] result<BoundEndpoint> Listen(std::string* why = nullptr);
+
+  // Whether Listen() set up TLS (the scheme to advertise is https).
+  [[nodiscard]] bool tls() const;
 
   // Serves on `threads` threads (the caller's among them) until Stop() has drained.
   void Run();

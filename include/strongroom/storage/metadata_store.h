@@ -71,7 +71,8 @@ struct UserRecord {
 
 struct InvitationRecord {
   std::string token_digest;  // SHA-256 of the token, hex. The token itself is never stored.
-  std::string email;         // The invitation admits this email only.
+  std::string email;         // The invitation admits this email only; "" admits any email
+                             // (only the owner setup token, made at portal creation).
   Role role = Role::user;
   std::string created_by;    // A user id, or "" when made by `strongroomd` itself.
   TimeMs created_at = 0;
@@ -189,7 +190,7 @@ class MetadataStore {
   // --- users -------------------------------------------------------------------------------
   // Consumes the invitation and inserts the user, with the audit event, atomically.
   // not_found: no usable invitation (unknown digest, used, expired at user.created_at, or for
-  // another email). already_exists: the email or user id is taken. Nothing changes on error.
+  // another email — an invitation with email "" admits any). already_exists: the email or user id is taken. Nothing changes on error.
   [[nodiscard]] virtual result<void> RegisterUser(const Registration& registration) = 0;
   [[nodiscard]] virtual result<UserRecord> FindUserById(std::string_view id) = 0;
   [[nodiscard]] virtual result<UserRecord> FindUserByEmail(std::string_view email) = 0;
@@ -222,9 +223,11 @@ class MetadataStore {
 
   // --- login history -----------------------------------------------------------------------
   virtual result<void> RecordLoginAttempt(const LoginAttempt& attempt) = 0;
-  // "failure" attempts for the user at or after `since` that came after the user's last
-  // "success" (a successful sign-in clears the account's backoff).
-  [[nodiscard]] virtual result<FailureCount> AccountFailures(std::string_view user_id,
+  // "failure" attempts for this email at or after `since` that came after the last
+  // "success" for it (a successful sign-in clears the account's backoff). Keyed by the email
+  // as typed, not the user id, so an email without an account backs off exactly like one
+  // with an account and lockout does not reveal which accounts exist.
+  [[nodiscard]] virtual result<FailureCount> AccountFailures(std::string_view email,
                                                              TimeMs since) = 0;
   // "failure" attempts from the address at or after `since` (successes do not clear them:
   // an attacker could otherwise reset its own counter with an account of its own).

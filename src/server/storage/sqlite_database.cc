@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 
 namespace strongroom::storage {
@@ -106,13 +107,51 @@ bool Statement::ColumnIsNull(int index) const {
   return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
 }
 
+void Statement::Reset() noexcept {
+  if (stmt_ == nullptr) return;  // Moved from.
+  // sqlite3_reset repeats the error of the last step, which the caller has already seen.
+  (void)sqlite3_reset(stmt_);
+  (void)sqlite3_clear_bindings(stmt_);
+  bind_error_ = {};
+}
+
+// --- CachedStatement ------------------------------------------------------------------------
+
+CachedStatement::CachedStatement(Statement uncached)
+    : owned_(std::move(uncached)), statement_(&*owned_) {}
+
+CachedStatement::CachedStatement(CachedStatement&& other) noexcept
+    : owned_(std::move(other.owned_)),
+      statement_(owned_ ? &*owned_ : std::exchange(other.statement_, nullptr)),
+      lent_(std::exchange(other.lent_, nullptr)) {
+  other.statement_ = nullptr;
+  other.owned_.reset();
+}
+
+CachedStatement::~CachedStatement() {
+  if (statement_ != nullptr) statement_->Reset();
+  if (lent_ != nullptr) *lent_ = false;
+}
+
 // --- SqliteDatabase -------------------------------------------------------------------------
 
 result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& path) {
-  // Create the file ourselves so it is never, even briefly, readable by others.
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return errc::io_error;
-  ::close(fd);
+  // Create the file ourselves so it is never, even briefly, readable by others; SQLite then
+  // gives -wal and -shm the same mode. Only when it does not exist yet: close() of *any*
+  // descriptor of a file drops every POSIX lock this process holds on it, so opening and
+  // closing an existing database behind SQLite's back would silently release the locks of
+  // this process's other connections — and another process (`strongroomd invite`) could then
+  // checkpoint and delete the WAL under a running server.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return errc::io_error;
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::close(fd);  // A new, empty file: nobody holds locks on it yet.
+    } else if (errno != EEXIST) {  // EEXIST: another process created it first; fine.
+      return errc::io_error;
+    }
+  }
   sqlite3* db = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -136,6 +175,7 @@ result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& 
 }
 
 SqliteDatabase::~SqliteDatabase() {
+  cache_.clear();  // Finalize every statement first, so the close is immediate.
   sqlite3_close_v2(db_);
 }
 
@@ -154,15 +194,46 @@ result<Statement> SqliteDatabase::Prepare(std::string_view sql) {
   return Statement(db_, stmt);
 }
 
+result<CachedStatement> SqliteDatabase::Cached(std::string_view sql) {
+  if (auto it = cache_.find(sql); it != cache_.end()) {
+    if (it->second->lent) return errc::internal;
+    it->second->lent = true;
+    return CachedStatement(&it->second->statement, &it->second->lent);
+  }
+  auto stmt = Prepare(sql);
+  if (!stmt) return stmt.error();
+  if (cache_.size() >= kMaxCachedStatements) return CachedStatement(std::move(*stmt));
+  auto& entry = cache_[std::string(sql)];
+  entry = std::make_unique<CacheEntry>(std::move(*stmt));
+  entry->lent = true;
+  return CachedStatement(&entry->statement, &entry->lent);
+}
+
+std::int64_t SqliteDatabase::Changes() const noexcept {
+  return sqlite3_changes64(db_);
+}
+
+bool SqliteDatabase::InTransaction() const noexcept {
+  return sqlite3_get_autocommit(db_) == 0;
+}
+
 result<void> SqliteDatabase::Transaction(const std::function<result<void>()>& body) {
-  if (auto r = Execute("BEGIN IMMEDIATE"); !r) return r;
+  // BEGIN and COMMIT run on every write: cached, so they are not parsed each time.
+  auto run = [this](std::string_view sql) -> result<void> {
+    auto s = Cached(sql);
+    if (!s) return s.error();
+    auto r = (*s)->Step();
+    if (!r) return r.error();
+    return {};
+  };
+  if (auto r = run("BEGIN IMMEDIATE"); !r) return r;
   auto r = body();
   if (!r) {
-    (void)Execute("ROLLBACK");
+    (void)run("ROLLBACK");
     return r;
   }
-  if (auto c = Execute("COMMIT"); !c) {
-    (void)Execute("ROLLBACK");
+  if (auto c = run("COMMIT"); !c) {
+    (void)run("ROLLBACK");
     return c;
   }
   return {};
@@ -199,7 +270,13 @@ result<void> SqliteDatabase::Migrate(std::span<const Migration> migrations) {
   if (!current) return current.error();
   if (*current > static_cast<int>(migrations.size())) return errc::unsupported_version;
   for (const Migration& m : migrations.subspan(static_cast<std::size_t>(*current))) {
+    bool applied = false;
     auto r = Transaction([&]() -> result<void> {
+      // Read the version again under the write lock: another process opening the same file
+      // may have applied this migration since we looked, and running it twice would fail.
+      auto now = SchemaVersion();
+      if (!now) return now.error();
+      if (*now >= m.version) return {};
       if (auto e = Execute(m.sql); !e) return e;
       auto record = Prepare(
           "INSERT INTO schema_migrations (version, name, applied_at)"
@@ -208,11 +285,16 @@ result<void> SqliteDatabase::Migrate(std::span<const Migration> migrations) {
       record->Bind(1, std::int64_t{m.version}).Bind(2, m.name).Bind(3, NowSeconds());
       auto done = record->Step();
       if (!done) return done.error();
+      applied = true;
       return {};
     });
     if (!r) return r;
-    spdlog::info("database migrated to version {} ({})", m.version, m.name);
+    if (applied) spdlog::info("database migrated to version {} ({})", m.version, m.name);
   }
+  // A newer build may have migrated past us while we waited.
+  auto final_version = SchemaVersion();
+  if (!final_version) return final_version.error();
+  if (*final_version > static_cast<int>(migrations.size())) return errc::unsupported_version;
   return {};
 }
 

@@ -7,10 +7,16 @@
 //   foreign_keys = ON       rows never point at rows that do not exist
 //   busy_timeout = 5000 ms  concurrent writers wait instead of failing at once
 // and applies versioned migrations (Migrate): each in its own transaction, recorded in
-// `schema_migrations`, never twice. A database written by a newer build (a version this build
-// does not know) is refused rather than used: downgrading would misread it.
+// `schema_migrations`, never twice (the version is re-read under the write lock, so several
+// processes opening a new file at once apply each migration once between them). A database written
+// by a newer build (a version this build does not know) is refused rather than used: downgrading
+// would misread it.
 //
-// Thread-safety: one SqliteDatabase is one connection; use it from one thread at a time.
+// Statements: Prepare() makes a one-off statement; Cached() lends one from the connection's
+// cache, so hot queries are parsed and planned once per connection rather than per call.
+//
+// Thread-safety: one SqliteDatabase is one connection; use it (and its statements) from one
+// thread at a time.
 #pragma once
 
 #include "strongroom/error.h"
@@ -22,6 +28,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 struct sqlite3;
@@ -55,6 +62,10 @@ class Statement {
   [[nodiscard]] std::vector<std::uint8_t> ColumnBlob(int index) const;
   [[nodiscard]] bool ColumnIsNull(int index) const;
 
+  // Makes the statement ready to run again: rewinds it, clears every binding (to NULL) and
+  // any bind error. Rewinding also ends the read a partly stepped SELECT holds open.
+  void Reset() noexcept;
+
  private:
   friend class SqliteDatabase;
   Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
@@ -63,8 +74,36 @@ class Statement {
   result<void> bind_error_ = {};
 };
 
+// A statement lent by SqliteDatabase::Cached() for one use. When the loan ends (this
+// handle is destroyed) the statement is Reset(): a SELECT stepped to its first row only
+// would otherwise keep the connection's read transaction, and so its snapshot, open, and
+// every later read on the connection would see stale data. A loan must end before its
+// SqliteDatabase is destroyed.
+class CachedStatement {
+ public:
+  CachedStatement(CachedStatement&& other) noexcept;
+  CachedStatement& operator=(CachedStatement&&) = delete;
+  ~CachedStatement();
+
+  Statement& operator*() noexcept { return *statement_; }
+  Statement* operator->() noexcept { return statement_; }
+
+ private:
+  friend class SqliteDatabase;
+  CachedStatement(Statement* cached, bool* lent) : statement_(cached), lent_(lent) {}
+  explicit CachedStatement(Statement uncached);
+  std::optional<Statement> owned_;  // Set when the cache was full: finalized at the end.
+  Statement* statement_;
+  bool* lent_ = nullptr;  // The cache entry's "in use" flag, cleared when the loan ends.
+};
+
 class SqliteDatabase {
  public:
+  // Cached() keeps at most this many statements per connection; beyond it, statements are
+  // prepared per use. Callers pass only SQL fixed at compile time (or assembled from fixed
+  // fragments), so the set of texts is small and this is a safety net, not a policy.
+  static constexpr std::size_t kMaxCachedStatements = 128;
+
   // Opens (creating if needed, mode 0600) and configures the database at `path`.
   [[nodiscard]] static result<std::unique_ptr<SqliteDatabase>> Open(const std::string& path);
   ~SqliteDatabase();
@@ -81,8 +120,17 @@ class SqliteDatabase {
   // Runs SQL without results (DDL, PRAGMA). Never pass user data here: use Prepare().
   [[nodiscard]] result<void> Execute(std::string_view sql);
   [[nodiscard]] result<Statement> Prepare(std::string_view sql);
-  // Runs `body` in a transaction (BEGIN IMMEDIATE): committed if it succeeds, rolled back
-  // if it fails.
+  // Lends the cached statement for `sql` (preparing and caching it on first use), keyed by
+  // the text's content. Never pass user data in `sql`: bind it. errc::internal if the same
+  // text is already on loan (a caller bug: one statement cannot run twice at once).
+  [[nodiscard]] result<CachedStatement> Cached(std::string_view sql);
+  // Rows changed by the most recent INSERT, UPDATE or DELETE on this connection.
+  [[nodiscard]] std::int64_t Changes() const noexcept;
+  // True between BEGIN and COMMIT/ROLLBACK (SQLite's autocommit mode is off).
+  [[nodiscard]] bool InTransaction() const noexcept;
+  // Runs `body` in a transaction (BEGIN IMMEDIATE: the write lock is taken at the start, so
+  // the body never fails midway for want of it): committed if it succeeds, rolled back if it
+  // fails.
   [[nodiscard]] result<void> Transaction(const std::function<result<void>()>& body);
 
   // PRAGMA integrity_check and foreign_key_check: an empty list means healthy.
@@ -92,7 +140,22 @@ class SqliteDatabase {
 
  private:
   explicit SqliteDatabase(sqlite3* db) : db_(db) {}
+
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  struct CacheEntry {
+    explicit CacheEntry(Statement s) : statement(std::move(s)) {}
+    Statement statement;
+    bool lent = false;
+  };
+
   sqlite3* db_;
+  // Entries are heap-allocated so loans keep valid pointers while the map rehashes.
+  std::unordered_map<std::string, std::unique_ptr<CacheEntry>, TextHash, std::equal_to<>> cache_;
 };
 
 }  // namespace strongroom::storage

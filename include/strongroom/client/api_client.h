@@ -1,0 +1,184 @@
+// The Strongroom HTTP API (docs/api.md), one method per endpoint the client uses.
+//
+// Methods translate between typed values and the JSON wire shapes, and turn every error
+// response ({"error": {"code", "message"}}) into a client::Error of Kind::server carrying the
+// HTTP status and code. They do no cryptography and make no trust decisions: a public bundle
+// comes back as bytes, and callers verify it (see account.h and key_pins.h).
+//
+// Binary fields are base64url without padding, decoded strictly; a response that is not the
+// documented shape is Kind::network ("unexpected response").
+#pragma once
+
+#include "strongroom/client/client_error.h"
+#include "strongroom/client/http_transport.h"
+#include "strongroom/client/secret_string.h"
+#include "strongroom/crypto/password.h"
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace strongroom::client {
+
+using Bytes = std::vector<std::uint8_t>;
+using AuthKey = std::span<const std::uint8_t, 32>;
+
+struct User {
+  std::string id;
+  std::string email;
+  std::string display_name;
+  std::string role;  // "owner", "admin" or "user".
+  std::string created_at;
+};
+
+// A session as just made: the bearer token is returned only this once.
+struct NewSession {
+  SecretString token;
+  std::string id;
+  std::string expires_at;
+};
+
+// What register, login and recovery/complete return. Keys are present for login and
+// recovery/complete (empty after register).
+struct SignedIn {
+  User user;
+  NewSession session;
+  std::optional<crypto::KdfParams> kdf;
+  Bytes public_bundle;
+  Bytes private_bundle;
+};
+
+struct RegisterRequest {
+  std::string invitation;  // Not a long-term secret, but still never printed.
+  std::string email;
+  std::string display_name;  // Empty: the server's default.
+  std::string user_id;
+  AuthKey auth_key;
+  crypto::KdfParams kdf;
+  Bytes public_bundle;
+  Bytes private_bundle;
+  Bytes recovery_bundle;
+  AuthKey recovery_auth_key;
+};
+
+struct RecoveryStarted {
+  std::string user_id;
+  Bytes recovery_bundle;
+  Bytes public_bundle;
+};
+
+struct RecoveryCompleteRequest {
+  std::string email;
+  AuthKey old_recovery_auth_key;
+  AuthKey auth_key;
+  crypto::KdfParams kdf;
+  Bytes private_bundle;
+  Bytes recovery_bundle;
+  AuthKey new_recovery_auth_key;
+};
+
+struct PasswordChangeRequest {
+  AuthKey current_auth_key;
+  AuthKey auth_key;
+  crypto::KdfParams kdf;
+  Bytes private_bundle;
+};
+
+struct MyKeys {
+  crypto::KdfParams kdf;
+  Bytes public_bundle;
+  Bytes private_bundle;
+};
+
+struct Session {
+  std::string id;
+  std::string created_at;
+  std::string last_seen_at;
+  std::string expires_at;
+  std::string ip;
+  std::string user_agent;
+  bool current = false;
+};
+
+struct Me {
+  User user;
+  Session session;
+  boost::json::object raw;  // The response as sent, for --json output.
+};
+
+struct SessionList {
+  std::vector<Session> sessions;
+  boost::json::object raw;
+};
+
+struct LoginRecord {
+  std::int64_t id = 0;
+  std::string time;
+  std::string email;
+  std::string ip;
+  std::string user_agent;
+  std::string result;  // "success", "failure" or "refused".
+  std::string reason;
+};
+
+struct LoginList {
+  std::vector<LoginRecord> logins;
+  boost::json::object raw;
+};
+
+// Another user's key as the server claims it. Unverified: see VerifyPublicKey (key_pins.h).
+struct PublicKeyInfo {
+  std::string user_id;
+  std::string email;
+  std::string display_name;
+  Bytes public_bundle;
+  std::string fingerprint;  // Display form, as the server computed it (not trusted).
+};
+
+class ApiClient {
+ public:
+  explicit ApiClient(HttpTransport transport) : transport_(std::move(transport)) {}
+
+  // The bearer token for the methods that need a session.
+  void set_token(SecretString token) { token_ = std::move(token); }
+  [[nodiscard]] const ServerUrl& url() const { return transport_.url(); }
+
+  // Without a session.
+  [[nodiscard]] Result<SignedIn> Register(const RegisterRequest& request);
+  [[nodiscard]] Result<crypto::KdfParams> Prelogin(std::string_view email);
+  [[nodiscard]] Result<SignedIn> Login(std::string_view email, AuthKey auth_key);
+  [[nodiscard]] Result<RecoveryStarted> StartRecovery(std::string_view email,
+                                                      AuthKey recovery_auth_key);
+  [[nodiscard]] Result<SignedIn> CompleteRecovery(const RecoveryCompleteRequest& request);
+
+  // With a session (set_token first).
+  [[nodiscard]] Result<void> Logout();
+  [[nodiscard]] Result<Me> GetMe();
+  [[nodiscard]] Result<MyKeys> GetMyKeys();
+  // Returns how many other sessions the server signed out.
+  [[nodiscard]] Result<std::int64_t> ChangePassword(const PasswordChangeRequest& request);
+  [[nodiscard]] Result<SessionList> ListSessions();
+  [[nodiscard]] Result<void> RevokeSession(std::string_view id);
+  [[nodiscard]] Result<std::int64_t> RevokeOtherSessions();
+  // `limit` 0: the server's default.
+  [[nodiscard]] Result<LoginList> ListLogins(int limit);
+  [[nodiscard]] Result<PublicKeyInfo> PublicKeyByEmail(std::string_view email);
+
+ private:
+  // Sends and parses a JSON object answer; non-2xx becomes Kind::server.
+  [[nodiscard]] Result<boost::json::object> Call(Method method, std::string_view target,
+                                                 const boost::json::object* body, bool signed_in);
+
+  HttpTransport transport_;
+  SecretString token_;
+};
+
+// Percent-encodes a query or path component (RFC 3986 unreserved characters pass).
+[[nodiscard]] std::string UrlEncode(std::string_view text);
+
+}  // namespace strongroom::client

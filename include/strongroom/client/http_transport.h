@@ -1,0 +1,79 @@
+// HTTP/1.1 to one Strongroom server, over TCP or TLS. Blocking; one connection per request.
+//
+// Security rules this module enforces, so no caller can forget them:
+//   - https:// verifies the server certificate (the system store, or a CA file) and that it
+//     names the host (DNS name or IP address); SNI is sent.
+//   - http:// is allowed only to a loopback host (localhost, 127.0.0.0/8, ::1), and only
+//     loopback addresses are connected to: a bearer token or an auth key must never cross a
+//     network in clear.
+//   - Every request has a total deadline; a response header is bounded at 64 KiB and a body at
+//     `max_response_body`. A server cannot hang or exhaust the client.
+#pragma once
+
+#include "strongroom/client/client_error.h"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace strongroom::client {
+
+// A server base URL: "http(s)://host[:port][/path]". No user info, query or fragment.
+struct ServerUrl {
+  bool tls = true;
+  std::string host;  // Without brackets for IPv6.
+  std::uint16_t port = 0;
+  std::string base_path;  // "" or "/prefix" (no trailing slash); API paths are appended.
+
+  // Parses and normalises (lower-case scheme and host, default port, no trailing slash).
+  // Kind::usage on anything malformed, and on http:// to a non-loopback host.
+  [[nodiscard]] static Result<ServerUrl> Parse(std::string_view text);
+  // The normalised text form, as stored in a profile.
+  [[nodiscard]] std::string ToString() const;
+};
+
+// True for "localhost" (and names under ".localhost"), 127.0.0.0/8 and ::1.
+[[nodiscard]] bool IsLoopbackHost(std::string_view host);
+
+struct TransportOptions {
+  std::string ca_file;  // PEM bundle of trusted CAs; empty: the system's default store.
+  std::chrono::seconds timeout{30};          // Whole request: resolve to last byte.
+  std::size_t max_response_body = 4u << 20;  // Larger bodies fail as Kind::network.
+  std::string user_agent;                    // "strongroom/<version>".
+};
+
+enum class Method { get, post, del };
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  int retry_after = -1;  // Seconds, from Retry-After when present.
+};
+
+class HttpTransport {
+ public:
+  // Checks the URL and options (the CA file must load). No connection yet.
+  [[nodiscard]] static Result<HttpTransport> Create(const ServerUrl& url, TransportOptions options);
+
+  HttpTransport(HttpTransport&&) noexcept;
+  HttpTransport& operator=(HttpTransport&&) noexcept;
+  ~HttpTransport();
+
+  // Sends one request. `target` is the path and query below the base URL ("/api/v1/me").
+  // `bearer`, when not empty, goes in "Authorization: Bearer ...". A JSON `body` is sent with
+  // Content-Type application/json. Any HTTP status is a success here; only a failed exchange
+  // is an error (Kind::network).
+  [[nodiscard]] Result<HttpResponse> Send(Method method, std::string_view target,
+                                          std::string_view body, std::string_view bearer);
+
+  [[nodiscard]] const ServerUrl& url() const;
+
+ private:
+  struct Impl;
+  explicit HttpTransport(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace strongroom::client

@@ -1,0 +1,429 @@
+#include "strongroom/client/api_client.h"
+
+#include "strongroom/crypto/encoding.h"
+#include "strongroom/crypto/secret.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+
+namespace strongroom::client {
+namespace {
+
+namespace json = boost::json;
+
+Error Unexpected(std::string_view what) {
+  return Error::Network("unexpected response from the server (" + std::string(what) + ")");
+}
+
+// Reads fields of one response object; remembers the first problem, so call sites stay flat:
+//   Reader r(o); x.a = r.String("a"); x.b = r.Int("b"); if (!r.ok()) return r.error();
+class Reader {
+ public:
+  explicit Reader(const json::object& o) : o_(o) {}
+
+  const json::value* Field(std::string_view name) {
+    auto it = o_.find(name);
+    if (it == o_.end()) {
+      Note(name);
+      return nullptr;
+    }
+    return &it->value();
+  }
+  std::string String(std::string_view name) {
+    const auto* v = Field(name);
+    if (!v) return {};
+    if (!v->is_string()) return Note(name), std::string();
+    return std::string(v->get_string());
+  }
+  // For fields the contract allows to be missing or null.
+  std::string OptionalString(std::string_view name) {
+    auto it = o_.find(name);
+    if (it == o_.end() || it->value().is_null()) return {};
+    return String(name);
+  }
+  std::int64_t Int(std::string_view name) {
+    const auto* v = Field(name);
+    if (!v) return 0;
+    if (v->is_int64()) return v->get_int64();
+    if (v->is_uint64() && v->get_uint64() <= INT64_MAX)
+      return static_cast<std::int64_t>(v->get_uint64());
+    Note(name);
+    return 0;
+  }
+  std::uint64_t Uint(std::string_view name) {
+    const auto* v = Field(name);
+    if (!v) return 0;
+    if (v->is_uint64()) return v->get_uint64();
+    if (v->is_int64() && v->get_int64() >= 0) return static_cast<std::uint64_t>(v->get_int64());
+    Note(name);
+    return 0;
+  }
+  bool Bool(std::string_view name) {
+    auto it = o_.find(name);
+    if (it == o_.end()) return false;
+    if (!it->value().is_bool()) return Note(name), false;
+    return it->value().get_bool();
+  }
+  Bytes Binary(std::string_view name) {
+    const std::string text = String(name);
+    if (!ok()) return {};
+    auto bytes = crypto::Base64UrlDecode(text);
+    if (!bytes) return Note(name), Bytes();
+    return std::move(*bytes);
+  }
+  const json::object& Object(std::string_view name) {
+    static const json::object kEmpty;
+    const auto* v = Field(name);
+    if (!v || !v->is_object()) return Note(name), kEmpty;
+    return v->get_object();
+  }
+  const json::array& Array(std::string_view name) {
+    static const json::array kEmpty;
+    const auto* v = Field(name);
+    if (!v || !v->is_array()) return Note(name), kEmpty;
+    return v->get_array();
+  }
+  void Merge(const Reader& inner) {
+    if (!ok() || inner.ok()) return;
+    bad_ = inner.bad_;
+  }
+
+  // Marks `name` as the first bad field (unless one is already marked).
+  void Fail(std::string_view name) {
+    if (bad_.empty()) bad_ = std::string(name);
+  }
+
+  [[nodiscard]] bool ok() const { return bad_.empty(); }
+  [[nodiscard]] Error error() const { return Unexpected("field '" + bad_ + "'"); }
+
+ private:
+  void Note(std::string_view name) { Fail(name); }
+  const json::object& o_;
+  std::string bad_;
+};
+
+std::string B64(std::span<const std::uint8_t> bytes) {
+  return crypto::Base64UrlEncode(bytes);
+}
+
+json::object KdfJson(const crypto::KdfParams& kdf) {
+  return {{"algorithm", "argon2id13"},
+          {"opslimit", static_cast<std::int64_t>(kdf.opslimit)},
+          {"memlimit", static_cast<std::int64_t>(kdf.memlimit)},
+          {"salt", B64(kdf.salt)}};
+}
+
+crypto::KdfParams ReadKdf(Reader& outer, std::string_view name) {
+  crypto::KdfParams kdf;
+  Reader r(outer.Object(name));
+  if (r.String("algorithm") != "argon2id13") {
+    // Unknown algorithms are refused later by CheckKdfParams as unsupported.
+    kdf.algorithm = 0;
+  }
+  const std::uint64_t ops = r.Uint("opslimit");
+  kdf.opslimit = ops > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(ops);
+  kdf.memlimit = r.Uint("memlimit");
+  const Bytes salt = r.Binary("salt");
+  if (r.ok() && salt.size() != kdf.salt.size()) r.Fail("salt");
+  if (r.ok()) std::ranges::copy(salt, kdf.salt.begin());
+  outer.Merge(r);
+  return kdf;
+}
+
+User ReadUser(Reader& outer) {
+  Reader r(outer.Object("user"));
+  User u{.id = r.String("id"),
+         .email = r.String("email"),
+         .display_name = r.OptionalString("display_name"),
+         .role = r.String("role"),
+         .created_at = r.OptionalString("created_at")};
+  outer.Merge(r);
+  return u;
+}
+
+Session ReadSession(const json::object& o, Reader& outer) {
+  Reader r(o);
+  Session s{.id = r.String("id"),
+            .created_at = r.OptionalString("created_at"),
+            .last_seen_at = r.OptionalString("last_seen_at"),
+            .expires_at = r.OptionalString("expires_at"),
+            .ip = r.OptionalString("ip"),
+            .user_agent = r.OptionalString("user_agent"),
+            .current = r.Bool("current")};
+  outer.Merge(r);
+  return s;
+}
+
+Result<SignedIn> ReadSignedIn(const json::object& o, bool with_keys) {
+  Reader r(o);
+  SignedIn out;
+  out.user = ReadUser(r);
+  Reader s(r.Object("session"));
+  std::string token = s.String("token");
+  out.session.token = SecretString(std::move(token));
+  out.session.id = s.String("id");
+  out.session.expires_at = s.OptionalString("expires_at");
+  r.Merge(s);
+  if (with_keys) {
+    out.kdf = ReadKdf(r, "kdf");
+    out.public_bundle = r.Binary("public_bundle");
+    out.private_bundle = r.Binary("private_bundle");
+  }
+  if (!r.ok()) return r.error();
+  if (out.session.token.empty()) return Unexpected("empty session token");
+  return out;
+}
+
+// Serialises a request body; the caller wipes it after sending (it may hold keys).
+std::string Serialize(const json::object& body) {
+  return json::serialize(body);
+}
+
+void WipeJsonStrings(json::object& body) {
+  for (auto& kv : body) {
+    if (kv.value().is_string()) {
+      auto& s = kv.value().get_string();
+      crypto::Wipe(std::span(reinterpret_cast<std::uint8_t*>(s.data()), s.size()));
+    }
+  }
+}
+
+}  // namespace
+
+std::string UrlEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += ch;
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+Result<json::object> ApiClient::Call(Method method, std::string_view target,
+                                     const json::object* body, bool signed_in) {
+  std::string text = body ? Serialize(*body) : std::string();
+  auto response = transport_.Send(method, target, text, signed_in ? token_.view() : "");
+  WipeString(text);
+  if (!response) return response.error();
+  json::error_code ec;
+  json::value value = json::parse(response->body, ec);
+  WipeString(response->body);  // May hold a token or a bundle.
+  const bool ok_status = response->status >= 200 && response->status < 300;
+  if (!ok_status) {
+    Error e;
+    e.kind = Error::Kind::server;
+    e.status = response->status;
+    e.retry_after = response->retry_after;
+    const json::object* err = nullptr;
+    if (!ec && value.is_object()) {
+      if (auto it = value.get_object().find("error");
+          it != value.get_object().end() && it->value().is_object()) {
+        err = &it->value().get_object();
+      }
+    }
+    if (err) {
+      Reader r(*err);
+      e.code = Printable(r.OptionalString("code"), 64);
+      e.message = Printable(r.OptionalString("message"));
+    }
+    if (e.message.empty()) {
+      e.message = "the server answered HTTP " + std::to_string(response->status);
+    }
+    if (e.code == "locked_out" || e.code == "rate_limited") {
+      if (e.retry_after >= 0) {
+        e.message += "; try again in " + std::to_string(e.retry_after) + " s";
+      }
+    }
+    return e;
+  }
+  if (ec || !value.is_object()) return Unexpected("not a JSON object");
+  return std::move(value.get_object());
+}
+
+Result<SignedIn> ApiClient::Register(const RegisterRequest& q) {
+  json::object body{{"invitation", q.invitation},
+                    {"email", q.email},
+                    {"user_id", q.user_id},
+                    {"auth_key", B64(q.auth_key)},
+                    {"kdf", KdfJson(q.kdf)},
+                    {"public_bundle", B64(q.public_bundle)},
+                    {"private_bundle", B64(q.private_bundle)},
+                    {"recovery_bundle", B64(q.recovery_bundle)},
+                    {"recovery_auth_key", B64(q.recovery_auth_key)}};
+  if (!q.display_name.empty()) body["display_name"] = q.display_name;
+  auto o = Call(Method::post, "/api/v1/register", &body, false);
+  WipeJsonStrings(body);
+  if (!o) return o.error();
+  return ReadSignedIn(*o, false);
+}
+
+Result<crypto::KdfParams> ApiClient::Prelogin(std::string_view email) {
+  json::object body{{"email", email}};
+  auto o = Call(Method::post, "/api/v1/prelogin", &body, false);
+  if (!o) return o.error();
+  Reader r(*o);
+  auto kdf = ReadKdf(r, "kdf");
+  if (!r.ok()) return r.error();
+  return kdf;
+}
+
+Result<SignedIn> ApiClient::Login(std::string_view email, AuthKey auth_key) {
+  json::object body{{"email", email}, {"auth_key", B64(auth_key)}};
+  auto o = Call(Method::post, "/api/v1/login", &body, false);
+  WipeJsonStrings(body);
+  if (!o) return o.error();
+  return ReadSignedIn(*o, true);
+}
+
+Result<RecoveryStarted> ApiClient::StartRecovery(std::string_view email,
+                                                 AuthKey recovery_auth_key) {
+  json::object body{{"email", email}, {"recovery_auth_key", B64(recovery_auth_key)}};
+  auto o = Call(Method::post, "/api/v1/recovery/start", &body, false);
+  WipeJsonStrings(body);
+  if (!o) return o.error();
+  Reader r(*o);
+  RecoveryStarted out{.user_id = r.String("user_id"),
+                      .recovery_bundle = r.Binary("recovery_bundle"),
+                      .public_bundle = r.Binary("public_bundle")};
+  if (!r.ok()) return r.error();
+  return out;
+}
+
+Result<SignedIn> ApiClient::CompleteRecovery(const RecoveryCompleteRequest& q) {
+  json::object body{{"email", q.email},
+                    {"recovery_auth_key", B64(q.old_recovery_auth_key)},
+                    {"auth_key", B64(q.auth_key)},
+                    {"kdf", KdfJson(q.kdf)},
+                    {"private_bundle", B64(q.private_bundle)},
+                    {"recovery_bundle", B64(q.recovery_bundle)},
+                    {"new_recovery_auth_key", B64(q.new_recovery_auth_key)}};
+  auto o = Call(Method::post, "/api/v1/recovery/complete", &body, false);
+  WipeJsonStrings(body);
+  if (!o) return o.error();
+  return ReadSignedIn(*o, true);
+}
+
+Result<void> ApiClient::Logout() {
+  json::object body;
+  auto o = Call(Method::post, "/api/v1/logout", &body, true);
+  if (!o) return o.error();
+  return {};
+}
+
+Result<Me> ApiClient::GetMe() {
+  auto o = Call(Method::get, "/api/v1/me", nullptr, true);
+  if (!o) return o.error();
+  Reader r(*o);
+  Me me;
+  me.user = ReadUser(r);
+  me.session = ReadSession(r.Object("session"), r);
+  if (!r.ok()) return r.error();
+  me.raw = std::move(*o);
+  return me;
+}
+
+Result<MyKeys> ApiClient::GetMyKeys() {
+  auto o = Call(Method::get, "/api/v1/me/keys", nullptr, true);
+  if (!o) return o.error();
+  Reader r(*o);
+  MyKeys keys;
+  keys.kdf = ReadKdf(r, "kdf");
+  keys.public_bundle = r.Binary("public_bundle");
+  keys.private_bundle = r.Binary("private_bundle");
+  if (!r.ok()) return r.error();
+  return keys;
+}
+
+Result<std::int64_t> ApiClient::ChangePassword(const PasswordChangeRequest& q) {
+  json::object body{{"current_auth_key", B64(q.current_auth_key)},
+                    {"auth_key", B64(q.auth_key)},
+                    {"kdf", KdfJson(q.kdf)},
+                    {"private_bundle", B64(q.private_bundle)}};
+  auto o = Call(Method::post, "/api/v1/me/password", &body, true);
+  WipeJsonStrings(body);
+  if (!o) return o.error();
+  Reader r(*o);
+  const auto n = r.Int("revoked_sessions");
+  if (!r.ok()) return r.error();
+  return n;
+}
+
+Result<SessionList> ApiClient::ListSessions() {
+  auto o = Call(Method::get, "/api/v1/me/sessions", nullptr, true);
+  if (!o) return o.error();
+  Reader r(*o);
+  SessionList list;
+  for (const auto& v : r.Array("sessions")) {
+    if (!v.is_object()) return Unexpected("field 'sessions'");
+    list.sessions.push_back(ReadSession(v.get_object(), r));
+  }
+  if (!r.ok()) return r.error();
+  list.raw = std::move(*o);
+  return list;
+}
+
+Result<void> ApiClient::RevokeSession(std::string_view id) {
+  auto o = Call(Method::del, "/api/v1/me/sessions/" + UrlEncode(id), nullptr, true);
+  if (!o) return o.error();
+  return {};
+}
+
+Result<std::int64_t> ApiClient::RevokeOtherSessions() {
+  json::object body;
+  auto o = Call(Method::post, "/api/v1/me/sessions/revoke-others", &body, true);
+  if (!o) return o.error();
+  Reader r(*o);
+  const auto n = r.Int("revoked_sessions");
+  if (!r.ok()) return r.error();
+  return n;
+}
+
+Result<LoginList> ApiClient::ListLogins(int limit) {
+  std::string target = "/api/v1/me/logins";
+  if (limit > 0) target += "?limit=" + std::to_string(limit);
+  auto o = Call(Method::get, target, nullptr, true);
+  if (!o) return o.error();
+  Reader r(*o);
+  LoginList list;
+  for (const auto& v : r.Array("logins")) {
+    if (!v.is_object()) return Unexpected("field 'logins'");
+    Reader e(v.get_object());
+    list.logins.push_back({.id = e.Int("id"),
+                           .time = e.String("time"),
+                           .email = e.OptionalString("email"),
+                           .ip = e.OptionalString("ip"),
+                           .user_agent = e.OptionalString("user_agent"),
+                           .result = e.String("result"),
+                           .reason = e.OptionalString("reason")});
+    r.Merge(e);
+  }
+  if (!r.ok()) return r.error();
+  list.raw = std::move(*o);
+  return list;
+}
+
+Result<PublicKeyInfo> ApiClient::PublicKeyByEmail(std::string_view email) {
+  auto o = Call(Method::get, "/api/v1/public-keys?email=" + UrlEncode(email), nullptr, true);
+  if (!o) return o.error();
+  Reader r(*o);
+  PublicKeyInfo info{.user_id = r.String("user_id"),
+                     .email = r.String("email"),
+                     .display_name = r.OptionalString("display_name"),
+                     .public_bundle = r.Binary("public_bundle"),
+                     .fingerprint = r.OptionalString("fingerprint")};
+  if (!r.ok()) return r.error();
+  return info;
+}
+
+}  // namespace strongroom::client

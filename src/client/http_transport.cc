@@ -1,0 +1,304 @@
+#include "strongroom/client/http_transport.h"
+
+#include "strongroom/client/secret_string.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <optional>
+
+namespace strongroom::client {
+namespace {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+
+constexpr std::size_t kMaxResponseHeader = 64 * 1024;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::ranges::transform(out, out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+bool IsLoopbackAddress(const net::ip::address& a) {
+  if (a.is_v4()) return a.is_loopback();
+  const auto v6 = a.to_v6();
+  return v6.is_loopback() ||
+         (v6.is_v4_mapped() && net::ip::make_address_v4(net::ip::v4_mapped, v6).is_loopback());
+}
+
+std::string HostHeader(const ServerUrl& url) {
+  const bool v6 = url.host.find(':') != std::string::npos;
+  std::string host = v6 ? "[" + url.host + "]" : url.host;
+  if (url.port != (url.tls ? 443 : 80)) host += ":" + std::to_string(url.port);
+  return host;
+}
+
+std::string Where(const ServerUrl& url) {
+  return HostHeader(url);
+}
+
+http::verb Verb(Method m) {
+  switch (m) {
+    case Method::get:
+      return http::verb::get;
+    case Method::post:
+      return http::verb::post;
+    case Method::del:
+      return http::verb::delete_;
+  }
+  return http::verb::get;
+}
+
+// The state of one exchange, shared between the coroutine and the caller's deadline.
+struct Exchange {
+  const ServerUrl& url;
+  const TransportOptions& options;
+  ssl::context* tls;
+  http::request<http::string_body> request;
+  std::optional<Result<HttpResponse>> outcome;
+
+  void Fail(std::string message) { outcome.emplace(Error::Network(std::move(message))); }
+};
+
+template <class Stream>
+net::awaitable<void> WriteAndRead(Stream& stream, Exchange& x) {
+  error_code ec;
+  co_await http::async_write(stream, x.request, net::redirect_error(net::use_awaitable, ec));
+  if (ec) {
+    x.Fail("sending the request to " + Where(x.url) + " failed: " + ec.message());
+    co_return;
+  }
+  boost::beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.header_limit(kMaxResponseHeader);
+  parser.body_limit(x.options.max_response_body);
+  co_await http::async_read(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+  if (ec == http::error::body_limit) {
+    x.Fail("the response from " + Where(x.url) + " is larger than the client accepts");
+    co_return;
+  }
+  if (ec) {
+    x.Fail("reading the response from " + Where(x.url) + " failed: " + ec.message());
+    co_return;
+  }
+  auto message = parser.release();
+  HttpResponse response;
+  response.status = static_cast<int>(message.result_int());
+  response.body = std::move(message.body());
+  if (auto it = message.find(http::field::retry_after); it != message.end()) {
+    int seconds = 0;
+    const auto v = it->value();
+    if (std::from_chars(v.data(), v.data() + v.size(), seconds).ec == std::errc()) {
+      response.retry_after = seconds;
+    }
+  }
+  x.outcome.emplace(std::move(response));
+}
+
+net::awaitable<void> Run(Exchange& x) {
+  auto executor = co_await net::this_coro::executor;
+  error_code ec;
+  tcp::resolver resolver(executor);
+  auto found = co_await resolver.async_resolve(x.url.host, std::to_string(x.url.port),
+                                               net::redirect_error(net::use_awaitable, ec));
+  if (ec) {
+    x.Fail("cannot resolve " + x.url.host + ": " + ec.message());
+    co_return;
+  }
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& entry : found) {
+    // Plain HTTP only ever goes to this machine, even if a name resolves elsewhere.
+    if (x.url.tls || IsLoopbackAddress(entry.endpoint().address())) {
+      endpoints.push_back(entry.endpoint());
+    }
+  }
+  if (endpoints.empty()) {
+    x.Fail(x.url.host + " does not resolve to a loopback address; use https://");
+    co_return;
+  }
+  tcp::socket socket(executor);
+  co_await net::async_connect(socket, endpoints, net::redirect_error(net::use_awaitable, ec));
+  if (ec) {
+    x.Fail("cannot connect to " + Where(x.url) + ": " + ec.message());
+    co_return;
+  }
+  if (!x.tls) {
+    co_await WriteAndRead(socket, x);
+    co_return;
+  }
+  ssl::stream<tcp::socket> stream(std::move(socket), *x.tls);
+  error_code not_ip;
+  net::ip::make_address(x.url.host, not_ip);
+  // SNI takes names only (RFC 6066); certificate checks cover both names and IP addresses.
+  if (not_ip && !SSL_set_tlsext_host_name(stream.native_handle(), x.url.host.c_str())) {
+    x.Fail("cannot set the TLS server name for " + x.url.host);
+    co_return;
+  }
+  stream.set_verify_mode(ssl::verify_peer);
+  stream.set_verify_callback(ssl::host_name_verification(x.url.host));
+  co_await stream.async_handshake(ssl::stream_base::client,
+                                  net::redirect_error(net::use_awaitable, ec));
+  if (ec) {
+    x.Fail("TLS handshake with " + Where(x.url) + " failed: " + ec.message() +
+           " (is the certificate trusted? see --ca-file)");
+    co_return;
+  }
+  co_await WriteAndRead(stream, x);
+  // No TLS close_notify: the response is complete by its framing, and waiting for the peer's
+  // close_notify could only add a delay.
+}
+
+}  // namespace
+
+bool IsLoopbackHost(std::string_view host) {
+  const std::string h = Lower(host);
+  if (h == "localhost" || h.ends_with(".localhost")) return true;
+  error_code ec;
+  const auto address = net::ip::make_address(h, ec);
+  return !ec && IsLoopbackAddress(address);
+}
+
+Result<ServerUrl> ServerUrl::Parse(std::string_view text) {
+  const auto bad = [&](std::string_view why) {
+    return Error::Usage("bad server URL '" + Printable(text, 200) + "': " + std::string(why));
+  };
+  auto parsed = boost::urls::parse_absolute_uri(text);
+  if (!parsed) return bad("expected https://host[:port][/path]");
+  ServerUrl url;
+  const std::string scheme = Lower(parsed->scheme());
+  if (scheme == "https") {
+    url.tls = true;
+  } else if (scheme == "http") {
+    url.tls = false;
+  } else {
+    return bad("the scheme must be https or http");
+  }
+  if (parsed->has_userinfo()) return bad("user names and passwords do not belong in the URL");
+  if (parsed->has_query() || parsed->has_fragment()) return bad("no query or fragment allowed");
+  url.host = Lower(parsed->encoded_host_address());
+  if (url.host.size() >= 2 && url.host.front() == '[') {
+    url.host = url.host.substr(1, url.host.size() - 2);
+  }
+  if (url.host.empty()) return bad("no host");
+  if (url.host.find('%') != std::string::npos) return bad("the host must not be percent-encoded");
+  if (parsed->has_port()) {
+    if (parsed->port_number() == 0) return bad("bad port");
+    url.port = parsed->port_number();
+  } else {
+    url.port = url.tls ? 443 : 80;
+  }
+  std::string path(parsed->encoded_path());
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  url.base_path = path;
+  if (!url.tls && !IsLoopbackHost(url.host)) {
+    return Error::Usage("refusing http:// to " + url.host +
+                        ": keys derived from your password and session tokens would cross the "
+                        "network unencrypted; use https:// (plain http is allowed only to "
+                        "localhost)");
+  }
+  return url;
+}
+
+std::string ServerUrl::ToString() const {
+  return std::string(tls ? "https://" : "http://") + HostHeader(*this) + base_path;
+}
+
+struct HttpTransport::Impl {
+  ServerUrl url;
+  TransportOptions options;
+  std::unique_ptr<ssl::context> tls;
+};
+
+HttpTransport::HttpTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpTransport::HttpTransport(HttpTransport&&) noexcept = default;
+HttpTransport& HttpTransport::operator=(HttpTransport&&) noexcept = default;
+HttpTransport::~HttpTransport() = default;
+
+const ServerUrl& HttpTransport::url() const {
+  return impl_->url;
+}
+
+Result<HttpTransport> HttpTransport::Create(const ServerUrl& url, TransportOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->url = url;
+  if (url.tls) {
+    impl->tls = std::make_unique<ssl::context>(ssl::context::tls_client);
+    impl->tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                           ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                           ssl::context::no_tlsv1_1);
+    error_code ec;
+    if (!options.ca_file.empty()) {
+      impl->tls->load_verify_file(options.ca_file, ec);
+      if (ec) {
+        return Error::Usage("cannot load CA file '" + options.ca_file + "': " + ec.message());
+      }
+    } else {
+      impl->tls->set_default_verify_paths(ec);
+      if (ec) return Error::Local("cannot load the system's trusted certificates: " + ec.message());
+    }
+  }
+  impl->options = std::move(options);
+  return HttpTransport(std::move(impl));
+}
+
+Result<HttpResponse> HttpTransport::Send(Method method, std::string_view target,
+                                         std::string_view body, std::string_view bearer) {
+  Exchange x{impl_->url, impl_->options, impl_->tls.get(), {}, std::nullopt};
+  x.request.version(11);
+  x.request.method(Verb(method));
+  x.request.target(impl_->url.base_path + std::string(target));
+  x.request.set(http::field::host, HostHeader(impl_->url));
+  x.request.set(http::field::user_agent, impl_->options.user_agent);
+  x.request.set(http::field::accept, "application/json");
+  x.request.set(http::field::connection, "close");
+  if (!bearer.empty()) {
+    std::string value = "Bearer " + std::string(bearer);
+    x.request.set(http::field::authorization, value);
+    WipeString(value);
+  }
+  if (method == Method::post || !body.empty()) {
+    x.request.set(http::field::content_type, "application/json");
+    x.request.body() = body;
+  }
+  x.request.prepare_payload();
+
+  net::io_context ioc;
+  net::co_spawn(ioc, Run(x), [&x](std::exception_ptr e) {
+    if (e && !x.outcome) x.Fail("internal error in the HTTP client");
+  });
+  // One deadline for the whole exchange, resolving included.
+  ioc.run_for(impl_->options.timeout);
+  const bool finished = x.outcome.has_value();
+  if (!finished) ioc.stop();
+  // The body may hold an auth key. (The token's copy in Beast's header storage is freed
+  // without a wipe: Beast offers no hook for it.)
+  WipeString(x.request.body());
+  if (!finished) {
+    return Error::Network("no answer from " + Where(impl_->url) + " within " +
+                          std::to_string(impl_->options.timeout.count()) + " s");
+  }
+  return std::move(*x.outcome);
+}
+
+}  // namespace strongroom::client

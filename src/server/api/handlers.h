@@ -1,0 +1,53 @@
+// The API handlers (docs/api.md is their specification). Internal header.
+//
+// Every handler has the HandlerFn signature, reads only the request and the context, and
+// reports client mistakes by throwing ApiError (server/api/json.h).
+#pragma once
+
+#include "server/router.h"
+#include "strongroom/storage/metadata_store.h"
+
+namespace strongroom::server::api {
+
+// A signed-in caller.
+struct Caller {
+  storage::SessionRecord session;
+  storage::UserRecord user;
+};
+
+// Checks the bearer token (401 unauthenticated), the account's state (403) and its rate
+// limit (429); refreshes last_seen_at at most once a minute. Sets context.user_id.
+[[nodiscard]] Caller Authenticate(const Request& request, HandlerContext& context);
+// As Authenticate, and 403 forbidden unless the caller is an owner or admin.
+[[nodiscard]] Caller AuthenticateAdmin(const Request& request, HandlerContext& context);
+
+// Appends an audit event with the request's address; a failure to write it fails the
+// request (503): an action whose record cannot be kept is not done silently.
+void Audit(HandlerContext& context, std::string actor, std::string action, std::string target,
+           std::string result, std::string detail = "");
+
+[[nodiscard]] boost::json::object UserJson(const storage::UserRecord& user);
+
+// --- accounts.cc --------------------------------------------------------------------------
+Response Register(const Request&, HandlerContext&);
+Response Prelogin(const Request&, HandlerContext&);
+Response Login(const Request&, HandlerContext&);
+Response RecoveryStart(const Request&, HandlerContext&);
+Response RecoveryComplete(const Request&, HandlerContext&);
+Response Logout(const Request&, HandlerContext&);
+Response Me(const Request&, HandlerContext&);
+Response MyKeys(const Request&, HandlerContext&);
+Response ChangePassword(const Request&, HandlerContext&);
+Response MySessions(const Request&, HandlerContext&);
+Response RevokeSession(const Request&, HandlerContext&);
+Response RevokeOtherSessions(const Request&, HandlerContext&);
+Response MyLogins(const Request&, HandlerContext&);
+Response PublicKeyById(const Request&, HandlerContext&);
+Response PublicKeyByEmail(const Request&, HandlerContext&);
+
+// --- admin.cc -----------------------------------------------------------------------------
+Response AdminAudit(const Request&, HandlerContext&);
+Response AdminLogins(const Request&, HandlerContext&);
+Response AdminCreateInvitation(const Request&, HandlerContext&);
+
+}  // namespace strongroom::server::api

@@ -1,0 +1,212 @@
+#include "server/storage/instrumented_metadata_store.h"
+
+#include <array>
+#include <cassert>
+#include <chrono>
+#include <utility>
+
+namespace strongroom::storage {
+
+// --- metadata_store.h free functions ---------------------------------------------------------
+// Defined here, once, rather than in one implementation's file: they belong to the interface
+// and every implementation links this file.
+
+std::string_view RoleName(Role role) noexcept {
+  switch (role) {
+    case Role::owner:
+      return "owner";
+    case Role::admin:
+      return "admin";
+    case Role::user:
+      return "user";
+  }
+  return "";  // Not a Role: a value cast from an out-of-range integer.
+}
+
+std::optional<Role> ParseRole(std::string_view name) noexcept {
+  for (Role role : {Role::owner, Role::admin, Role::user}) {
+    if (name == RoleName(role)) return role;
+  }
+  return std::nullopt;
+}
+
+// --- InstrumentedMetadataStore ---------------------------------------------------------------
+
+namespace {
+
+constexpr std::array<std::string_view, 26> kOperationNames = {
+    "GetSetting",
+    "PutSetting",
+    "PutSettingIfAbsent",
+    "CreateInvitation",
+    "FindInvitation",
+    "RegisterUser",
+    "FindUserById",
+    "FindUserByEmail",
+    "CountUsers",
+    "ChangeCredentials",
+    "CreateSession",
+    "FindSession",
+    "ListSessions",
+    "TouchSession",
+    "RevokeSession",
+    "RevokeOtherSessions",
+    "DeleteExpiredSessions",
+    "RecordLoginAttempt",
+    "AccountFailures",
+    "IpFailures",
+    "QueryLoginAttempts",
+    "AppendAudit",
+    "QueryAudit",
+    "ReferencedBlobIds",
+    "Ping",
+    "CheckIntegrity",
+};
+
+// See the header: not_found and already_exists are answers, not the store failing.
+template <class T>
+bool Worked(const result<T>& r) {
+  if (r) return true;
+  const auto& ec = r.error();
+  return ec == errc::not_found || ec == errc::already_exists;
+}
+
+}  // namespace
+
+std::span<const std::string_view> MetadataStoreOperationNames() noexcept {
+  return kOperationNames;
+}
+
+InstrumentedMetadataStore::InstrumentedMetadataStore(std::unique_ptr<MetadataStore> inner,
+                                                     Observer observer)
+    : inner_(std::move(inner)), observer_(std::move(observer)) {
+  assert(inner_ != nullptr);
+}
+
+InstrumentedMetadataStore::~InstrumentedMetadataStore() = default;
+
+template <class Call>
+auto InstrumentedMetadataStore::Timed(std::string_view operation, Call&& call) -> decltype(call()) {
+  const auto start = std::chrono::steady_clock::now();
+  auto r = call();
+  if (observer_) {
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    observer_(operation, elapsed.count(), Worked(r));
+  }
+  return r;
+}
+
+result<std::optional<std::string>> InstrumentedMetadataStore::GetSetting(std::string_view key) {
+  return Timed("GetSetting", [&] { return inner_->GetSetting(key); });
+}
+
+result<void> InstrumentedMetadataStore::PutSetting(std::string_view key, std::string_view value) {
+  return Timed("PutSetting", [&] { return inner_->PutSetting(key, value); });
+}
+
+result<bool> InstrumentedMetadataStore::PutSettingIfAbsent(std::string_view key,
+                                                           std::string_view value) {
+  return Timed("PutSettingIfAbsent", [&] { return inner_->PutSettingIfAbsent(key, value); });
+}
+
+result<void> InstrumentedMetadataStore::CreateInvitation(const InvitationRecord& invitation) {
+  return Timed("CreateInvitation", [&] { return inner_->CreateInvitation(invitation); });
+}
+
+result<InvitationRecord> InstrumentedMetadataStore::FindInvitation(std::string_view digest) {
+  return Timed("FindInvitation", [&] { return inner_->FindInvitation(digest); });
+}
+
+result<void> InstrumentedMetadataStore::RegisterUser(const Registration& registration) {
+  return Timed("RegisterUser", [&] { return inner_->RegisterUser(registration); });
+}
+
+result<UserRecord> InstrumentedMetadataStore::FindUserById(std::string_view id) {
+  return Timed("FindUserById", [&] { return inner_->FindUserById(id); });
+}
+
+result<UserRecord> InstrumentedMetadataStore::FindUserByEmail(std::string_view email) {
+  return Timed("FindUserByEmail", [&] { return inner_->FindUserByEmail(email); });
+}
+
+result<std::int64_t> InstrumentedMetadataStore::CountUsers() {
+  return Timed("CountUsers", [&] { return inner_->CountUsers(); });
+}
+
+result<void> InstrumentedMetadataStore::ChangeCredentials(const CredentialChange& change) {
+  return Timed("ChangeCredentials", [&] { return inner_->ChangeCredentials(change); });
+}
+
+result<void> InstrumentedMetadataStore::CreateSession(const SessionRecord& session) {
+  return Timed("CreateSession", [&] { return inner_->CreateSession(session); });
+}
+
+result<SessionRecord> InstrumentedMetadataStore::FindSession(std::string_view token_digest,
+                                                             TimeMs now) {
+  return Timed("FindSession", [&] { return inner_->FindSession(token_digest, now); });
+}
+
+result<std::vector<SessionRecord>> InstrumentedMetadataStore::ListSessions(std::string_view user_id,
+                                                                           TimeMs now) {
+  return Timed("ListSessions", [&] { return inner_->ListSessions(user_id, now); });
+}
+
+result<void> InstrumentedMetadataStore::TouchSession(std::string_view session_id,
+                                                     TimeMs last_seen_at) {
+  return Timed("TouchSession", [&] { return inner_->TouchSession(session_id, last_seen_at); });
+}
+
+result<bool> InstrumentedMetadataStore::RevokeSession(std::string_view user_id,
+                                                      std::string_view session_id) {
+  return Timed("RevokeSession", [&] { return inner_->RevokeSession(user_id, session_id); });
+}
+
+result<std::int64_t> InstrumentedMetadataStore::RevokeOtherSessions(
+    std::string_view user_id, std::string_view keep_session_id) {
+  return Timed("RevokeOtherSessions",
+               [&] { return inner_->RevokeOtherSessions(user_id, keep_session_id); });
+}
+
+result<std::int64_t> InstrumentedMetadataStore::DeleteExpiredSessions(TimeMs now) {
+  return Timed("DeleteExpiredSessions", [&] { return inner_->DeleteExpiredSessions(now); });
+}
+
+result<void> InstrumentedMetadataStore::RecordLoginAttempt(const LoginAttempt& attempt) {
+  return Timed("RecordLoginAttempt", [&] { return inner_->RecordLoginAttempt(attempt); });
+}
+
+result<FailureCount> InstrumentedMetadataStore::AccountFailures(std::string_view email,
+                                                                TimeMs since) {
+  return Timed("AccountFailures", [&] { return inner_->AccountFailures(email, since); });
+}
+
+result<FailureCount> InstrumentedMetadataStore::IpFailures(std::string_view ip, TimeMs since) {
+  return Timed("IpFailures", [&] { return inner_->IpFailures(ip, since); });
+}
+
+result<std::vector<LoginAttempt>> InstrumentedMetadataStore::QueryLoginAttempts(
+    const LoginQuery& query) {
+  return Timed("QueryLoginAttempts", [&] { return inner_->QueryLoginAttempts(query); });
+}
+
+result<void> InstrumentedMetadataStore::AppendAudit(const AuditEvent& event) {
+  return Timed("AppendAudit", [&] { return inner_->AppendAudit(event); });
+}
+
+result<std::vector<AuditEvent>> InstrumentedMetadataStore::QueryAudit(const AuditQuery& query) {
+  return Timed("QueryAudit", [&] { return inner_->QueryAudit(query); });
+}
+
+result<std::vector<std::string>> InstrumentedMetadataStore::ReferencedBlobIds() {
+  return Timed("ReferencedBlobIds", [&] { return inner_->ReferencedBlobIds(); });
+}
+
+result<void> InstrumentedMetadataStore::Ping() {
+  return Timed("Ping", [&] { return inner_->Ping(); });
+}
+
+result<std::vector<std::string>> InstrumentedMetadataStore::CheckIntegrity() {
+  return Timed("CheckIntegrity", [&] { return inner_->CheckIntegrity(); });
+}
+
+}  // namespace strongroom::storage

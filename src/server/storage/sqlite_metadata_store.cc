@@ -1,0 +1,839 @@
+#include "server/storage/sqlite_metadata_store.h"
+
+#include "server/storage/sqlite_database.h"
+
+#include <algorithm>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace strongroom::storage {
+namespace {
+
+// The schema. Every column is NOT NULL unless absence means something (an unused
+// invitation, a login attempt for an unknown email). Migrations are append-only: a released
+// migration is never edited, changes go in a new one (SqliteDatabase::Migrate).
+constexpr std::string_view kSchemaV1 = R"sql(
+CREATE TABLE settings (
+  key   TEXT PRIMARY KEY NOT NULL,
+  value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE users (
+  id                TEXT PRIMARY KEY NOT NULL,
+  email             TEXT NOT NULL UNIQUE,
+  display_name      TEXT NOT NULL,
+  role              INTEGER NOT NULL CHECK (role IN (0, 1, 2)),
+  active            INTEGER NOT NULL CHECK (active IN (0, 1)),
+  auth_verifier     TEXT NOT NULL,
+  kdf_algorithm     TEXT NOT NULL,
+  kdf_opslimit      INTEGER NOT NULL,
+  kdf_memlimit      INTEGER NOT NULL,
+  kdf_salt          BLOB NOT NULL,
+  public_bundle     BLOB NOT NULL,
+  private_bundle    BLOB NOT NULL,
+  recovery_bundle   BLOB NOT NULL,
+  recovery_verifier TEXT NOT NULL,
+  created_at        INTEGER NOT NULL,
+  updated_at        INTEGER NOT NULL
+) STRICT;
+
+-- created_by and used_by name users but carry no foreign key: an invitation is a record of
+-- who let whom in, and that history must outlive the accounts it names.
+CREATE TABLE invitations (
+  token_digest TEXT PRIMARY KEY NOT NULL,
+  email        TEXT NOT NULL,
+  role         INTEGER NOT NULL CHECK (role IN (0, 1, 2)),
+  created_by   TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  used_at      INTEGER,
+  used_by      TEXT
+) STRICT;
+
+CREATE TABLE sessions (
+  id           TEXT PRIMARY KEY NOT NULL,
+  token_digest TEXT NOT NULL UNIQUE,
+  user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  created_at   INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  ip           TEXT NOT NULL,
+  user_agent   TEXT NOT NULL
+) STRICT;
+CREATE INDEX sessions_user_id ON sessions(user_id);
+CREATE INDEX sessions_expires_at ON sessions(expires_at);
+
+-- user_id has no foreign key: the login history outlives accounts (and records attempts on
+-- emails that never had one, with user_id NULL).
+CREATE TABLE login_attempts (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  time       INTEGER NOT NULL,
+  email      TEXT NOT NULL,
+  user_id    TEXT,
+  ip         TEXT NOT NULL,
+  user_agent TEXT NOT NULL,
+  result     TEXT NOT NULL CHECK (result IN ('success', 'failure', 'refused')),
+  reason     TEXT NOT NULL
+) STRICT;
+CREATE INDEX login_attempts_email_time ON login_attempts(email, time);
+CREATE INDEX login_attempts_user_time ON login_attempts(user_id, time);
+CREATE INDEX login_attempts_ip_time ON login_attempts(ip, time);
+CREATE INDEX login_attempts_time ON login_attempts(time);
+
+-- AUTOINCREMENT: ids strictly increase and are never reused, even after the newest row
+-- were somehow removed, so an id names one event forever.
+CREATE TABLE audit_events (
+  id     INTEGER PRIMARY KEY AUTOINCREMENT,
+  time   INTEGER NOT NULL,
+  actor  TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  ip     TEXT NOT NULL,
+  result TEXT NOT NULL CHECK (result IN ('success', 'failure', 'denied')),
+  detail TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_events_time ON audit_events(time);
+CREATE INDEX audit_events_actor ON audit_events(actor);
+CREATE INDEX audit_events_action ON audit_events(action);
+
+-- Append-only, enforced by the database rather than by the absence of an API, so no code
+-- path in any version of this process can rewrite history. (GDPR erasure will need a
+-- documented, audited way around this; it does not exist yet.)
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+  BEGIN SELECT RAISE(ABORT, 'append-only'); END;
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+  BEGIN SELECT RAISE(ABORT, 'append-only'); END;
+CREATE TRIGGER login_attempts_no_update BEFORE UPDATE ON login_attempts
+  BEGIN SELECT RAISE(ABORT, 'append-only'); END;
+CREATE TRIGGER login_attempts_no_delete BEFORE DELETE ON login_attempts
+  BEGIN SELECT RAISE(ABORT, 'append-only'); END;
+-- REPLACE (and INSERT OR REPLACE) deletes the row it conflicts with without firing DELETE
+-- triggers unless the connection enabled recursive_triggers, so the triggers above alone
+-- would let `REPLACE INTO audit_events (id, ...)` overwrite an entry. These refuse any
+-- insert that names an existing id, whatever the connection's settings.
+CREATE TRIGGER audit_events_no_replace BEFORE INSERT ON audit_events
+  WHEN EXISTS (SELECT 1 FROM audit_events WHERE id = NEW.id)
+  BEGIN SELECT RAISE(ABORT, 'append-only'); END;
+CREATE TRIGGER login_attempts_no_replace BEFORE INSERT ON login_attempts
+  WHEN EXISTS (SELECT 1 FROM login_attempts WHERE id = NEW.id)
+  BEGIN SELECT RAISE(ABORT, 'append-only'); END;
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, "accounts: settings, users, invitations, sessions, login history, audit", kSchemaV1},
+};
+
+constexpr std::size_t kMaxQueryLimit = 1000;
+
+// result<bool> (unlike most result<T>) cannot be built implicitly from an error code.
+template <class T>
+result<T> Fail(boost::system::error_code ec) {
+  return result<T>(boost::system::in_place_error, ec);
+}
+
+std::int64_t ClampLimit(std::size_t limit) {
+  return static_cast<std::int64_t>(std::clamp<std::size_t>(limit, 1, kMaxQueryLimit));
+}
+
+bool ValidRole(Role role) {
+  return role == Role::owner || role == Role::admin || role == Role::user;
+}
+
+std::optional<Role> RoleFromColumn(std::int64_t value) {
+  if (value < 0 || value > 2) return std::nullopt;
+  return static_cast<Role>(value);
+}
+
+bool ValidLoginResult(std::string_view r) {
+  return r == "success" || r == "failure" || r == "refused";
+}
+
+bool ValidAuditResult(std::string_view r) {
+  return r == "success" || r == "failure" || r == "denied";
+}
+
+// Steps a statement that returns no rows (or whose rows do not matter).
+result<void> Run(Statement& statement) {
+  auto row = statement.Step();
+  if (!row) return row.error();
+  return {};
+}
+
+// --- rows <-> records -------------------------------------------------------------------------
+
+constexpr std::string_view kUserColumns =
+    "id, email, display_name, role, active, auth_verifier, kdf_algorithm, kdf_opslimit,"
+    " kdf_memlimit, kdf_salt, public_bundle, private_bundle, recovery_bundle,"
+    " recovery_verifier, created_at, updated_at";
+
+// A role outside the CHECK constraint can only come from a damaged file: io_error.
+result<UserRecord> ReadUser(const Statement& s) {
+  auto role = RoleFromColumn(s.ColumnInt(3));
+  if (!role) return errc::io_error;
+  UserRecord u;
+  u.id = s.ColumnText(0);
+  u.email = s.ColumnText(1);
+  u.display_name = s.ColumnText(2);
+  u.role = *role;
+  u.active = s.ColumnInt(4) != 0;
+  u.auth_verifier = s.ColumnText(5);
+  u.kdf.algorithm = s.ColumnText(6);
+  u.kdf.opslimit = s.ColumnInt(7);
+  u.kdf.memlimit = s.ColumnInt(8);
+  u.kdf.salt = s.ColumnBlob(9);
+  u.public_bundle = s.ColumnBlob(10);
+  u.private_bundle = s.ColumnBlob(11);
+  u.recovery_bundle = s.ColumnBlob(12);
+  u.recovery_verifier = s.ColumnText(13);
+  u.created_at = s.ColumnInt(14);
+  u.updated_at = s.ColumnInt(15);
+  return u;
+}
+
+constexpr std::string_view kSessionColumns =
+    "id, token_digest, user_id, created_at, last_seen_at, expires_at, ip, user_agent";
+
+SessionRecord ReadSession(const Statement& s) {
+  SessionRecord r;
+  r.id = s.ColumnText(0);
+  r.token_digest = s.ColumnText(1);
+  r.user_id = s.ColumnText(2);
+  r.created_at = s.ColumnInt(3);
+  r.last_seen_at = s.ColumnInt(4);
+  r.expires_at = s.ColumnInt(5);
+  r.ip = s.ColumnText(6);
+  r.user_agent = s.ColumnText(7);
+  return r;
+}
+
+constexpr std::string_view kAttemptColumns =
+    "id, time, email, user_id, ip, user_agent, result, reason";
+
+LoginAttempt ReadAttempt(const Statement& s) {
+  LoginAttempt a;
+  a.id = s.ColumnInt(0);
+  a.time = s.ColumnInt(1);
+  a.email = s.ColumnText(2);
+  if (!s.ColumnIsNull(3)) a.user_id = s.ColumnText(3);
+  a.ip = s.ColumnText(4);
+  a.user_agent = s.ColumnText(5);
+  a.result = s.ColumnText(6);
+  a.reason = s.ColumnText(7);
+  return a;
+}
+
+constexpr std::string_view kAuditColumns = "id, time, actor, action, target, ip, result, detail";
+
+AuditEvent ReadAudit(const Statement& s) {
+  AuditEvent e;
+  e.id = s.ColumnInt(0);
+  e.time = s.ColumnInt(1);
+  e.actor = s.ColumnText(2);
+  e.action = s.ColumnText(3);
+  e.target = s.ColumnText(4);
+  e.ip = s.ColumnText(5);
+  e.result = s.ColumnText(6);
+  e.detail = s.ColumnText(7);
+  return e;
+}
+
+std::string Select(std::string_view columns, std::string_view rest) {
+  std::string sql = "SELECT ";
+  sql += columns;
+  sql += ' ';
+  sql += rest;
+  return sql;
+}
+
+// Callers validate `event.result` first, so that the error is invalid_argument whether or
+// not the database's CHECK would have caught it.
+result<void> InsertAudit(SqliteDatabase& db, const AuditEvent& event) {
+  auto s = db.Cached(
+      "INSERT INTO audit_events (time, actor, action, target, ip, result, detail)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  if (!s) return s.error();
+  (*s)->Bind(1, event.time)
+      .Bind(2, event.actor)
+      .Bind(3, event.action)
+      .Bind(4, event.target)
+      .Bind(5, event.ip)
+      .Bind(6, event.result)
+      .Bind(7, event.detail);
+  return Run(**s);
+}
+
+// Runs a fully bound aggregate query returning (count, max time or 0).
+result<FailureCount> ReadFailureCount(Statement& s) {
+  auto row = s.Step();
+  if (!row) return row.error();
+  if (!*row) return errc::internal;  // An aggregate always yields a row.
+  return FailureCount{s.ColumnInt(0), s.ColumnInt(1)};
+}
+
+}  // namespace
+
+// --- the connection pool ----------------------------------------------------------------------
+
+// One borrowed connection, given back when the lease ends.
+class SqliteMetadataStore::Lease {
+ public:
+  Lease(SqliteMetadataStore* store, SqliteDatabase* db) : store_(store), db_(db) {}
+  Lease(Lease&& other) noexcept : store_(other.store_), db_(std::exchange(other.db_, nullptr)) {}
+  Lease& operator=(Lease&&) = delete;
+  ~Lease() {
+    if (db_ != nullptr) store_->Return(db_);
+  }
+  SqliteDatabase& db() { return *db_; }
+
+ private:
+  SqliteMetadataStore* store_;
+  SqliteDatabase* db_;
+};
+
+SqliteMetadataStore::SqliteMetadataStore(std::vector<std::unique_ptr<SqliteDatabase>> connections)
+    : connections_(std::move(connections)) {
+  for (auto& c : connections_) idle_.push_back(c.get());
+}
+
+SqliteMetadataStore::~SqliteMetadataStore() = default;
+
+result<SqliteMetadataStore::Lease> SqliteMetadataStore::Borrow() {
+  std::unique_lock<std::mutex> lock(pool_mutex_);
+  if (!returned_.wait_for(lock, kBorrowTimeout, [&] { return !idle_.empty(); })) {
+    return errc::io_error;
+  }
+  SqliteDatabase* db = idle_.back();
+  idle_.pop_back();
+  return Lease(this, db);
+}
+
+void SqliteMetadataStore::Return(SqliteDatabase* connection) noexcept {
+  // A connection must come back clean. Transaction() always ends what it begins, but if even
+  // its ROLLBACK failed, the next BEGIN on this connection would fail forever: try again.
+  if (connection->InTransaction()) (void)connection->Execute("ROLLBACK");
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    idle_.push_back(connection);
+  }
+  returned_.notify_one();
+}
+
+template <class T, class Body>
+result<T> SqliteMetadataStore::Read(Body&& body) {
+  auto lease = Borrow();
+  if (!lease) return Fail<T>(lease.error());
+  return body(lease->db());
+}
+
+template <class T, class Body>
+result<T> SqliteMetadataStore::Write(Body&& body) {
+  auto lease = Borrow();
+  if (!lease) return Fail<T>(lease.error());
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  SqliteDatabase& db = lease->db();
+  if constexpr (std::is_void_v<T>) {
+    return db.Transaction([&]() -> result<void> { return body(db); });
+  } else {
+    std::optional<T> out;
+    auto r = db.Transaction([&]() -> result<void> {
+      auto value = body(db);
+      if (!value) return value.error();
+      out.emplace(std::move(*value));
+      return {};
+    });
+    if (!r) return Fail<T>(r.error());
+    return std::move(*out);
+  }
+}
+
+result<std::unique_ptr<SqliteMetadataStore>> SqliteMetadataStore::Open(const std::string& path,
+                                                                       std::size_t connections) {
+  if (connections == 0 || connections > kMaxConnections) return errc::invalid_argument;
+  std::vector<std::unique_ptr<SqliteDatabase>> pool;
+  pool.reserve(connections);
+  for (std::size_t i = 0; i < connections; ++i) {
+    auto db = SqliteDatabase::Open(path);
+    if (!db) return db.error();
+    // The first connection brings the schema up to date (or refuses a newer one) before any
+    // other is opened.
+    if (i == 0) {
+      if (auto m = (*db)->Migrate(kMigrations); !m) return m.error();
+    }
+    pool.push_back(std::move(*db));
+  }
+  return std::unique_ptr<SqliteMetadataStore>(new SqliteMetadataStore(std::move(pool)));
+}
+
+// --- settings ---------------------------------------------------------------------------------
+
+result<std::optional<std::string>> SqliteMetadataStore::GetSetting(std::string_view key) {
+  return Read<std::optional<std::string>>(
+      [&](SqliteDatabase& db) -> result<std::optional<std::string>> {
+        auto s = db.Cached("SELECT value FROM settings WHERE key = ?1");
+        if (!s) return s.error();
+        (*s)->Bind(1, key);
+        auto row = (*s)->Step();
+        if (!row) return row.error();
+        if (!*row) return std::optional<std::string>();
+        return std::optional<std::string>((*s)->ColumnText(0));
+      });
+}
+
+result<void> SqliteMetadataStore::PutSetting(std::string_view key, std::string_view value) {
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    auto s = db.Cached(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    if (!s) return s.error();
+    (*s)->Bind(1, key).Bind(2, value);
+    return Run(**s);
+  });
+}
+
+result<bool> SqliteMetadataStore::PutSettingIfAbsent(std::string_view key, std::string_view value) {
+  // One statement against the primary key: atomic across threads and processes alike.
+  return Write<bool>([&](SqliteDatabase& db) -> result<bool> {
+    auto s = db.Cached("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
+    if (!s) return Fail<bool>(s.error());
+    (*s)->Bind(1, key).Bind(2, value);
+    if (auto r = Run(**s); !r) return Fail<bool>(r.error());
+    return db.Changes() == 1;
+  });
+}
+
+// --- invitations ------------------------------------------------------------------------------
+
+result<void> SqliteMetadataStore::CreateInvitation(const InvitationRecord& invitation) {
+  if (!ValidRole(invitation.role)) return errc::invalid_argument;
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    auto s = db.Cached(
+        "INSERT INTO invitations (token_digest, email, role, created_by, created_at,"
+        " expires_at, used_at, used_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    if (!s) return s.error();
+    Statement& st = **s;
+    st.Bind(1, invitation.token_digest)
+        .Bind(2, invitation.email)
+        .Bind(3, std::int64_t{static_cast<int>(invitation.role)})
+        .Bind(4, invitation.created_by)
+        .Bind(5, invitation.created_at)
+        .Bind(6, invitation.expires_at);
+    if (invitation.used_at) st.Bind(7, *invitation.used_at);
+    if (invitation.used_by) st.Bind(8, *invitation.used_by);
+    return Run(st);
+  });
+}
+
+result<InvitationRecord> SqliteMetadataStore::FindInvitation(std::string_view digest) {
+  return Read<InvitationRecord>([&](SqliteDatabase& db) -> result<InvitationRecord> {
+    auto s = db.Cached(
+        "SELECT token_digest, email, role, created_by, created_at, expires_at, used_at,"
+        " used_by FROM invitations WHERE token_digest = ?1");
+    if (!s) return s.error();
+    Statement& st = **s;
+    st.Bind(1, digest);
+    auto row = st.Step();
+    if (!row) return row.error();
+    if (!*row) return errc::not_found;
+    auto role = RoleFromColumn(st.ColumnInt(2));
+    if (!role) return errc::io_error;
+    InvitationRecord r;
+    r.token_digest = st.ColumnText(0);
+    r.email = st.ColumnText(1);
+    r.role = *role;
+    r.created_by = st.ColumnText(3);
+    r.created_at = st.ColumnInt(4);
+    r.expires_at = st.ColumnInt(5);
+    if (!st.ColumnIsNull(6)) r.used_at = st.ColumnInt(6);
+    if (!st.ColumnIsNull(7)) r.used_by = st.ColumnText(7);
+    return r;
+  });
+}
+
+// --- users ------------------------------------------------------------------------------------
+
+result<void> SqliteMetadataStore::RegisterUser(const Registration& registration) {
+  const UserRecord& user = registration.user;
+  if (!ValidRole(user.role) || !ValidAuditResult(registration.audit.result)) {
+    return errc::invalid_argument;
+  }
+  // One transaction: the invitation is checked and consumed, the user inserted and the event
+  // appended together. Any failure rolls all of it back, so a refused registration leaves
+  // the invitation usable and no audit entry behind. The invitation is checked first: an
+  // unusable invitation is not_found even if the email is also taken.
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    {
+      auto s = db.Cached(
+          "SELECT email, expires_at, used_at IS NOT NULL FROM invitations"
+          " WHERE token_digest = ?1");
+      if (!s) return s.error();
+      (*s)->Bind(1, registration.invitation_digest);
+      auto row = (*s)->Step();
+      if (!row) return row.error();
+      if (!*row) return errc::not_found;
+      // An invitation for "" (the owner setup token) admits any email.
+      const std::string invited = (*s)->ColumnText(0);
+      const bool usable = (invited.empty() || invited == user.email) &&
+                          user.created_at < (*s)->ColumnInt(1) && (*s)->ColumnInt(2) == 0;
+      if (!usable) return errc::not_found;
+    }
+    {
+      auto s = db.Cached(
+          "UPDATE invitations SET used_at = ?2, used_by = ?3"
+          " WHERE token_digest = ?1 AND used_at IS NULL");
+      if (!s) return s.error();
+      (*s)->Bind(1, registration.invitation_digest).Bind(2, user.created_at).Bind(3, user.id);
+      if (auto r = Run(**s); !r) return r;
+      // Cannot be 0 under BEGIN IMMEDIATE (we hold the write lock since the check), but a
+      // silent double use would be a security bug, so it is checked rather than assumed.
+      if (db.Changes() != 1) return errc::not_found;
+    }
+    {
+      auto s = db.Cached(
+          "INSERT INTO users (id, email, display_name, role, active, auth_verifier,"
+          " kdf_algorithm, kdf_opslimit, kdf_memlimit, kdf_salt, public_bundle, private_bundle,"
+          " recovery_bundle, recovery_verifier, created_at, updated_at)"
+          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+      if (!s) return s.error();
+      (*s)->Bind(1, user.id)
+          .Bind(2, user.email)
+          .Bind(3, user.display_name)
+          .Bind(4, std::int64_t{static_cast<int>(user.role)})
+          .Bind(5, std::int64_t{user.active ? 1 : 0})
+          .Bind(6, user.auth_verifier)
+          .Bind(7, user.kdf.algorithm)
+          .Bind(8, user.kdf.opslimit)
+          .Bind(9, user.kdf.memlimit)
+          .BindBlob(10, user.kdf.salt)
+          .BindBlob(11, user.public_bundle)
+          .BindBlob(12, user.private_bundle)
+          .BindBlob(13, user.recovery_bundle)
+          .Bind(14, user.recovery_verifier)
+          .Bind(15, user.created_at)
+          .Bind(16, user.updated_at);
+      if (auto r = Run(**s); !r) return r;  // already_exists: id or email taken.
+    }
+    return InsertAudit(db, registration.audit);
+  });
+}
+
+result<UserRecord> SqliteMetadataStore::FindUserById(std::string_view id) {
+  static const std::string kSql = Select(kUserColumns, "FROM users WHERE id = ?1");
+  return Read<UserRecord>([&](SqliteDatabase& db) -> result<UserRecord> {
+    auto s = db.Cached(kSql);
+    if (!s) return s.error();
+    (*s)->Bind(1, id);
+    auto row = (*s)->Step();
+    if (!row) return row.error();
+    if (!*row) return errc::not_found;
+    return ReadUser(**s);
+  });
+}
+
+result<UserRecord> SqliteMetadataStore::FindUserByEmail(std::string_view email) {
+  // Exact comparison (BINARY collation): the contract has callers normalise emails.
+  static const std::string kSql = Select(kUserColumns, "FROM users WHERE email = ?1");
+  return Read<UserRecord>([&](SqliteDatabase& db) -> result<UserRecord> {
+    auto s = db.Cached(kSql);
+    if (!s) return s.error();
+    (*s)->Bind(1, email);
+    auto row = (*s)->Step();
+    if (!row) return row.error();
+    if (!*row) return errc::not_found;
+    return ReadUser(**s);
+  });
+}
+
+result<std::int64_t> SqliteMetadataStore::CountUsers() {
+  return Read<std::int64_t>([&](SqliteDatabase& db) -> result<std::int64_t> {
+    auto s = db.Cached("SELECT count(*) FROM users");
+    if (!s) return s.error();
+    auto row = (*s)->Step();
+    if (!row) return row.error();
+    if (!*row) return errc::internal;
+    return (*s)->ColumnInt(0);
+  });
+}
+
+result<void> SqliteMetadataStore::ChangeCredentials(const CredentialChange& change) {
+  if (!ValidAuditResult(change.audit.result)) return errc::invalid_argument;
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    {
+      // NULL for an unset recovery field keeps the stored value (the columns are NOT NULL,
+      // so NULL never means anything else).
+      auto s = db.Cached(
+          "UPDATE users SET auth_verifier = ?2, kdf_algorithm = ?3, kdf_opslimit = ?4,"
+          " kdf_memlimit = ?5, kdf_salt = ?6, private_bundle = ?7,"
+          " recovery_bundle = COALESCE(?8, recovery_bundle),"
+          " recovery_verifier = COALESCE(?9, recovery_verifier), updated_at = ?10"
+          " WHERE id = ?1");
+      if (!s) return s.error();
+      Statement& st = **s;
+      st.Bind(1, change.user_id)
+          .Bind(2, change.auth_verifier)
+          .Bind(3, change.kdf.algorithm)
+          .Bind(4, change.kdf.opslimit)
+          .Bind(5, change.kdf.memlimit)
+          .BindBlob(6, change.kdf.salt)
+          .BindBlob(7, change.private_bundle)
+          .Bind(10, change.now);
+      if (change.recovery_bundle) st.BindBlob(8, *change.recovery_bundle);
+      if (change.recovery_verifier) st.Bind(9, *change.recovery_verifier);
+      if (auto r = Run(st); !r) return r;
+      if (db.Changes() != 1) return errc::not_found;
+    }
+    {
+      auto s = db.Cached("DELETE FROM sessions WHERE user_id = ?1 AND id != ?2");
+      if (!s) return s.error();
+      (*s)->Bind(1, change.user_id).Bind(2, change.keep_session_id);
+      if (auto r = Run(**s); !r) return r;
+    }
+    return InsertAudit(db, change.audit);
+  });
+}
+
+// --- sessions ---------------------------------------------------------------------------------
+
+result<void> SqliteMetadataStore::CreateSession(const SessionRecord& session) {
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    auto s = db.Cached(
+        "INSERT INTO sessions (id, token_digest, user_id, created_at, last_seen_at, expires_at,"
+        " ip, user_agent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    if (!s) return s.error();
+    (*s)->Bind(1, session.id)
+        .Bind(2, session.token_digest)
+        .Bind(3, session.user_id)
+        .Bind(4, session.created_at)
+        .Bind(5, session.last_seen_at)
+        .Bind(6, session.expires_at)
+        .Bind(7, session.ip)
+        .Bind(8, session.user_agent);
+    // The foreign key turns an unknown user into not_found; UNIQUE/PRIMARY KEY into
+    // already_exists.
+    return Run(**s);
+  });
+}
+
+result<SessionRecord> SqliteMetadataStore::FindSession(std::string_view token_digest, TimeMs now) {
+  static const std::string kSql =
+      Select(kSessionColumns, "FROM sessions WHERE token_digest = ?1 AND expires_at > ?2");
+  return Read<SessionRecord>([&](SqliteDatabase& db) -> result<SessionRecord> {
+    auto s = db.Cached(kSql);
+    if (!s) return s.error();
+    (*s)->Bind(1, token_digest).Bind(2, now);
+    auto row = (*s)->Step();
+    if (!row) return row.error();
+    if (!*row) return errc::not_found;
+    return ReadSession(**s);
+  });
+}
+
+result<std::vector<SessionRecord>> SqliteMetadataStore::ListSessions(std::string_view user_id,
+                                                                     TimeMs now) {
+  // rowid (insertion order) breaks ties between sessions made in the same millisecond.
+  static const std::string kSql = Select(kSessionColumns,
+                                         "FROM sessions WHERE user_id = ?1 AND expires_at > ?2"
+                                         " ORDER BY created_at DESC, rowid DESC");
+  return Read<std::vector<SessionRecord>>(
+      [&](SqliteDatabase& db) -> result<std::vector<SessionRecord>> {
+        auto s = db.Cached(kSql);
+        if (!s) return s.error();
+        (*s)->Bind(1, user_id).Bind(2, now);
+        std::vector<SessionRecord> out;
+        for (;;) {
+          auto row = (*s)->Step();
+          if (!row) return row.error();
+          if (!*row) break;
+          out.push_back(ReadSession(**s));
+        }
+        return out;
+      });
+}
+
+result<void> SqliteMetadataStore::TouchSession(std::string_view session_id, TimeMs last_seen_at) {
+  // Only ever moves forward: concurrent requests of one session may report out of order,
+  // and an unchanged row needs no write.
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    auto s = db.Cached("UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1 AND last_seen_at < ?2");
+    if (!s) return s.error();
+    (*s)->Bind(1, session_id).Bind(2, last_seen_at);
+    return Run(**s);
+  });
+}
+
+result<bool> SqliteMetadataStore::RevokeSession(std::string_view user_id,
+                                                std::string_view session_id) {
+  return Write<bool>([&](SqliteDatabase& db) -> result<bool> {
+    auto s = db.Cached("DELETE FROM sessions WHERE id = ?1 AND user_id = ?2");
+    if (!s) return Fail<bool>(s.error());
+    (*s)->Bind(1, session_id).Bind(2, user_id);
+    if (auto r = Run(**s); !r) return Fail<bool>(r.error());
+    return db.Changes() > 0;
+  });
+}
+
+result<std::int64_t> SqliteMetadataStore::RevokeOtherSessions(std::string_view user_id,
+                                                              std::string_view keep_session_id) {
+  return Write<std::int64_t>([&](SqliteDatabase& db) -> result<std::int64_t> {
+    auto s = db.Cached("DELETE FROM sessions WHERE user_id = ?1 AND id != ?2");
+    if (!s) return s.error();
+    (*s)->Bind(1, user_id).Bind(2, keep_session_id);
+    if (auto r = Run(**s); !r) return r.error();
+    return db.Changes();
+  });
+}
+
+result<std::int64_t> SqliteMetadataStore::DeleteExpiredSessions(TimeMs now) {
+  return Write<std::int64_t>([&](SqliteDatabase& db) -> result<std::int64_t> {
+    auto s = db.Cached("DELETE FROM sessions WHERE expires_at <= ?1");
+    if (!s) return s.error();
+    (*s)->Bind(1, now);
+    if (auto r = Run(**s); !r) return r.error();
+    return db.Changes();
+  });
+}
+
+// --- login history ----------------------------------------------------------------------------
+
+result<void> SqliteMetadataStore::RecordLoginAttempt(const LoginAttempt& attempt) {
+  if (!ValidLoginResult(attempt.result)) return errc::invalid_argument;
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    auto s = db.Cached(
+        "INSERT INTO login_attempts (time, email, user_id, ip, user_agent, result, reason)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    if (!s) return s.error();
+    Statement& st = **s;
+    st.Bind(1, attempt.time)
+        .Bind(2, attempt.email)
+        .Bind(4, attempt.ip)
+        .Bind(5, attempt.user_agent)
+        .Bind(6, attempt.result)
+        .Bind(7, attempt.reason);
+    if (attempt.user_id) st.Bind(3, *attempt.user_id);
+    return Run(st);
+  });
+}
+
+result<FailureCount> SqliteMetadataStore::AccountFailures(std::string_view email, TimeMs since) {
+  // Keyed by the email as typed (the contract: emails without an account back off exactly like
+  // those with one). The latest success is found through the (email, time) index, whose
+  // entries end in the rowid, so (time DESC, id DESC) needs no sort.
+  return Read<FailureCount>([&](SqliteDatabase& db) -> result<FailureCount> {
+    auto s = db.Cached(
+        "WITH last AS (SELECT time, id FROM login_attempts"
+        "  WHERE email = ?1 AND result = 'success' ORDER BY time DESC, id DESC LIMIT 1)"
+        " SELECT count(*), COALESCE(max(a.time), 0) FROM login_attempts AS a"
+        " WHERE a.email = ?1 AND a.result = 'failure' AND a.time >= ?2"
+        " AND NOT EXISTS (SELECT 1 FROM last WHERE (a.time, a.id) <= (last.time, last.id))");
+    if (!s) return s.error();
+    (*s)->Bind(1, email).Bind(2, since);
+    return ReadFailureCount(**s);
+  });
+}
+
+result<FailureCount> SqliteMetadataStore::IpFailures(std::string_view ip, TimeMs since) {
+  return Read<FailureCount>([&](SqliteDatabase& db) -> result<FailureCount> {
+    auto s = db.Cached(
+        "SELECT count(*), COALESCE(max(time), 0) FROM login_attempts"
+        " WHERE ip = ?1 AND result = 'failure' AND time >= ?2");
+    if (!s) return s.error();
+    (*s)->Bind(1, ip).Bind(2, since);
+    return ReadFailureCount(**s);
+  });
+}
+
+result<std::vector<LoginAttempt>> SqliteMetadataStore::QueryLoginAttempts(const LoginQuery& query) {
+  // The WHERE clause is assembled from fixed fragments (at most 2^5 texts, so the statement
+  // cache stays small); values are bound, never spliced in. Parameter numbers are fixed per
+  // filter; ?6 (the limit) is always present, so every number up to 6 is bindable.
+  std::string sql = Select(kAttemptColumns, "FROM login_attempts WHERE 1");
+  if (query.from) sql += " AND time >= ?1";
+  if (query.to) sql += " AND time < ?2";
+  if (query.user_id) sql += " AND user_id = ?3";
+  if (query.ip) sql += " AND ip = ?4";
+  if (query.before_id) sql += " AND id < ?5";
+  sql += " ORDER BY id DESC LIMIT ?6";
+  return Read<std::vector<LoginAttempt>>(
+      [&](SqliteDatabase& db) -> result<std::vector<LoginAttempt>> {
+        auto s = db.Cached(sql);
+        if (!s) return s.error();
+        Statement& st = **s;
+        if (query.from) st.Bind(1, *query.from);
+        if (query.to) st.Bind(2, *query.to);
+        if (query.user_id) st.Bind(3, *query.user_id);
+        if (query.ip) st.Bind(4, *query.ip);
+        if (query.before_id) st.Bind(5, *query.before_id);
+        st.Bind(6, ClampLimit(query.limit));
+        std::vector<LoginAttempt> out;
+        for (;;) {
+          auto row = st.Step();
+          if (!row) return row.error();
+          if (!*row) break;
+          out.push_back(ReadAttempt(st));
+        }
+        return out;
+      });
+}
+
+// --- audit trail ------------------------------------------------------------------------------
+
+result<void> SqliteMetadataStore::AppendAudit(const AuditEvent& event) {
+  if (!ValidAuditResult(event.result)) return errc::invalid_argument;
+  return Write<void>([&](SqliteDatabase& db) { return InsertAudit(db, event); });
+}
+
+result<std::vector<AuditEvent>> SqliteMetadataStore::QueryAudit(const AuditQuery& query) {
+  // Assembled as in QueryLoginAttempts.
+  std::string sql = Select(kAuditColumns, "FROM audit_events WHERE 1");
+  if (query.from) sql += " AND time >= ?1";
+  if (query.to) sql += " AND time < ?2";
+  if (query.actor) sql += " AND actor = ?3";
+  if (query.action) sql += " AND action = ?4";
+  if (query.before_id) sql += " AND id < ?5";
+  sql += " ORDER BY id DESC LIMIT ?6";
+  return Read<std::vector<AuditEvent>>([&](SqliteDatabase& db) -> result<std::vector<AuditEvent>> {
+    auto s = db.Cached(sql);
+    if (!s) return s.error();
+    Statement& st = **s;
+    if (query.from) st.Bind(1, *query.from);
+    if (query.to) st.Bind(2, *query.to);
+    if (query.actor) st.Bind(3, *query.actor);
+    if (query.action) st.Bind(4, *query.action);
+    if (query.before_id) st.Bind(5, *query.before_id);
+    st.Bind(6, ClampLimit(query.limit));
+    std::vector<AuditEvent> out;
+    for (;;) {
+      auto row = st.Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      out.push_back(ReadAudit(st));
+    }
+    return out;
+  });
+}
+
+// --- blobs ------------------------------------------------------------------------------------
+
+result<std::vector<std::string>> SqliteMetadataStore::ReferencedBlobIds() {
+  // No table of schema version 1 refers to a blob: documents (and their versions, which
+  // will) arrive with issue 5, and this will then select their blob ids, sorted.
+  return std::vector<std::string>{};
+}
+
+// --- health -----------------------------------------------------------------------------------
+
+result<void> SqliteMetadataStore::Ping() {
+  return Read<void>([&](SqliteDatabase& db) -> result<void> {
+    auto s = db.Cached("SELECT 1");
+    if (!s) return s.error();
+    return Run(**s);
+  });
+}
+
+result<std::vector<std::string>> SqliteMetadataStore::CheckIntegrity() {
+  // One connection suffices: the checks read the file, which every connection shares.
+  return Read<std::vector<std::string>>(
+      [&](SqliteDatabase& db) -> result<std::vector<std::string>> { return db.CheckIntegrity(); });
+}
+
+}  // namespace strongroom::storage

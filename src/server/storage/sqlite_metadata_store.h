@@ -1,0 +1,127 @@
+// SqliteMetadataStore: the metadata store (strongroom/storage/metadata_store.h) in one SQLite
+// file. Internal to strongroom_server.
+//
+// Schema: migration 1 in sqlite_metadata_store.cc (STRICT tables: settings, users,
+// invitations, sessions, login_attempts, audit_events). The audit trail and the login history
+// are append-only in the database itself: triggers abort any UPDATE or DELETE on them, so
+// not even a bug (or a later migration's mistake) in this process can rewrite history.
+//
+// Time conventions (the contract leaves the boundary to implementations; the conformance
+// suite pins it): a session or invitation with `expires_at = E` is usable at times t < E and
+// expired from E on. So FindSession/ListSessions return sessions with expires_at > now,
+// DeleteExpiredSessions removes those with expires_at <= now, and RegisterUser refuses an
+// invitation with expires_at <= user.created_at. A consumed invitation records
+// used_at = user.created_at.
+//
+// AccountFailures orders an email's attempts by (time, id): a failure counts when it is later
+// than that email's latest success in that order (ids break ties within one millisecond).
+//
+// TouchSession only ever moves last_seen_at forward: concurrent requests of one session can
+// report out of order, and a touch that changes nothing writes nothing.
+//
+// Concurrency: every method may be called from any thread. The store keeps a small pool of
+// connections (each used by one thread at a time) and lends one per call; WAL lets readers
+// run alongside the writer. Writes also take one in-process lock: SQLite admits one writer at
+// a time anyway, and queueing on a mutex is fair and prompt, whereas SQLite's busy handler
+// polls with sleeps. Other processes on the same file are still handled by busy_timeout.
+// A call waits at most kBorrowTimeout for a free connection, then fails with io_error.
+// Destroying the store while a call is in flight is a bug (as for any object).
+//
+// Errors follow the contract; SQLite's own messages (which can quote row data) are only ever
+// logged at debug level by SqliteDatabase, never returned.
+#pragma once
+
+#include "strongroom/storage/metadata_store.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace strongroom::storage {
+
+class SqliteDatabase;
+
+class SqliteMetadataStore final : public MetadataStore {
+ public:
+  static constexpr std::size_t kMaxConnections = 64;
+  static constexpr std::chrono::seconds kBorrowTimeout{30};
+
+  // Opens (creating if needed, mode 0600) the database at `path`, applies the schema
+  // migrations, and opens `connections` connections to it (1..kMaxConnections, else
+  // invalid_argument). unsupported_version if the file was written by a newer build;
+  // io_error if it cannot be opened or configured.
+  [[nodiscard]] static result<std::unique_ptr<SqliteMetadataStore>> Open(
+      const std::string& path, std::size_t connections = 4);
+  ~SqliteMetadataStore() override;
+  SqliteMetadataStore(const SqliteMetadataStore&) = delete;
+  SqliteMetadataStore& operator=(const SqliteMetadataStore&) = delete;
+
+  [[nodiscard]] result<std::optional<std::string>> GetSetting(std::string_view key) override;
+  result<void> PutSetting(std::string_view key, std::string_view value) override;
+  [[nodiscard]] result<bool> PutSettingIfAbsent(std::string_view key,
+                                                std::string_view value) override;
+
+  [[nodiscard]] result<void> CreateInvitation(const InvitationRecord& invitation) override;
+  [[nodiscard]] result<InvitationRecord> FindInvitation(std::string_view digest) override;
+
+  [[nodiscard]] result<void> RegisterUser(const Registration& registration) override;
+  [[nodiscard]] result<UserRecord> FindUserById(std::string_view id) override;
+  [[nodiscard]] result<UserRecord> FindUserByEmail(std::string_view email) override;
+  [[nodiscard]] result<std::int64_t> CountUsers() override;
+  [[nodiscard]] result<void> ChangeCredentials(const CredentialChange& change) override;
+
+  [[nodiscard]] result<void> CreateSession(const SessionRecord& session) override;
+  [[nodiscard]] result<SessionRecord> FindSession(std::string_view token_digest,
+                                                  TimeMs now) override;
+  [[nodiscard]] result<std::vector<SessionRecord>> ListSessions(std::string_view user_id,
+                                                                TimeMs now) override;
+  result<void> TouchSession(std::string_view session_id, TimeMs last_seen_at) override;
+  [[nodiscard]] result<bool> RevokeSession(std::string_view user_id,
+                                           std::string_view session_id) override;
+  [[nodiscard]] result<std::int64_t> RevokeOtherSessions(std::string_view user_id,
+                                                         std::string_view keep_session_id) override;
+  [[nodiscard]] result<std::int64_t> DeleteExpiredSessions(TimeMs now) override;
+
+  result<void> RecordLoginAttempt(const LoginAttempt& attempt) override;
+  [[nodiscard]] result<FailureCount> AccountFailures(std::string_view email, TimeMs since) override;
+  [[nodiscard]] result<FailureCount> IpFailures(std::string_view ip, TimeMs since) override;
+  [[nodiscard]] result<std::vector<LoginAttempt>> QueryLoginAttempts(
+      const LoginQuery& query) override;
+
+  result<void> AppendAudit(const AuditEvent& event) override;
+  [[nodiscard]] result<std::vector<AuditEvent>> QueryAudit(const AuditQuery& query) override;
+
+  [[nodiscard]] result<std::vector<std::string>> ReferencedBlobIds() override;
+
+  result<void> Ping() override;
+  [[nodiscard]] result<std::vector<std::string>> CheckIntegrity() override;
+
+ private:
+  class Lease;
+
+  explicit SqliteMetadataStore(std::vector<std::unique_ptr<SqliteDatabase>> connections);
+
+  // Borrows an idle connection, waiting up to kBorrowTimeout.
+  [[nodiscard]] result<Lease> Borrow();
+  void Return(SqliteDatabase* connection) noexcept;
+
+  // Runs `body` on a borrowed connection: Read as it is (each statement sees a consistent
+  // snapshot), Write inside one BEGIN IMMEDIATE transaction under write_mutex_.
+  template <class T, class Body>
+  result<T> Read(Body&& body);
+  template <class T, class Body>
+  result<T> Write(Body&& body);
+
+  std::vector<std::unique_ptr<SqliteDatabase>> connections_;  // Fixed after construction.
+  std::mutex pool_mutex_;
+  std::condition_variable returned_;
+  std::vector<SqliteDatabase*> idle_;  // Guarded by pool_mutex_.
+  // Held (after borrowing a connection, never before: one lock order) for every write.
+  std::mutex write_mutex_;
+};
+
+}  // namespace strongroom::storage

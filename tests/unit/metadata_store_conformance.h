@@ -1,0 +1,1230 @@
+// The MetadataStore conformance suite: the contract in strongroom/storage/metadata_store.h, as
+// tests. Every MetadataStore implementation runs all of it, written against `MetadataStore&`
+// only (what needs to look below the interface, such as the append-only triggers, belongs in
+// the implementation's own test file).
+//
+// To run it against an implementation, define a harness type and instantiate the suite in
+// that implementation's test file:
+//
+//   struct MyHarness {
+//     MyHarness();   // Fresh, empty backing storage (a new file, database, schema, ...).
+//     ~MyHarness();  // Removes it.
+//     // A store over that storage. Called once per test, in SetUp().
+//     strongroom::result<std::unique_ptr<strongroom::storage::MetadataStore>> Open();
+//   };
+//   INSTANTIATE_TYPED_TEST_SUITE_P(My, MetadataStoreConformance, ::testing::Types<MyHarness>);
+//
+// Where the contract leaves a boundary open, the suite pins one so that implementations
+// agree: a session or invitation with expires_at = E is usable strictly before E (FindSession
+// at E is not_found, DeleteExpiredSessions(E) removes it, and an invitation is expired for a
+// user created at E); a consumed invitation records used_at = user.created_at and
+// used_by = user.id.
+//
+// Type-parameterized (TYPED_TEST_SUITE_P), so several test files of one binary may include
+// it, one instantiation each. Helpers live in their own namespace so they cannot collide with
+// the blob store suite's.
+#pragma once
+
+#include "strongroom/storage/metadata_store.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace strongroom::storage::metadata_testing {
+
+using Bytes = std::vector<std::uint8_t>;
+
+// A fixed "now" far from 0, so that off-by-one and zero-default mistakes show.
+inline constexpr TimeMs kT0 = 1'700'000'000'000;
+inline constexpr TimeMs kHour = 3'600'000;
+
+inline KdfRecord MakeKdf(std::uint8_t salt_byte) {
+  return KdfRecord{"argon2id13", 3, std::int64_t{64} << 20, Bytes(16, salt_byte)};
+}
+
+// A user whose every field differs from every other user's (so swapped columns show), with
+// bytes that are not valid text (0x00, 0xff) in every blob.
+inline UserRecord MakeUser(const std::string& id, const std::string& email,
+                           TimeMs created_at = kT0) {
+  UserRecord u;
+  u.id = id;
+  u.email = email;
+  u.display_name = "Name of " + id;
+  u.role = Role::user;
+  u.active = true;
+  u.auth_verifier = "$argon2id$v=19$m=65536,t=3,p=1$auth-" + id;
+  u.kdf = MakeKdf(0xa5);
+  u.public_bundle = {0x00, 0x01, 0xff, static_cast<std::uint8_t>(id.size())};
+  u.private_bundle = {0xff, 0x00, 0x02};
+  u.recovery_bundle = {0x03, 0x00, 0xfe, 0x00};
+  u.recovery_verifier = "$argon2id$v=19$m=65536,t=3,p=1$recovery-" + id;
+  u.created_at = created_at;
+  u.updated_at = created_at;
+  return u;
+}
+
+inline InvitationRecord MakeInvitation(const std::string& digest, const std::string& email,
+                                       TimeMs expires_at = kT0 + 24 * kHour) {
+  InvitationRecord i;
+  i.token_digest = digest;
+  i.email = email;
+  i.role = Role::user;
+  i.created_by = "";
+  i.created_at = kT0 - kHour;
+  i.expires_at = expires_at;
+  return i;
+}
+
+inline AuditEvent MakeAudit(TimeMs time, const std::string& actor, const std::string& action,
+                            const std::string& target = "", const std::string& result = "success") {
+  AuditEvent e;
+  e.time = time;
+  e.actor = actor;
+  e.action = action;
+  e.target = target;
+  e.ip = "192.0.2.7";
+  e.result = result;
+  e.detail = R"({"note":"test"})";
+  return e;
+}
+
+inline Registration MakeRegistration(const UserRecord& user, const std::string& digest) {
+  return Registration{user, digest, MakeAudit(user.created_at, user.id, "user.register", user.id)};
+}
+
+inline SessionRecord MakeSession(const std::string& id, const std::string& user_id,
+                                 TimeMs created_at = kT0, TimeMs expires_at = kT0 + kHour) {
+  SessionRecord s;
+  s.id = id;
+  s.token_digest = "digest-of-" + id;
+  s.user_id = user_id;
+  s.created_at = created_at;
+  s.last_seen_at = created_at;
+  s.expires_at = expires_at;
+  s.ip = "198.51.100.1";
+  s.user_agent = "agent/" + id;
+  return s;
+}
+
+inline LoginAttempt MakeAttempt(TimeMs time, std::optional<std::string> user_id,
+                                const std::string& ip, const std::string& result) {
+  LoginAttempt a;
+  a.time = time;
+  a.email = user_id ? *user_id + "@example.com" : "nobody@example.com";
+  a.user_id = std::move(user_id);
+  a.ip = ip;
+  a.user_agent = "curl/8";
+  a.result = result;
+  a.reason = result == "success" ? "ok" : result == "failure" ? "wrong_credentials" : "locked";
+  return a;
+}
+
+// The store assigns ids; tests compare everything else.
+template <class Entry>
+Entry WithId(Entry e, std::int64_t id) {
+  e.id = id;
+  return e;
+}
+
+// Lets `parties` threads start together. Arrive() waits until all have arrived or `timeout`
+// passes, so a store that serializes callers cannot deadlock a test (it then races less).
+class Gate {
+ public:
+  explicit Gate(int parties) : waiting_for_(parties) {}
+  void Arrive(std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (--waiting_for_ <= 0) {
+      open_.notify_all();
+      return;
+    }
+    open_.wait_for(lock, timeout, [&] { return waiting_for_ <= 0; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable open_;
+  int waiting_for_;  // Guarded by mutex_.
+};
+
+template <class Harness>
+class MetadataStoreConformance : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = harness_.Open();
+    ASSERT_TRUE(store) << store.error().message();
+    store_ = std::move(*store);
+  }
+
+  MetadataStore& store() { return *store_; }
+
+  // Registers `user` through a fresh invitation for its email.
+  void Register(const UserRecord& user) {
+    const std::string digest = "invitation-for-" + user.id;
+    ASSERT_TRUE(store().CreateInvitation(MakeInvitation(digest, user.email)));
+    auto r = store().RegisterUser(MakeRegistration(user, digest));
+    ASSERT_TRUE(r) << r.error().message();
+  }
+
+  void CreateSession(const SessionRecord& session) {
+    auto r = store().CreateSession(session);
+    ASSERT_TRUE(r) << session.id << ": " << r.error().message();
+  }
+
+  std::vector<AuditEvent> Audit(AuditQuery query = {}) {
+    if (query.limit == AuditQuery{}.limit) query.limit = 1000;
+    auto events = store().QueryAudit(query);
+    EXPECT_TRUE(events) << events.error().message();
+    return events ? *events : std::vector<AuditEvent>{};
+  }
+
+  std::vector<LoginAttempt> Attempts(LoginQuery query = {}) {
+    if (query.limit == LoginQuery{}.limit) query.limit = 1000;
+    auto attempts = store().QueryLoginAttempts(query);
+    EXPECT_TRUE(attempts) << attempts.error().message();
+    return attempts ? *attempts : std::vector<LoginAttempt>{};
+  }
+
+  std::int64_t Users() {
+    auto n = store().CountUsers();
+    EXPECT_TRUE(n) << n.error().message();
+    return n ? *n : -1;
+  }
+
+  std::vector<std::string> SessionIds(std::string_view user_id, TimeMs now = kT0) {
+    auto sessions = store().ListSessions(user_id, now);
+    EXPECT_TRUE(sessions) << sessions.error().message();
+    std::vector<std::string> ids;
+    if (sessions) {
+      for (const auto& s : *sessions) ids.push_back(s.id);
+    }
+    return ids;
+  }
+
+  void RecordAttempt(const LoginAttempt& attempt) {
+    auto r = store().RecordLoginAttempt(attempt);
+    ASSERT_TRUE(r) << r.error().message();
+  }
+
+  void AppendAudit(const AuditEvent& event) {
+    auto r = store().AppendAudit(event);
+    ASSERT_TRUE(r) << r.error().message();
+  }
+
+  // A failed RegisterUser must leave no trace: the invitation is as it was (still usable),
+  // no user was added, no audit entry written.
+  void ExpectRegistrationLeftNoTrace(const InvitationRecord& invitation, std::int64_t users_before,
+                                     std::size_t audit_before) {
+    auto found = store().FindInvitation(invitation.token_digest);
+    if (found) {
+      EXPECT_EQ(*found, invitation);
+    } else {
+      EXPECT_EQ(found.error(), errc::not_found);
+    }
+    EXPECT_EQ(Users(), users_before);
+    EXPECT_EQ(Audit().size(), audit_before);
+  }
+
+  static std::vector<std::int64_t> Ids(const auto& entries) {
+    std::vector<std::int64_t> ids;
+    for (const auto& e : entries) ids.push_back(e.id);
+    return ids;
+  }
+
+  // Declared in this order so the store is destroyed before its backing storage.
+  Harness harness_;
+  std::unique_ptr<MetadataStore> store_;
+};
+
+TYPED_TEST_SUITE_P(MetadataStoreConformance);
+
+// --- settings ----------------------------------------------------------------------------------
+
+TYPED_TEST_P(MetadataStoreConformance, SettingsAreAbsentUntilPutAndPutOverwrites) {
+  auto missing = this->store().GetSetting("portal.name");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(*missing, std::nullopt);
+  ASSERT_TRUE(this->store().PutSetting("portal.name", "Acme"));
+  ASSERT_TRUE(this->store().PutSetting("portal.empty", ""));
+  EXPECT_EQ(*this->store().GetSetting("portal.name"), std::optional<std::string>("Acme"));
+  // An empty value is a value, not absence.
+  EXPECT_EQ(*this->store().GetSetting("portal.empty"), std::optional<std::string>(""));
+  ASSERT_TRUE(this->store().PutSetting("portal.name", "Acme Ltd"));
+  EXPECT_EQ(*this->store().GetSetting("portal.name"), std::optional<std::string>("Acme Ltd"));
+  // Keys are exact.
+  EXPECT_EQ(*this->store().GetSetting("Portal.Name"), std::nullopt);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, PutSettingIfAbsentSetsOnlyTheFirstTime) {
+  auto first = this->store().PutSettingIfAbsent("portal.id", "one");
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(*first);
+  auto second = this->store().PutSettingIfAbsent("portal.id", "two");
+  ASSERT_TRUE(second);
+  EXPECT_FALSE(*second);
+  EXPECT_EQ(*this->store().GetSetting("portal.id"), std::optional<std::string>("one"));
+  // Nor after a PutSetting: present is present.
+  ASSERT_TRUE(this->store().PutSetting("portal.id", "three"));
+  EXPECT_FALSE(*this->store().PutSettingIfAbsent("portal.id", "four"));
+  EXPECT_EQ(*this->store().GetSetting("portal.id"), std::optional<std::string>("three"));
+}
+
+TYPED_TEST_P(MetadataStoreConformance, PutSettingIfAbsentHasExactlyOneWinnerUnderRace) {
+  constexpr int kThreads = 8;
+  for (int round = 0; round < 5; ++round) {
+    const std::string key = "race." + std::to_string(round);
+    Gate gate(kThreads);
+    std::vector<int> won(kThreads, -1);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        gate.Arrive();
+        auto r = this->store().PutSettingIfAbsent(key, "value-" + std::to_string(t));
+        won[static_cast<std::size_t>(t)] = r ? (*r ? 1 : 0) : -1;
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(std::count(won.begin(), won.end(), -1), 0) << "a call failed";
+    ASSERT_EQ(std::count(won.begin(), won.end(), 1), 1) << key;
+    const auto winner = std::find(won.begin(), won.end(), 1) - won.begin();
+    EXPECT_EQ(*this->store().GetSetting(key),
+              std::optional<std::string>("value-" + std::to_string(winner)));
+  }
+}
+
+// --- invitations -------------------------------------------------------------------------------
+
+TYPED_TEST_P(MetadataStoreConformance, InvitationsRoundTripAndUnknownIsNotFound) {
+  InvitationRecord by_admin = MakeInvitation("d1", "alice@example.com");
+  by_admin.role = Role::admin;
+  by_admin.created_by = "owner-id";
+  InvitationRecord by_system = MakeInvitation("d2", "bob@example.com");
+  by_system.role = Role::owner;
+  ASSERT_TRUE(this->store().CreateInvitation(by_admin));
+  ASSERT_TRUE(this->store().CreateInvitation(by_system));
+  auto got = this->store().FindInvitation("d1");
+  ASSERT_TRUE(got) << got.error().message();
+  EXPECT_EQ(*got, by_admin);
+  EXPECT_EQ(got->used_at, std::nullopt);
+  EXPECT_EQ(got->used_by, std::nullopt);
+  EXPECT_EQ(*this->store().FindInvitation("d2"), by_system);
+  EXPECT_EQ(this->store().FindInvitation("d3").error(), errc::not_found);
+  EXPECT_EQ(this->store().FindInvitation("D1").error(), errc::not_found);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, DuplicateInvitationDigestIsRefusedAndKeepsTheOriginal) {
+  const InvitationRecord original = MakeInvitation("dup", "alice@example.com");
+  ASSERT_TRUE(this->store().CreateInvitation(original));
+  InvitationRecord other = MakeInvitation("dup", "mallory@example.com");
+  other.role = Role::owner;
+  EXPECT_EQ(this->store().CreateInvitation(other).error(), errc::already_exists);
+  EXPECT_EQ(*this->store().FindInvitation("dup"), original);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, RolesOutsideTheEnumAreInvalidArguments) {
+  InvitationRecord invitation = MakeInvitation("d", "alice@example.com");
+  invitation.role = static_cast<Role>(7);
+  EXPECT_EQ(this->store().CreateInvitation(invitation).error(), errc::invalid_argument);
+  EXPECT_EQ(this->store().FindInvitation("d").error(), errc::not_found);
+
+  const InvitationRecord good = MakeInvitation("d", "alice@example.com");
+  ASSERT_TRUE(this->store().CreateInvitation(good));
+  UserRecord user = MakeUser("u1", "alice@example.com");
+  user.role = static_cast<Role>(-1);
+  EXPECT_EQ(this->store().RegisterUser(MakeRegistration(user, "d")).error(),
+            errc::invalid_argument);
+  this->ExpectRegistrationLeftNoTrace(good, 0, 0);
+}
+
+// --- users -------------------------------------------------------------------------------------
+
+TYPED_TEST_P(MetadataStoreConformance, RegisterUserStoresTheUserConsumesTheInvitationAndAudits) {
+  EXPECT_EQ(this->Users(), 0);
+  const InvitationRecord invitation = MakeInvitation("inv", "alice@example.com");
+  ASSERT_TRUE(this->store().CreateInvitation(invitation));
+  const UserRecord alice = MakeUser("alice-id", "alice@example.com", kT0 + 5);
+  const Registration registration = MakeRegistration(alice, "inv");
+  auto r = this->store().RegisterUser(registration);
+  ASSERT_TRUE(r) << r.error().message();
+
+  EXPECT_EQ(this->Users(), 1);
+  auto by_id = this->store().FindUserById("alice-id");
+  ASSERT_TRUE(by_id) << by_id.error().message();
+  EXPECT_EQ(*by_id, alice);
+  auto by_email = this->store().FindUserByEmail("alice@example.com");
+  ASSERT_TRUE(by_email) << by_email.error().message();
+  EXPECT_EQ(*by_email, alice);
+
+  InvitationRecord consumed = invitation;
+  consumed.used_at = alice.created_at;
+  consumed.used_by = alice.id;
+  EXPECT_EQ(*this->store().FindInvitation("inv"), consumed);
+
+  const auto audit = this->Audit();
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_GT(audit[0].id, 0);
+  EXPECT_EQ(audit[0], WithId(registration.audit, audit[0].id));
+}
+
+TYPED_TEST_P(MetadataStoreConformance, UserFieldsRoundTripExactly) {
+  UserRecord u = MakeUser("0f3c-ID", "owner@example.com");
+  u.display_name = "Zoë \"Admin\" O'Brien — 北京";
+  u.role = Role::owner;
+  u.active = false;
+  u.kdf = KdfRecord{"argon2id13", std::int64_t{1} << 40, std::int64_t{1} << 50, Bytes(16, 0)};
+  u.public_bundle.assign(4096, 0x00);
+  u.public_bundle.back() = 0xff;
+  u.private_bundle = {};  // Empty is kept as empty (the contract's types have no NULL).
+  u.recovery_bundle = {0x00};
+  u.created_at = -1;  // Times are plain integers: before 1970 is still a time.
+  u.updated_at = std::numeric_limits<TimeMs>::max();
+  const InvitationRecord invitation = MakeInvitation("inv", u.email);
+  ASSERT_TRUE(this->store().CreateInvitation(invitation));
+  ASSERT_TRUE(this->store().RegisterUser(MakeRegistration(u, "inv")));
+  EXPECT_EQ(*this->store().FindUserById(u.id), u);
+
+  UserRecord admin = MakeUser("admin-id", "admin@example.com");
+  admin.role = Role::admin;
+  ASSERT_NO_FATAL_FAILURE(this->Register(admin));
+  EXPECT_EQ(this->store().FindUserById("admin-id")->role, Role::admin);
+  EXPECT_EQ(this->store().FindUserById("admin-id")->active, true);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, FindUserIsExactAndUnknownIsNotFound) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  EXPECT_EQ(this->store().FindUserById("nobody").error(), errc::not_found);
+  EXPECT_EQ(this->store().FindUserById("ALICE-ID").error(), errc::not_found);
+  EXPECT_EQ(this->store().FindUserByEmail("bob@example.com").error(), errc::not_found);
+  // Callers normalise emails; the store compares them exactly.
+  EXPECT_EQ(this->store().FindUserByEmail("Alice@example.com").error(), errc::not_found);
+  EXPECT_EQ(this->store().FindUserByEmail("alice@example.com ").error(), errc::not_found);
+  EXPECT_EQ(this->store().FindUserByEmail("alice-id").error(), errc::not_found);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, RegisterUserRefusesAnUnknownInvitation) {
+  const InvitationRecord other = MakeInvitation("real", "alice@example.com");
+  ASSERT_TRUE(this->store().CreateInvitation(other));
+  const UserRecord alice = MakeUser("alice-id", "alice@example.com");
+  EXPECT_EQ(this->store().RegisterUser(MakeRegistration(alice, "forged")).error(), errc::not_found);
+  EXPECT_EQ(this->store().RegisterUser(MakeRegistration(alice, "")).error(), errc::not_found);
+  this->ExpectRegistrationLeftNoTrace(other, 0, 0);
+  EXPECT_EQ(this->store().FindUserById("alice-id").error(), errc::not_found);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, RegisterUserRefusesAUsedInvitation) {
+  const InvitationRecord invitation = MakeInvitation("inv", "alice@example.com");
+  ASSERT_TRUE(this->store().CreateInvitation(invitation));
+  ASSERT_TRUE(
+      this->store().RegisterUser(MakeRegistration(MakeUser("first", "alice@example.com"), "inv")));
+  const auto after_first = *this->store().FindInvitation("inv");
+  // Same email, new id: only the spent invitation stands in the way.
+  const UserRecord again = MakeUser("second", "alice@example.com", kT0 + 1);
+  EXPECT_EQ(this->store().RegisterUser(MakeRegistration(again, "inv")).error(), errc::not_found);
+  this->ExpectRegistrationLeftNoTrace(after_first, 1, 1);
+  EXPECT_EQ(this->store().FindUserById("second").error(), errc::not_found);
+
+  // An invitation created already used (e.g. restored from elsewhere) is no better.
+  InvitationRecord spent = MakeInvitation("spent", "bob@example.com");
+  spent.used_at = kT0 - 1;
+  spent.used_by = "someone";
+  ASSERT_TRUE(this->store().CreateInvitation(spent));
+  EXPECT_EQ(this->store()
+                .RegisterUser(MakeRegistration(MakeUser("bob", "bob@example.com"), "spent"))
+                .error(),
+            errc::not_found);
+  this->ExpectRegistrationLeftNoTrace(spent, 1, 1);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, RegisterUserRefusesAnInvitationExpiredAtCreatedAt) {
+  const TimeMs expires = kT0 + 10 * kHour;
+  const InvitationRecord invitation = MakeInvitation("inv", "alice@example.com", expires);
+  ASSERT_TRUE(this->store().CreateInvitation(invitation));
+  // Expiry is judged at user.created_at, the time the caller says the registration happens.
+  for (TimeMs at : {expires + kHour, expires}) {
+    const UserRecord late = MakeUser("alice-id", "alice@example.com", at);
+    EXPECT_EQ(this->store().RegisterUser(MakeRegistration(late, "inv")).error(), errc::not_found)
+        << at - expires;
+    this->ExpectRegistrationLeftNoTrace(invitation, 0, 0);
+  }
+  // A millisecond earlier it is still good: nothing above had consumed it.
+  const UserRecord in_time = MakeUser("alice-id", "alice@example.com", expires - 1);
+  auto r = this->store().RegisterUser(MakeRegistration(in_time, "inv"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(this->Users(), 1);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, RegisterUserRefusesAnInvitationForAnotherEmail) {
+  const InvitationRecord invitation = MakeInvitation("inv", "alice@example.com");
+  ASSERT_TRUE(this->store().CreateInvitation(invitation));
+  for (const char* email : {"mallory@example.com", "Alice@example.com", "alice@example.co"}) {
+    EXPECT_EQ(this->store().RegisterUser(MakeRegistration(MakeUser("m", email), "inv")).error(),
+              errc::not_found)
+        << email;
+    this->ExpectRegistrationLeftNoTrace(invitation, 0, 0);
+  }
+  EXPECT_TRUE(
+      this->store().RegisterUser(MakeRegistration(MakeUser("a", "alice@example.com"), "inv")));
+}
+
+TYPED_TEST_P(MetadataStoreConformance, AnInvitationForNoEmailAdmitsAnyEmailOnce) {
+  // The owner setup token, made at portal creation, names no email.
+  const TimeMs expires = kT0 + kHour;
+  const InvitationRecord setup = MakeInvitation("setup", "", expires);
+  ASSERT_TRUE(this->store().CreateInvitation(setup));
+  UserRecord late = MakeUser("owner-id", "owner@example.com", expires);
+  late.role = Role::owner;
+  EXPECT_EQ(this->store().RegisterUser(MakeRegistration(late, "setup")).error(), errc::not_found)
+      << "expiry still applies";
+  this->ExpectRegistrationLeftNoTrace(setup, 0, 0);
+
+  UserRecord owner = late;
+  owner.created_at = owner.updated_at = expires - 1;
+  auto r = this->store().RegisterUser(MakeRegistration(owner, "setup"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(*this->store().FindUserByEmail("owner@example.com"), owner);
+  EXPECT_EQ(this->store().FindInvitation("setup")->used_by, std::optional<std::string>("owner-id"));
+  EXPECT_EQ(this->store()
+                .RegisterUser(MakeRegistration(MakeUser("x", "x@example.com", kT0), "setup"))
+                .error(),
+            errc::not_found);
+  EXPECT_EQ(this->Users(), 1);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, RegisterUserRefusesATakenEmailAndChangesNothing) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  // A second, valid invitation for the same email (an admin's mistake): the email is taken.
+  const InvitationRecord second = MakeInvitation("second", "alice@example.com");
+  ASSERT_TRUE(this->store().CreateInvitation(second));
+  const UserRecord twin = MakeUser("twin-id", "alice@example.com");
+  EXPECT_EQ(this->store().RegisterUser(MakeRegistration(twin, "second")).error(),
+            errc::already_exists);
+  this->ExpectRegistrationLeftNoTrace(second, 1, 1);
+  EXPECT_EQ(this->store().FindUserById("twin-id").error(), errc::not_found);
+  EXPECT_EQ(this->store().FindUserByEmail("alice@example.com")->id, "alice-id");
+}
+
+TYPED_TEST_P(MetadataStoreConformance, RegisterUserRefusesATakenIdAndChangesNothing) {
+  const UserRecord alice = MakeUser("same-id", "alice@example.com");
+  ASSERT_NO_FATAL_FAILURE(this->Register(alice));
+  const InvitationRecord bobs = MakeInvitation("bobs", "bob@example.com");
+  ASSERT_TRUE(this->store().CreateInvitation(bobs));
+  EXPECT_EQ(this->store()
+                .RegisterUser(MakeRegistration(MakeUser("same-id", "bob@example.com"), "bobs"))
+                .error(),
+            errc::already_exists);
+  this->ExpectRegistrationLeftNoTrace(bobs, 1, 1);
+  EXPECT_EQ(*this->store().FindUserById("same-id"), alice);
+  EXPECT_EQ(this->store().FindUserByEmail("bob@example.com").error(), errc::not_found);
+  // The invitation survived the failed attempt intact and still works.
+  const UserRecord bob = MakeUser("bob-id", "bob@example.com");
+  auto r = this->store().RegisterUser(MakeRegistration(bob, "bobs"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(*this->store().FindUserByEmail("bob@example.com"), bob);
+  EXPECT_EQ(this->Audit().size(), 2u);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, RegisterUserWithAnInvalidAuditEventChangesNothing) {
+  // The audit entry is part of the transaction: if it cannot be written, neither is the user.
+  const InvitationRecord invitation = MakeInvitation("inv", "alice@example.com");
+  ASSERT_TRUE(this->store().CreateInvitation(invitation));
+  Registration registration = MakeRegistration(MakeUser("a", "alice@example.com"), "inv");
+  registration.audit.result = "maybe";
+  EXPECT_EQ(this->store().RegisterUser(registration).error(), errc::invalid_argument);
+  this->ExpectRegistrationLeftNoTrace(invitation, 0, 0);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, ConcurrentRegistrationsWithOneInvitationHaveOneWinner) {
+  constexpr int kThreads = 6;
+  ASSERT_TRUE(this->store().CreateInvitation(MakeInvitation("inv", "alice@example.com")));
+  Gate gate(kThreads);
+  std::vector<std::thread> threads;
+  std::vector<int> outcome(kThreads, 0);  // 1 success, 2 refused as the contract says, 3 other.
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const UserRecord u = MakeUser("racer-" + std::to_string(t), "alice@example.com");
+      gate.Arrive();
+      auto r = this->store().RegisterUser(MakeRegistration(u, "inv"));
+      outcome[static_cast<std::size_t>(t)] =
+          r                                                                     ? 1
+          : (r.error() == errc::not_found || r.error() == errc::already_exists) ? 2
+                                                                                : 3;
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(std::count(outcome.begin(), outcome.end(), 1), 1);
+  EXPECT_EQ(std::count(outcome.begin(), outcome.end(), 2), kThreads - 1);
+  const auto winner = std::find(outcome.begin(), outcome.end(), 1) - outcome.begin();
+  EXPECT_EQ(this->store().FindInvitation("inv")->used_by,
+            std::optional<std::string>("racer-" + std::to_string(winner)));
+  EXPECT_EQ(this->Users(), 1);
+  EXPECT_EQ(this->Audit().size(), 1u);
+}
+
+// --- credentials -------------------------------------------------------------------------------
+
+TYPED_TEST_P(MetadataStoreConformance, ChangeCredentialsReplacesPasswordFieldsAndKeepsRecovery) {
+  const UserRecord before = MakeUser("alice-id", "alice@example.com");
+  ASSERT_NO_FATAL_FAILURE(this->Register(before));
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("bob-id", "bob@example.com")));
+  const UserRecord bob = *this->store().FindUserById("bob-id");
+
+  CredentialChange change;
+  change.user_id = "alice-id";
+  change.auth_verifier = "$argon2id$new-auth";
+  change.kdf = KdfRecord{"argon2id13", 4, std::int64_t{256} << 20, Bytes(16, 0x5a)};
+  change.private_bundle = {0x10, 0x00, 0x20};
+  change.now = kT0 + 7 * kHour;
+  change.audit = MakeAudit(change.now, "alice-id", "user.password_change", "alice-id");
+  auto r = this->store().ChangeCredentials(change);
+  ASSERT_TRUE(r) << r.error().message();
+
+  UserRecord expected = before;
+  expected.auth_verifier = change.auth_verifier;
+  expected.kdf = change.kdf;
+  expected.private_bundle = change.private_bundle;
+  expected.updated_at = change.now;
+  EXPECT_EQ(*this->store().FindUserById("alice-id"), expected);
+  EXPECT_EQ(*this->store().FindUserById("bob-id"), bob) << "another user changed";
+  const auto audit = this->Audit();
+  ASSERT_EQ(audit.size(), 3u);
+  EXPECT_EQ(audit[0], WithId(change.audit, audit[0].id));
+}
+
+TYPED_TEST_P(MetadataStoreConformance, ChangeCredentialsOnRecoveryReplacesRecoveryFields) {
+  const UserRecord before = MakeUser("alice-id", "alice@example.com");
+  ASSERT_NO_FATAL_FAILURE(this->Register(before));
+  CredentialChange change;
+  change.user_id = "alice-id";
+  change.auth_verifier = "$argon2id$new-auth";
+  change.kdf = MakeKdf(0x11);
+  change.private_bundle = {0x01};
+  change.recovery_bundle = Bytes{0x02, 0x00};
+  change.recovery_verifier = "$argon2id$new-recovery";
+  change.now = kT0 + kHour;
+  change.audit = MakeAudit(change.now, "alice-id", "user.recover", "alice-id");
+  ASSERT_TRUE(this->store().ChangeCredentials(change));
+  UserRecord expected = before;
+  expected.auth_verifier = change.auth_verifier;
+  expected.kdf = change.kdf;
+  expected.private_bundle = change.private_bundle;
+  expected.recovery_bundle = *change.recovery_bundle;
+  expected.recovery_verifier = *change.recovery_verifier;
+  expected.updated_at = change.now;
+  EXPECT_EQ(*this->store().FindUserById("alice-id"), expected);
+
+  // Setting only one recovery field replaces that one only; an empty bundle is a value.
+  CredentialChange only_bundle = change;
+  only_bundle.recovery_bundle = Bytes{};
+  only_bundle.recovery_verifier.reset();
+  only_bundle.now = kT0 + 2 * kHour;
+  ASSERT_TRUE(this->store().ChangeCredentials(only_bundle));
+  expected.recovery_bundle = {};
+  expected.updated_at = only_bundle.now;
+  EXPECT_EQ(*this->store().FindUserById("alice-id"), expected);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, ChangeCredentialsRevokesEverySessionButTheKeptOne) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("bob-id", "bob@example.com")));
+  for (const char* id : {"a1", "a2", "a3"}) {
+    ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession(id, "alice-id")));
+  }
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("b1", "bob-id")));
+  CredentialChange change;
+  change.user_id = "alice-id";
+  change.auth_verifier = "v2";
+  change.kdf = MakeKdf(1);
+  change.private_bundle = {1};
+  change.keep_session_id = "a2";
+  change.now = kT0 + 1;
+  change.audit = MakeAudit(change.now, "alice-id", "user.password_change", "alice-id");
+  ASSERT_TRUE(this->store().ChangeCredentials(change));
+  EXPECT_EQ(this->SessionIds("alice-id"), std::vector<std::string>{"a2"});
+  EXPECT_EQ(this->store().FindSession("digest-of-a1", kT0).error(), errc::not_found);
+  EXPECT_TRUE(this->store().FindSession("digest-of-a2", kT0));
+  EXPECT_EQ(this->SessionIds("bob-id"), std::vector<std::string>{"b1"});
+
+  // Keeping "" keeps nothing; keeping another user's session id keeps nothing of this one's.
+  change.keep_session_id = "";
+  change.now = kT0 + 2;
+  ASSERT_TRUE(this->store().ChangeCredentials(change));
+  EXPECT_TRUE(this->SessionIds("alice-id").empty());
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("a4", "alice-id")));
+  change.keep_session_id = "b1";
+  change.now = kT0 + 3;
+  ASSERT_TRUE(this->store().ChangeCredentials(change));
+  EXPECT_TRUE(this->SessionIds("alice-id").empty());
+  EXPECT_EQ(this->SessionIds("bob-id"), std::vector<std::string>{"b1"});
+}
+
+TYPED_TEST_P(MetadataStoreConformance,
+             ChangeCredentialsForAnUnknownUserIsNotFoundAndWritesNothing) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  const UserRecord alice = *this->store().FindUserById("alice-id");
+  CredentialChange change;
+  change.user_id = "ghost";
+  change.auth_verifier = "v";
+  change.kdf = MakeKdf(2);
+  change.private_bundle = {2};
+  change.now = kT0 + 1;
+  change.audit = MakeAudit(change.now, "ghost", "user.password_change", "ghost");
+  EXPECT_EQ(this->store().ChangeCredentials(change).error(), errc::not_found);
+  EXPECT_EQ(this->Audit().size(), 1u) << "an audit entry for a change that did not happen";
+  EXPECT_EQ(*this->store().FindUserById("alice-id"), alice);
+
+  // Nor does a change whose audit event cannot be written touch the user or its sessions.
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("s", "alice-id")));
+  change.user_id = "alice-id";
+  change.audit.result = "bogus";
+  EXPECT_EQ(this->store().ChangeCredentials(change).error(), errc::invalid_argument);
+  EXPECT_EQ(*this->store().FindUserById("alice-id"), alice);
+  EXPECT_EQ(this->SessionIds("alice-id"), std::vector<std::string>{"s"});
+  EXPECT_EQ(this->Audit().size(), 1u);
+}
+
+// --- sessions ----------------------------------------------------------------------------------
+
+TYPED_TEST_P(MetadataStoreConformance, SessionsRoundTripByTokenDigest) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  const SessionRecord session = MakeSession("s1", "alice-id", kT0, kT0 + kHour);
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(session));
+  auto found = this->store().FindSession(session.token_digest, kT0 + 1);
+  ASSERT_TRUE(found) << found.error().message();
+  EXPECT_EQ(*found, session);
+  // Looked up by the digest only: the public id is not a credential.
+  EXPECT_EQ(this->store().FindSession("s1", kT0).error(), errc::not_found);
+  EXPECT_EQ(this->store().FindSession("", kT0).error(), errc::not_found);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, CreateSessionRefusesDuplicatesAndUnknownUsers) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  const SessionRecord original = MakeSession("s1", "alice-id");
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(original));
+  SessionRecord same_id = MakeSession("s1", "alice-id");
+  same_id.token_digest = "another-digest";
+  EXPECT_EQ(this->store().CreateSession(same_id).error(), errc::already_exists);
+  SessionRecord same_digest = MakeSession("s2", "alice-id");
+  same_digest.token_digest = original.token_digest;
+  EXPECT_EQ(this->store().CreateSession(same_digest).error(), errc::already_exists);
+  EXPECT_EQ(this->store().CreateSession(MakeSession("s3", "ghost")).error(), errc::not_found);
+  EXPECT_EQ(this->SessionIds("alice-id"), std::vector<std::string>{"s1"});
+  EXPECT_EQ(*this->store().FindSession(original.token_digest, kT0), original);
+  EXPECT_EQ(this->store().FindSession("digest-of-s3", kT0).error(), errc::not_found);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, ExpiredSessionsAreNotFound) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  const TimeMs expires = kT0 + kHour;
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("s1", "alice-id", kT0, expires)));
+  EXPECT_TRUE(this->store().FindSession("digest-of-s1", expires - 1));
+  EXPECT_EQ(this->store().FindSession("digest-of-s1", expires).error(), errc::not_found);
+  EXPECT_EQ(this->store().FindSession("digest-of-s1", expires + kHour).error(), errc::not_found);
+  EXPECT_EQ(this->SessionIds("alice-id", expires - 1), std::vector<std::string>{"s1"});
+  EXPECT_TRUE(this->SessionIds("alice-id", expires).empty());
+}
+
+TYPED_TEST_P(MetadataStoreConformance, ListSessionsIsNewestFirstUnexpiredAndOwnOnly) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("bob-id", "bob@example.com")));
+  // Created out of order, so insertion order and age differ.
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("mid", "alice-id", kT0 - 20)));
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("new", "alice-id", kT0 - 10)));
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("old", "alice-id", kT0 - 30)));
+  ASSERT_NO_FATAL_FAILURE(
+      this->CreateSession(MakeSession("expired", "alice-id", kT0 - 5, kT0 - 1)));
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("bobs", "bob-id", kT0 - 1)));
+  EXPECT_EQ(this->SessionIds("alice-id"), (std::vector<std::string>{"new", "mid", "old"}));
+  auto listed = this->store().ListSessions("alice-id", kT0);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 3u);
+  EXPECT_EQ((*listed)[0], MakeSession("new", "alice-id", kT0 - 10));
+  EXPECT_EQ(this->SessionIds("bob-id"), std::vector<std::string>{"bobs"});
+  EXPECT_TRUE(this->SessionIds("ghost").empty());
+}
+
+TYPED_TEST_P(MetadataStoreConformance, TouchSessionUpdatesLastSeenOnly) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  const SessionRecord session = MakeSession("s1", "alice-id");
+  const SessionRecord other = MakeSession("s2", "alice-id");
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(session));
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(other));
+  ASSERT_TRUE(this->store().TouchSession("s1", kT0 + 5000));
+  SessionRecord expected = session;
+  expected.last_seen_at = kT0 + 5000;
+  EXPECT_EQ(*this->store().FindSession(session.token_digest, kT0), expected);
+  EXPECT_EQ(*this->store().FindSession(other.token_digest, kT0), other);
+  // A session that is gone (revoked meanwhile) is not an error.
+  EXPECT_TRUE(this->store().TouchSession("no-such-session", kT0 + 5000));
+}
+
+TYPED_TEST_P(MetadataStoreConformance, RevokeSessionOnlyRevokesTheCallersOwn) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("bob-id", "bob@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("a1", "alice-id")));
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("b1", "bob-id")));
+  // Alice names Bob's session: "no such session", and it survives.
+  auto foreign = this->store().RevokeSession("alice-id", "b1");
+  ASSERT_TRUE(foreign);
+  EXPECT_FALSE(*foreign);
+  EXPECT_TRUE(this->store().FindSession("digest-of-b1", kT0));
+  auto unknown = this->store().RevokeSession("alice-id", "zzz");
+  ASSERT_TRUE(unknown);
+  EXPECT_FALSE(*unknown);
+  auto own = this->store().RevokeSession("alice-id", "a1");
+  ASSERT_TRUE(own);
+  EXPECT_TRUE(*own);
+  EXPECT_EQ(this->store().FindSession("digest-of-a1", kT0).error(), errc::not_found);
+  auto again = this->store().RevokeSession("alice-id", "a1");
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(*again);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, RevokeOtherSessionsKeepsOneOrNone) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("bob-id", "bob@example.com")));
+  for (const char* id : {"a1", "a2", "a3", "a4"}) {
+    ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession(id, "alice-id")));
+  }
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("b1", "bob-id")));
+  auto removed = this->store().RevokeOtherSessions("alice-id", "a3");
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(*removed, 3);
+  EXPECT_EQ(this->SessionIds("alice-id"), std::vector<std::string>{"a3"});
+  // Another user's session id as `keep` protects nothing and touches nothing of theirs.
+  auto foreign_keep = this->store().RevokeOtherSessions("bob-id", "a3");
+  ASSERT_TRUE(foreign_keep);
+  EXPECT_EQ(*foreign_keep, 1);
+  EXPECT_EQ(this->SessionIds("alice-id"), std::vector<std::string>{"a3"});
+  auto all = this->store().RevokeOtherSessions("alice-id", "");
+  ASSERT_TRUE(all);
+  EXPECT_EQ(*all, 1);
+  EXPECT_TRUE(this->SessionIds("alice-id").empty());
+  auto none = this->store().RevokeOtherSessions("alice-id", "");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(*none, 0);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, DeleteExpiredSessionsRemovesOnlyExpired) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("long-gone", "alice-id", 0, kT0 - 10)));
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("just-now", "alice-id", 0, kT0)));
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("alive", "alice-id", 0, kT0 + 1)));
+  auto removed = this->store().DeleteExpiredSessions(kT0);
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(*removed, 2);
+  // Even when asked about a past time, the removed sessions are gone, the live one is not.
+  EXPECT_EQ(this->SessionIds("alice-id", 0), std::vector<std::string>{"alive"});
+  EXPECT_EQ(*this->store().DeleteExpiredSessions(kT0), 0);
+}
+
+// --- login history -----------------------------------------------------------------------------
+
+TYPED_TEST_P(MetadataStoreConformance, LoginAttemptsRoundTripNewestFirstWithIncreasingIds) {
+  const LoginAttempt unknown = MakeAttempt(kT0, std::nullopt, "203.0.113.9", "failure");
+  LoginAttempt known = MakeAttempt(kT0 + 1, "alice-id", "203.0.113.9", "success");
+  known.user_agent = "";
+  const LoginAttempt refused = MakeAttempt(kT0 + 1, "alice-id", "2001:db8::1", "refused");
+  for (const auto& a : {unknown, known, refused}) ASSERT_NO_FATAL_FAILURE(this->RecordAttempt(a));
+  const auto got = this->Attempts();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_GT(got[0].id, got[1].id);
+  EXPECT_GT(got[1].id, got[2].id);
+  EXPECT_GT(got[2].id, 0);
+  EXPECT_EQ(got[0], WithId(refused, got[0].id));
+  EXPECT_EQ(got[1], WithId(known, got[1].id));
+  EXPECT_EQ(got[2], WithId(unknown, got[2].id));
+  EXPECT_EQ(got[2].user_id, std::nullopt);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, LoginAttemptResultMustBeKnown) {
+  for (const char* bad : {"", "ok", "Success", "denied"}) {
+    EXPECT_EQ(this->store().RecordLoginAttempt(MakeAttempt(kT0, "u", "192.0.2.1", bad)).error(),
+              errc::invalid_argument)
+        << bad;
+  }
+  EXPECT_TRUE(this->Attempts().empty());
+}
+
+TYPED_TEST_P(MetadataStoreConformance, AccountFailuresCountOnlyFailuresSinceTheLastSuccess) {
+  const std::string ip = "192.0.2.1";
+  const std::string alice = "alice@example.com";
+  // Keyed by the email as typed: whether the attempt names a user id does not matter.
+  auto record = [&](TimeMs time, const std::string& email, const char* result,
+                    std::optional<std::string> user_id = std::nullopt) {
+    LoginAttempt a = MakeAttempt(time, std::move(user_id), ip, result);
+    a.email = email;
+    this->RecordAttempt(a);
+  };
+  auto failures = [&](const std::string& email, TimeMs since) {
+    auto f = this->store().AccountFailures(email, since);
+    EXPECT_TRUE(f) << f.error().message();
+    return f ? std::pair{f->count, f->last_failure} : std::pair<std::int64_t, TimeMs>{-1, -1};
+  };
+  using P = std::pair<std::int64_t, TimeMs>;
+  EXPECT_EQ(failures(alice, 0), (P{0, 0}));
+  ASSERT_NO_FATAL_FAILURE(record(kT0 + 1, alice, "failure", "alice-id"));
+  ASSERT_NO_FATAL_FAILURE(record(kT0 + 2, alice, "failure"));
+  EXPECT_EQ(failures(alice, 0), (P{2, kT0 + 2}));
+  // `since` is inclusive.
+  EXPECT_EQ(failures(alice, kT0 + 2), (P{1, kT0 + 2}));
+  EXPECT_EQ(failures(alice, kT0 + 3), (P{0, 0}));
+
+  // A success clears the email's count ...
+  ASSERT_NO_FATAL_FAILURE(record(kT0 + 3, alice, "success", "alice-id"));
+  EXPECT_EQ(failures(alice, 0), (P{0, 0}));
+  // ... later failures count again; refused attempts never do, nor other emails' failures
+  // (emails are compared exactly).
+  ASSERT_NO_FATAL_FAILURE(record(kT0 + 4, alice, "failure", "alice-id"));
+  ASSERT_NO_FATAL_FAILURE(record(kT0 + 5, alice, "refused", "alice-id"));
+  ASSERT_NO_FATAL_FAILURE(record(kT0 + 6, "bob@example.com", "failure", "bob-id"));
+  ASSERT_NO_FATAL_FAILURE(record(kT0 + 6, "Alice@example.com", "failure"));
+  ASSERT_NO_FATAL_FAILURE(record(kT0 + 7, alice, "failure", "alice-id"));
+  EXPECT_EQ(failures(alice, 0), (P{2, kT0 + 7}));
+  EXPECT_EQ(failures(alice, kT0 + 5), (P{1, kT0 + 7}));
+  // Another email's success does not clear Alice's count.
+  ASSERT_NO_FATAL_FAILURE(record(kT0 + 8, "bob@example.com", "success", "bob-id"));
+  EXPECT_EQ(failures(alice, 0), (P{2, kT0 + 7}));
+  EXPECT_EQ(failures("bob@example.com", 0), (P{0, 0}));
+  EXPECT_EQ(failures("Alice@example.com", 0), (P{1, kT0 + 6}));
+
+  // An email with no account backs off exactly like one with an account.
+  ASSERT_NO_FATAL_FAILURE(record(kT0 + 9, "ghost@example.com", "failure"));
+  ASSERT_NO_FATAL_FAILURE(record(kT0 + 10, "ghost@example.com", "failure"));
+  EXPECT_EQ(failures("ghost@example.com", 0), (P{2, kT0 + 10}));
+  EXPECT_EQ(failures("never-seen@example.com", 0), (P{0, 0}));
+}
+
+TYPED_TEST_P(MetadataStoreConformance, IpFailuresAreNotClearedBySuccess) {
+  const std::string ip = "203.0.113.50";
+  ASSERT_NO_FATAL_FAILURE(this->RecordAttempt(MakeAttempt(kT0 + 1, "alice-id", ip, "failure")));
+  ASSERT_NO_FATAL_FAILURE(this->RecordAttempt(MakeAttempt(kT0 + 2, std::nullopt, ip, "failure")));
+  ASSERT_NO_FATAL_FAILURE(this->RecordAttempt(MakeAttempt(kT0 + 3, "mallory", ip, "success")));
+  ASSERT_NO_FATAL_FAILURE(this->RecordAttempt(MakeAttempt(kT0 + 4, "bob-id", ip, "refused")));
+  ASSERT_NO_FATAL_FAILURE(
+      this->RecordAttempt(MakeAttempt(kT0 + 5, "alice-id", "203.0.113.51", "failure")));
+  auto all = this->store().IpFailures(ip, 0);
+  ASSERT_TRUE(all) << all.error().message();
+  EXPECT_EQ(all->count, 2);
+  EXPECT_EQ(all->last_failure, kT0 + 2);
+  auto recent = this->store().IpFailures(ip, kT0 + 2);
+  ASSERT_TRUE(recent);
+  EXPECT_EQ(recent->count, 1);
+  auto none = this->store().IpFailures(ip, kT0 + 3);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->count, 0);
+  EXPECT_EQ(none->last_failure, 0);
+  auto other = this->store().IpFailures("203.0.113.51", 0);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->count, 1);
+  EXPECT_EQ(other->last_failure, kT0 + 5);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, QueryLoginAttemptsFilters) {
+  // time = kT0 + i; user alternates alice/bob (and none every 5th); ip alternates by 3.
+  for (int i = 0; i < 30; ++i) {
+    std::optional<std::string> user;
+    if (i % 5 != 0) user = i % 2 == 0 ? "alice-id" : "bob-id";
+    ASSERT_NO_FATAL_FAILURE(this->RecordAttempt(
+        MakeAttempt(kT0 + i, user, "192.0.2." + std::to_string(i % 3), "failure")));
+  }
+  auto times = [](const std::vector<LoginAttempt>& v) {
+    std::vector<TimeMs> out;
+    for (const auto& a : v) out.push_back(a.time - kT0);
+    return out;
+  };
+  LoginQuery q;
+  q.from = kT0 + 10;
+  q.to = kT0 + 14;
+  EXPECT_EQ(times(this->Attempts(q)), (std::vector<TimeMs>{13, 12, 11, 10}));
+  q = {};
+  q.user_id = "alice-id";
+  q.to = kT0 + 10;
+  EXPECT_EQ(times(this->Attempts(q)), (std::vector<TimeMs>{8, 6, 4, 2}));
+  q = {};
+  q.ip = "192.0.2.1";
+  q.from = kT0 + 20;
+  EXPECT_EQ(times(this->Attempts(q)), (std::vector<TimeMs>{28, 25, 22}));
+  q = {};
+  q.user_id = "bob-id";
+  q.ip = "192.0.2.0";
+  EXPECT_EQ(times(this->Attempts(q)), (std::vector<TimeMs>{27, 21, 9, 3}));
+  q = {};
+  q.user_id = "nobody";
+  EXPECT_TRUE(this->Attempts(q).empty());
+}
+
+TYPED_TEST_P(MetadataStoreConformance, QueryLoginAttemptsPagesWithBeforeId) {
+  for (int i = 0; i < 25; ++i) {
+    ASSERT_NO_FATAL_FAILURE(this->RecordAttempt(MakeAttempt(
+        kT0 + i, i % 2 == 0 ? "alice-id" : "bob-id", "192.0.2.1", i % 3 ? "failure" : "success")));
+  }
+  const auto all = this->Attempts();
+  ASSERT_EQ(all.size(), 25u);
+  std::vector<LoginAttempt> paged;
+  LoginQuery q;
+  q.limit = 10;
+  for (int page = 0; page < 5; ++page) {
+    const auto got = this->Attempts(q);
+    ASSERT_LE(got.size(), 10u);
+    if (got.empty()) break;
+    paged.insert(paged.end(), got.begin(), got.end());
+    q.before_id = got.back().id;
+  }
+  EXPECT_EQ(paged, all);
+  // Paging composes with filters.
+  LoginQuery alice;
+  alice.user_id = "alice-id";
+  alice.before_id = all[10].id;  // time kT0 + 14
+  alice.limit = 2;
+  const auto got = this->Attempts(alice);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].time, kT0 + 12);
+  EXPECT_EQ(got[1].time, kT0 + 10);
+}
+
+// --- audit trail -------------------------------------------------------------------------------
+
+TYPED_TEST_P(MetadataStoreConformance, AuditEventsRoundTripWithStrictlyIncreasingIds) {
+  const AuditEvent a = MakeAudit(kT0, "system", "portal.create");
+  AuditEvent b = MakeAudit(kT0 - 5, "anonymous", "session.create", "", "denied");  // Clock skew.
+  b.detail = "";
+  b.ip = "";
+  const AuditEvent c = MakeAudit(kT0 + 1, "alice-id", "session.revoke", "s1", "failure");
+  for (const auto& e : {a, b, c}) ASSERT_NO_FATAL_FAILURE(this->AppendAudit(e));
+  const auto got = this->Audit();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_GT(got[0].id, got[1].id);  // Newest (last appended) first, whatever its time.
+  EXPECT_GT(got[1].id, got[2].id);
+  EXPECT_EQ(got[0], WithId(c, got[0].id));
+  EXPECT_EQ(got[1], WithId(b, got[1].id));
+  EXPECT_EQ(got[2], WithId(a, got[2].id));
+  // Ids given by the caller are ignored.
+  AuditEvent forged = MakeAudit(kT0 + 2, "alice-id", "x.y");
+  forged.id = got[2].id;
+  ASSERT_NO_FATAL_FAILURE(this->AppendAudit(forged));
+  const auto after = this->Audit();
+  ASSERT_EQ(after.size(), 4u);
+  EXPECT_GT(after[0].id, got[0].id);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, AuditResultMustBeKnown) {
+  for (const char* bad : {"", "ok", "refused", "SUCCESS"}) {
+    EXPECT_EQ(this->store().AppendAudit(MakeAudit(kT0, "system", "a.b", "", bad)).error(),
+              errc::invalid_argument)
+        << bad;
+  }
+  EXPECT_TRUE(this->Audit().empty());
+}
+
+TYPED_TEST_P(MetadataStoreConformance, QueryAuditFilters) {
+  const char* actors[] = {"alice-id", "bob-id", "system"};
+  const char* actions[] = {"session.create", "session.revoke", "user.register", "portal.create"};
+  for (int i = 0; i < 24; ++i) {
+    ASSERT_NO_FATAL_FAILURE(
+        this->AppendAudit(MakeAudit(kT0 + i, actors[i % 3], actions[i % 4], std::to_string(i))));
+  }
+  auto targets = [](const std::vector<AuditEvent>& v) {
+    std::vector<std::string> out;
+    for (const auto& e : v) out.push_back(e.target);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  AuditQuery q;
+  q.from = kT0 + 20;  // Inclusive ...
+  EXPECT_EQ(targets(this->Audit(q)), (V{"23", "22", "21", "20"}));
+  q = {};
+  q.to = kT0 + 2;  // ... and exclusive.
+  EXPECT_EQ(targets(this->Audit(q)), (V{"1", "0"}));
+  q = {};
+  q.actor = "bob-id";
+  q.from = kT0 + 10;
+  q.to = kT0 + 20;
+  EXPECT_EQ(targets(this->Audit(q)), (V{"19", "16", "13", "10"}));
+  q = {};
+  q.action = "user.register";
+  EXPECT_EQ(targets(this->Audit(q)), (V{"22", "18", "14", "10", "6", "2"}));
+  q.actor = "system";
+  EXPECT_EQ(targets(this->Audit(q)), (V{"14", "2"}));
+  q = {};
+  q.actor = "nobody";
+  EXPECT_TRUE(this->Audit(q).empty());
+  q = {};
+  q.action = "session";  // Exact, not a prefix.
+  EXPECT_TRUE(this->Audit(q).empty());
+}
+
+TYPED_TEST_P(MetadataStoreConformance, QueryAuditPagesWithBeforeId) {
+  for (int i = 0; i < 23; ++i) {
+    ASSERT_NO_FATAL_FAILURE(this->AppendAudit(
+        MakeAudit(kT0 + i, i % 2 ? "alice-id" : "system", "a.b", std::to_string(i))));
+  }
+  const auto all = this->Audit();
+  ASSERT_EQ(all.size(), 23u);
+  std::vector<AuditEvent> paged;
+  AuditQuery q;
+  q.limit = 7;
+  for (int page = 0; page < 5; ++page) {
+    const auto got = this->Audit(q);
+    ASSERT_LE(got.size(), 7u);
+    if (got.empty()) break;
+    paged.insert(paged.end(), got.begin(), got.end());
+    q.before_id = got.back().id;
+  }
+  EXPECT_EQ(paged, all);
+  AuditQuery alice;
+  alice.actor = "alice-id";
+  alice.before_id = all[0].id;  // Excludes target 22 itself (not alice's anyway) ...
+  alice.limit = 3;
+  const auto got = this->Audit(alice);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].target, "21");
+  alice.before_id = got[0].id;  // ... and here excludes 21.
+  EXPECT_EQ(this->Audit(alice)[0].target, "19");
+}
+
+TYPED_TEST_P(MetadataStoreConformance, QueryLimitsAreClampedToOneThroughAThousand) {
+  constexpr int kEntries = 1005;
+  for (int i = 0; i < kEntries; ++i) {
+    ASSERT_NO_FATAL_FAILURE(this->AppendAudit(MakeAudit(kT0 + i, "system", "a.b")));
+    ASSERT_NO_FATAL_FAILURE(this->RecordAttempt(MakeAttempt(kT0 + i, "u", "192.0.2.1", "failure")));
+  }
+  for (std::size_t limit : {std::size_t{0}, std::size_t{1}}) {
+    AuditQuery aq;
+    aq.limit = limit;
+    auto audit = this->store().QueryAudit(aq);
+    ASSERT_TRUE(audit);
+    ASSERT_EQ(audit->size(), 1u) << limit;
+    EXPECT_EQ((*audit)[0].time, kT0 + kEntries - 1);
+    LoginQuery lq;
+    lq.limit = limit;
+    auto logins = this->store().QueryLoginAttempts(lq);
+    ASSERT_TRUE(logins);
+    EXPECT_EQ(logins->size(), 1u) << limit;
+  }
+  for (std::size_t limit :
+       {std::size_t{1000}, std::size_t{1001}, std::numeric_limits<std::size_t>::max()}) {
+    AuditQuery aq;
+    aq.limit = limit;
+    auto audit = this->store().QueryAudit(aq);
+    ASSERT_TRUE(audit);
+    EXPECT_EQ(audit->size(), 1000u) << limit;
+    LoginQuery lq;
+    lq.limit = limit;
+    auto logins = this->store().QueryLoginAttempts(lq);
+    ASSERT_TRUE(logins);
+    EXPECT_EQ(logins->size(), 1000u) << limit;
+  }
+  // The default is 100.
+  EXPECT_EQ(this->store().QueryAudit(AuditQuery{})->size(), 100u);
+  EXPECT_EQ(this->store().QueryLoginAttempts(LoginQuery{})->size(), 100u);
+}
+
+// --- blobs and health --------------------------------------------------------------------------
+
+TYPED_TEST_P(MetadataStoreConformance, ReferencedBlobIdsIsEmptyWithoutDocuments) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("s1", "alice-id")));
+  auto ids = this->store().ReferencedBlobIds();
+  ASSERT_TRUE(ids) << ids.error().message();
+  EXPECT_TRUE(ids->empty());
+}
+
+TYPED_TEST_P(MetadataStoreConformance, PingAndCheckIntegrityReportHealthy) {
+  EXPECT_TRUE(this->store().Ping());
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("s1", "alice-id")));
+  ASSERT_NO_FATAL_FAILURE(this->AppendAudit(MakeAudit(kT0, "system", "a.b")));
+  auto problems = this->store().CheckIntegrity();
+  ASSERT_TRUE(problems) << problems.error().message();
+  EXPECT_TRUE(problems->empty()) << problems->front();
+  EXPECT_TRUE(this->store().Ping());
+}
+
+// --- concurrency -------------------------------------------------------------------------------
+
+TYPED_TEST_P(MetadataStoreConformance, ConcurrentSessionsAndAuditAllSucceed) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 200;
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  const std::size_t audit_before = this->Audit().size();
+  Gate gate(kThreads);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      gate.Arrive();
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+        const SessionRecord s = MakeSession(id, "alice-id", kT0 + i, kT0 + kHour);
+        if (!this->store().CreateSession(s)) ++failures;
+        auto found = this->store().FindSession(s.token_digest, kT0 + i);
+        if (!found || !(*found == s)) ++failures;
+        if (!this->store().TouchSession(id, kT0 + i + 1)) ++failures;
+        if (!this->store().AppendAudit(
+                MakeAudit(kT0 + i, "t" + std::to_string(t), "session.create", std::to_string(i)))) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(this->SessionIds("alice-id").size(), std::size_t{kThreads * kPerThread});
+  AuditQuery q;
+  q.action = "session.create";
+  const auto events = this->Audit(q);
+  ASSERT_EQ(events.size(), std::size_t{kThreads * kPerThread});
+  ASSERT_EQ(this->Audit().size(), audit_before + kThreads * kPerThread);
+  // Newest first with strictly decreasing ids; and each thread's events, read oldest first,
+  // come in the order that thread appended them.
+  std::vector<int> next(kThreads, 0);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (i > 0) {
+      ASSERT_GT(events[i - 1].id, events[i].id);
+    }
+    const auto& e = events[events.size() - 1 - i];
+    const int t = std::stoi(e.actor.substr(1));
+    ASSERT_EQ(e.target, std::to_string(next[static_cast<std::size_t>(t)]++)) << e.actor;
+  }
+}
+
+REGISTER_TYPED_TEST_SUITE_P(
+    MetadataStoreConformance, SettingsAreAbsentUntilPutAndPutOverwrites,
+    PutSettingIfAbsentSetsOnlyTheFirstTime, PutSettingIfAbsentHasExactlyOneWinnerUnderRace,
+    InvitationsRoundTripAndUnknownIsNotFound, DuplicateInvitationDigestIsRefusedAndKeepsTheOriginal,
+    RolesOutsideTheEnumAreInvalidArguments, RegisterUserStoresTheUserConsumesTheInvitationAndAudits,
+    UserFieldsRoundTripExactly, FindUserIsExactAndUnknownIsNotFound,
+    RegisterUserRefusesAnUnknownInvitation, RegisterUserRefusesAUsedInvitation,
+    RegisterUserRefusesAnInvitationExpiredAtCreatedAt,
+    RegisterUserRefusesAnInvitationForAnotherEmail, AnInvitationForNoEmailAdmitsAnyEmailOnce,
+    RegisterUserRefusesATakenEmailAndChangesNothing, RegisterUserRefusesATakenIdAndChangesNothing,
+    RegisterUserWithAnInvalidAuditEventChangesNothing,
+    ConcurrentRegistrationsWithOneInvitationHaveOneWinner,
+    ChangeCredentialsReplacesPasswordFieldsAndKeepsRecovery,
+    ChangeCredentialsOnRecoveryReplacesRecoveryFields,
+    ChangeCredentialsRevokesEverySessionButTheKeptOne,
+    ChangeCredentialsForAnUnknownUserIsNotFoundAndWritesNothing, SessionsRoundTripByTokenDigest,
+    CreateSessionRefusesDuplicatesAndUnknownUsers, ExpiredSessionsAreNotFound,
+    ListSessionsIsNewestFirstUnexpiredAndOwnOnly, TouchSessionUpdatesLastSeenOnly,
+    RevokeSessionOnlyRevokesTheCallersOwn, RevokeOtherSessionsKeepsOneOrNone,
+    DeleteExpiredSessionsRemovesOnlyExpired, LoginAttemptsRoundTripNewestFirstWithIncreasingIds,
+    LoginAttemptResultMustBeKnown, AccountFailuresCountOnlyFailuresSinceTheLastSuccess,
+    IpFailuresAreNotClearedBySuccess, QueryLoginAttemptsFilters,
+    QueryLoginAttemptsPagesWithBeforeId, AuditEventsRoundTripWithStrictlyIncreasingIds,
+    AuditResultMustBeKnown, QueryAuditFilters, QueryAuditPagesWithBeforeId,
+    QueryLimitsAreClampedToOneThroughAThousand, ReferencedBlobIdsIsEmptyWithoutDocuments,
+    PingAndCheckIntegrityReportHealthy, ConcurrentSessionsAndAuditAllSucceed);
+
+}  // namespace strongroom::storage::metadata_testing

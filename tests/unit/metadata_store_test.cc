@@ -1,0 +1,615 @@
+// SqliteMetadataStore and InstrumentedMetadataStore: the MetadataStore conformance suite for
+// each, then what only SQLite can show (triggers below the interface, reopening, versions,
+// file modes, several stores on one file), the statement cache of SqliteDatabase, and the
+// decorator's reporting.
+#include "metadata_store_conformance.h"
+#include "server/storage/instrumented_metadata_store.h"
+#include "server/storage/sqlite_database.h"
+#include "server/storage/sqlite_metadata_store.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+namespace strongroom::storage::metadata_testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "strongroom-meta-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  [[nodiscard]] const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+template <std::size_t kConnections>
+struct SqliteHarness {
+  TempDir temp;
+  result<std::unique_ptr<MetadataStore>> Open() {
+    auto store = SqliteMetadataStore::Open((temp.path() / "metadata.db").string(), kConnections);
+    if (!store) return store.error();
+    return std::unique_ptr<MetadataStore>(std::move(*store));
+  }
+};
+
+// What an InstrumentedMetadataStore reported, collected thread-safely.
+struct Observations {
+  struct Call {
+    std::string operation;
+    double seconds;
+    bool ok;
+  };
+  std::mutex mutex;
+  std::vector<Call> calls;  // Guarded by mutex.
+
+  InstrumentedMetadataStore::Observer Observer() {
+    return [this](std::string_view operation, double seconds, bool ok) {
+      std::lock_guard<std::mutex> lock(mutex);
+      calls.push_back({std::string(operation), seconds, ok});
+    };
+  }
+};
+
+bool IsOperationName(std::string_view name) {
+  const auto names = MetadataStoreOperationNames();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// The suite through the decorator: results must be exactly what SQLite's would be. At the
+// end of each test, every report must name a real operation with a sane duration.
+struct InstrumentedHarness {
+  TempDir temp;
+  Observations observations;
+  result<std::unique_ptr<MetadataStore>> Open() {
+    auto store = SqliteMetadataStore::Open((temp.path() / "metadata.db").string());
+    if (!store) return store.error();
+    return std::unique_ptr<MetadataStore>(std::make_unique<InstrumentedMetadataStore>(
+        std::unique_ptr<MetadataStore>(std::move(*store)), observations.Observer()));
+  }
+  ~InstrumentedHarness() {
+    EXPECT_FALSE(observations.calls.empty());
+    for (const auto& call : observations.calls) {
+      EXPECT_TRUE(IsOperationName(call.operation)) << call.operation;
+      EXPECT_GE(call.seconds, 0.0) << call.operation;
+      EXPECT_LT(call.seconds, 60.0) << call.operation;
+    }
+  }
+};
+
+}  // namespace
+
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, MetadataStoreConformance,
+                               ::testing::Types<SqliteHarness<4>>);
+// One connection: every call queues for it, so the pool's waiting is exercised.
+INSTANTIATE_TYPED_TEST_SUITE_P(SqliteOneConnection, MetadataStoreConformance,
+                               ::testing::Types<SqliteHarness<1>>);
+INSTANTIATE_TYPED_TEST_SUITE_P(InstrumentedSqlite, MetadataStoreConformance,
+                               ::testing::Types<InstrumentedHarness>);
+
+namespace {
+
+// --- SQLite below the interface ----------------------------------------------------------------
+
+class SqliteMetadataStoreTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<SqliteMetadataStore> OpenStore(std::size_t connections = 4) {
+    auto store = SqliteMetadataStore::Open(path_, connections);
+    EXPECT_TRUE(store) << store.error().message();
+    return store ? std::move(*store) : nullptr;
+  }
+  std::unique_ptr<SqliteDatabase> OpenRaw() {
+    auto db = SqliteDatabase::Open(path_);
+    EXPECT_TRUE(db) << db.error().message();
+    return db ? std::move(*db) : nullptr;
+  }
+  static unsigned Mode(const std::string& p) {
+    struct stat st {};
+    EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+    return st.st_mode & 07777;
+  }
+
+  TempDir temp_;
+  const std::string path_ = (temp_.path() / "metadata.db").string();
+};
+
+TEST_F(SqliteMetadataStoreTest, AuditAndLoginHistoryRefuseUpdateAndDeleteInTheDatabase) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->AppendAudit(MakeAudit(kT0, "system", "portal.create")));
+  ASSERT_TRUE(store->RecordLoginAttempt(MakeAttempt(kT0, "u", "192.0.2.1", "failure")));
+  const auto audit_before = *store->QueryAudit({});
+  const auto logins_before = *store->QueryLoginAttempts({});
+  ASSERT_EQ(audit_before.size(), 1u);
+  ASSERT_EQ(logins_before.size(), 1u);
+
+  // Another connection to the same file, as any code (or person with sqlite3) would have.
+  auto raw = OpenRaw();
+  ASSERT_TRUE(raw);
+  for (const char* sql : {
+           "UPDATE audit_events SET actor = 'someone-else'",
+           "UPDATE audit_events SET result = 'failure' WHERE id = 1",
+           "DELETE FROM audit_events",  // No WHERE: SQLite's truncate shortcut must not skip
+           "DELETE FROM audit_events WHERE id = 1",  // the triggers either.
+           "UPDATE login_attempts SET result = 'success'",
+           "DELETE FROM login_attempts",
+           "DELETE FROM login_attempts WHERE id = 1",
+           // Regression: REPLACE deletes the conflicting row without firing DELETE triggers.
+           "REPLACE INTO audit_events (id, time, actor, action, target, ip, result, detail)"
+           " VALUES (1, 0, 'x', 'x', '', '', 'success', '')",
+           "INSERT OR REPLACE INTO login_attempts (id, time, email, ip, user_agent, result,"
+           " reason) VALUES (1, 0, 'x', 'x', 'x', 'success', 'ok')",
+           "INSERT INTO audit_events (id, time, actor, action, target, ip, result, detail)"
+           " VALUES (1, 0, 'x', 'x', '', '', 'success', '')"
+           " ON CONFLICT (id) DO UPDATE SET actor = excluded.actor",
+       }) {
+    EXPECT_FALSE(raw->Execute(sql)) << sql;
+  }
+  // Appending is still allowed: append-only, not read-only.
+  EXPECT_TRUE(
+      raw->Execute("INSERT INTO audit_events (time, actor, action, target, ip, result, detail)"
+                   " VALUES (1, 'system', 'raw.insert', '', '', 'success', '')"));
+  EXPECT_EQ(*store->QueryLoginAttempts({}), logins_before);
+  const auto audit_after = *store->QueryAudit({});
+  ASSERT_EQ(audit_after.size(), 2u);
+  EXPECT_EQ(audit_after[1], audit_before[0]);
+}
+
+TEST_F(SqliteMetadataStoreTest, DataSurvivesCloseAndReopen) {
+  const UserRecord alice = MakeUser("alice-id", "alice@example.com");
+  const SessionRecord session = MakeSession("s1", "alice-id");
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->PutSetting("portal.name", "Acme"));
+    ASSERT_TRUE(store->CreateInvitation(MakeInvitation("inv", alice.email)));
+    ASSERT_TRUE(store->RegisterUser(MakeRegistration(alice, "inv")));
+    ASSERT_TRUE(store->CreateSession(session));
+    ASSERT_TRUE(store->RecordLoginAttempt(MakeAttempt(kT0, "alice-id", "192.0.2.1", "success")));
+  }
+  auto store = OpenStore(2);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*store->GetSetting("portal.name"), std::optional<std::string>("Acme"));
+  EXPECT_EQ(*store->FindUserById("alice-id"), alice);
+  EXPECT_EQ(*store->FindSession(session.token_digest, kT0), session);
+  EXPECT_EQ(store->FindInvitation("inv")->used_by, std::optional<std::string>("alice-id"));
+  EXPECT_EQ(store->QueryAudit({})->size(), 1u);
+  EXPECT_EQ(store->QueryLoginAttempts({})->size(), 1u);
+  // Ids continue after the reopen rather than restarting.
+  const auto first_id = store->QueryAudit({})->front().id;
+  ASSERT_TRUE(store->AppendAudit(MakeAudit(kT0, "system", "a.b")));
+  EXPECT_GT(store->QueryAudit({})->front().id, first_id);
+}
+
+TEST_F(SqliteMetadataStoreTest, ADatabaseFromANewerBuildIsRefused) {
+  ASSERT_TRUE(OpenStore());
+  {
+    auto raw = OpenRaw();
+    ASSERT_TRUE(raw);
+    ASSERT_TRUE(
+        raw->Execute("INSERT INTO schema_migrations (version, name, applied_at)"
+                     " VALUES (2, 'from the future', 0)"));
+  }
+  auto store = SqliteMetadataStore::Open(path_);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error(), errc::unsupported_version);
+}
+
+TEST_F(SqliteMetadataStoreTest, FilesAreMode0600) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->AppendAudit(MakeAudit(kT0, "system", "a.b")));
+  EXPECT_EQ(Mode(path_), 0600u);
+  // SQLite gives the write-ahead log and shared-memory index the database file's mode.
+  EXPECT_EQ(Mode(path_ + "-wal"), 0600u);
+  EXPECT_EQ(Mode(path_ + "-shm"), 0600u);
+}
+
+TEST_F(SqliteMetadataStoreTest, OpenRefusesZeroOrTooManyConnections) {
+  EXPECT_EQ(SqliteMetadataStore::Open(path_, 0).error(), errc::invalid_argument);
+  EXPECT_EQ(SqliteMetadataStore::Open(path_, SqliteMetadataStore::kMaxConnections + 1).error(),
+            errc::invalid_argument);
+  EXPECT_TRUE(SqliteMetadataStore::Open(path_, SqliteMetadataStore::kMaxConnections));
+}
+
+TEST_F(SqliteMetadataStoreTest, OpenFailsCleanlyOnAnUnusablePath) {
+  auto store = SqliteMetadataStore::Open((temp_.path() / "missing-dir" / "x.db").string());
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error(), errc::io_error);
+}
+
+// Regression: Migrate read the schema version outside its transaction, so two processes
+// starting on a new data directory could both run migration 1, and the second failed.
+TEST_F(SqliteMetadataStoreTest, StoresOpeningANewFileTogetherAllSucceed) {
+  for (int round = 0; round < 5; ++round) {
+    const std::string path = (temp_.path() / ("race-" + std::to_string(round) + ".db")).string();
+    constexpr int kOpeners = 4;
+    Gate gate(kOpeners);
+    std::vector<int> ok(kOpeners, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kOpeners; ++t) {
+      threads.emplace_back([&, t] {
+        gate.Arrive();
+        auto store = SqliteMetadataStore::Open(path, 1);
+        ok[static_cast<std::size_t>(t)] = store && (*store)->Ping() ? 1 : 0;
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(std::count(ok.begin(), ok.end(), 1), kOpeners) << round;
+  }
+}
+
+// The reason PutSettingIfAbsent exists: two processes on one data directory.
+TEST_F(SqliteMetadataStoreTest, PutSettingIfAbsentHasOneWinnerAcrossStoresOnOneFile) {
+  auto a = OpenStore();
+  auto b = OpenStore();
+  ASSERT_TRUE(a && b);
+  for (int round = 0; round < 10; ++round) {
+    const std::string key = "portal.id." + std::to_string(round);
+    Gate gate(2);
+    result<bool> won_a = false, won_b = false;
+    std::thread ta([&] {
+      gate.Arrive();
+      won_a = a->PutSettingIfAbsent(key, "a");
+    });
+    std::thread tb([&] {
+      gate.Arrive();
+      won_b = b->PutSettingIfAbsent(key, "b");
+    });
+    ta.join();
+    tb.join();
+    ASSERT_TRUE(won_a && won_b);
+    EXPECT_NE(*won_a, *won_b) << round;
+    EXPECT_EQ(*a->GetSetting(key), std::optional<std::string>(*won_a ? "a" : "b"));
+    EXPECT_EQ(*b->GetSetting(key), *a->GetSetting(key));
+  }
+}
+
+TEST_F(SqliteMetadataStoreTest, EveryConnectionSeesTheOthersWrites) {
+  // With a cached SELECT left unreset, a connection would keep reading its old snapshot.
+  auto store = OpenStore(3);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->CreateInvitation(MakeInvitation("inv", "alice@example.com")));
+  ASSERT_TRUE(store->RegisterUser(MakeRegistration(MakeUser("a", "alice@example.com"), "inv")));
+  for (int i = 0; i < 20; ++i) {
+    const SessionRecord s = MakeSession("s" + std::to_string(i), "a");
+    // Warm the connections' cached FindSession with a miss, then expect a hit, from several
+    // threads at once (so, usually, on different connections).
+    std::vector<std::thread> readers;
+    std::atomic<int> misses{0};
+    for (int r = 0; r < 3; ++r) {
+      readers.emplace_back([&] {
+        if (store->FindSession(s.token_digest, kT0).error() == errc::not_found) ++misses;
+      });
+    }
+    for (auto& t : readers) t.join();
+    EXPECT_EQ(misses.load(), 3);
+    ASSERT_TRUE(store->CreateSession(s));
+    readers.clear();
+    std::atomic<int> hits{0};
+    for (int r = 0; r < 3; ++r) {
+      readers.emplace_back([&] {
+        if (store->FindSession(s.token_digest, kT0)) ++hits;
+      });
+    }
+    for (auto& t : readers) t.join();
+    EXPECT_EQ(hits.load(), 3) << i;
+  }
+}
+
+// --- SqliteDatabase: the statement cache -------------------------------------------------------
+
+class SqliteStatementCacheTest : public SqliteMetadataStoreTest {
+ protected:
+  void SetUp() override {
+    db_ = OpenRaw();
+    ASSERT_TRUE(db_);
+    ASSERT_TRUE(db_->Execute("CREATE TABLE t (x INTEGER NOT NULL) STRICT"));
+    ASSERT_TRUE(db_->Execute("INSERT INTO t VALUES (1), (2), (3)"));
+  }
+  std::unique_ptr<SqliteDatabase> db_;
+};
+
+TEST_F(SqliteStatementCacheTest, ALoanEndsWithTheStatementResetAndUnbound) {
+  constexpr std::string_view kSql = "SELECT count(*) FROM t WHERE x >= ?1";
+  {
+    auto s = db_->Cached(kSql);
+    ASSERT_TRUE(s);
+    (*s)->Bind(1, std::int64_t{2});
+    ASSERT_TRUE(*(*s)->Step());
+    EXPECT_EQ((*s)->ColumnInt(0), 2);
+  }
+  {
+    // Same statement, bindings cleared: `x >= NULL` matches nothing.
+    auto s = db_->Cached(std::string(kSql));  // Keyed by content, not address.
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(*(*s)->Step());
+    EXPECT_EQ((*s)->ColumnInt(0), 0);
+  }
+}
+
+TEST_F(SqliteStatementCacheTest, AHalfReadSelectDoesNotPinTheSnapshot) {
+  constexpr std::string_view kSql = "SELECT x FROM t ORDER BY x";
+  {
+    auto s = db_->Cached(kSql);
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(*(*s)->Step());  // One row of three, then the loan ends.
+  }
+  EXPECT_FALSE(db_->InTransaction());
+  auto other = OpenRaw();
+  ASSERT_TRUE(other->Execute("INSERT INTO t VALUES (4)"));
+  auto count = db_->Cached("SELECT count(*) FROM t");
+  ASSERT_TRUE(count);
+  ASSERT_TRUE(*(*count)->Step());
+  EXPECT_EQ((*count)->ColumnInt(0), 4);
+}
+
+TEST_F(SqliteStatementCacheTest, TheSameTextCannotBeLentTwiceAtOnce) {
+  auto first = db_->Cached("SELECT 1");
+  ASSERT_TRUE(first);
+  auto second = db_->Cached("SELECT 1");
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error(), errc::internal);
+}
+
+TEST_F(SqliteStatementCacheTest, BeyondTheCapStatementsStillWork) {
+  for (std::size_t i = 0; i < SqliteDatabase::kMaxCachedStatements + 10; ++i) {
+    auto s = db_->Cached("SELECT " + std::to_string(i));
+    ASSERT_TRUE(s) << i;
+    ASSERT_TRUE(*(*s)->Step());
+    EXPECT_EQ((*s)->ColumnInt(0), static_cast<std::int64_t>(i));
+  }
+  // An uncached loan can be moved like a cached one.
+  auto s = db_->Cached("SELECT 'moved'");
+  ASSERT_TRUE(s);
+  CachedStatement moved(std::move(*s));
+  ASSERT_TRUE(*moved->Step());
+  EXPECT_EQ(moved->ColumnText(0), "moved");
+}
+
+TEST_F(SqliteStatementCacheTest, ChangesCountsRowsOfTheLastWrite) {
+  ASSERT_TRUE(db_->Execute("UPDATE t SET x = x + 10 WHERE x > 1"));
+  EXPECT_EQ(db_->Changes(), 2);
+  ASSERT_TRUE(db_->Execute("DELETE FROM t WHERE x = 999"));
+  EXPECT_EQ(db_->Changes(), 0);
+}
+
+// --- Role names --------------------------------------------------------------------------------
+
+TEST(RoleNameTest, RoundTripsAndRejectsEverythingElse) {
+  for (Role role : {Role::owner, Role::admin, Role::user}) {
+    EXPECT_EQ(ParseRole(RoleName(role)), role);
+  }
+  EXPECT_EQ(RoleName(Role::owner), "owner");
+  EXPECT_EQ(RoleName(Role::admin), "admin");
+  EXPECT_EQ(RoleName(Role::user), "user");
+  EXPECT_EQ(RoleName(static_cast<Role>(9)), "");
+  for (const char* bad : {"", "Owner", "ADMIN", "user ", "root", "0"}) {
+    EXPECT_EQ(ParseRole(bad), std::nullopt) << bad;
+  }
+}
+
+// --- InstrumentedMetadataStore -----------------------------------------------------------------
+
+// Records which method was called and answers every call with `error` (or success when
+// `error` is empty), so the decorator's forwarding and reporting can be checked per method.
+class ScriptedStore final : public MetadataStore {
+ public:
+  explicit ScriptedStore(std::vector<std::string>& calls) : calls_(calls) {}
+  boost::system::error_code error;
+
+  result<std::optional<std::string>> GetSetting(std::string_view) override {
+    return Answer("GetSetting", std::optional<std::string>("v"));
+  }
+  result<void> PutSetting(std::string_view, std::string_view) override {
+    return Void("PutSetting");
+  }
+  result<bool> PutSettingIfAbsent(std::string_view, std::string_view) override {
+    return Answer("PutSettingIfAbsent", true);
+  }
+  result<void> CreateInvitation(const InvitationRecord&) override {
+    return Void("CreateInvitation");
+  }
+  result<InvitationRecord> FindInvitation(std::string_view) override {
+    return Answer("FindInvitation", InvitationRecord{});
+  }
+  result<void> RegisterUser(const Registration&) override { return Void("RegisterUser"); }
+  result<UserRecord> FindUserById(std::string_view) override {
+    return Answer("FindUserById", UserRecord{});
+  }
+  result<UserRecord> FindUserByEmail(std::string_view) override {
+    return Answer("FindUserByEmail", UserRecord{});
+  }
+  result<std::int64_t> CountUsers() override { return Answer("CountUsers", std::int64_t{7}); }
+  result<void> ChangeCredentials(const CredentialChange&) override {
+    return Void("ChangeCredentials");
+  }
+  result<void> CreateSession(const SessionRecord&) override { return Void("CreateSession"); }
+  result<SessionRecord> FindSession(std::string_view, TimeMs) override {
+    return Answer("FindSession", SessionRecord{});
+  }
+  result<std::vector<SessionRecord>> ListSessions(std::string_view, TimeMs) override {
+    return Answer("ListSessions", std::vector<SessionRecord>{});
+  }
+  result<void> TouchSession(std::string_view, TimeMs) override { return Void("TouchSession"); }
+  result<bool> RevokeSession(std::string_view, std::string_view) override {
+    return Answer("RevokeSession", true);
+  }
+  result<std::int64_t> RevokeOtherSessions(std::string_view, std::string_view) override {
+    return Answer("RevokeOtherSessions", std::int64_t{2});
+  }
+  result<std::int64_t> DeleteExpiredSessions(TimeMs) override {
+    return Answer("DeleteExpiredSessions", std::int64_t{3});
+  }
+  result<void> RecordLoginAttempt(const LoginAttempt&) override {
+    return Void("RecordLoginAttempt");
+  }
+  result<FailureCount> AccountFailures(std::string_view, TimeMs) override {
+    return Answer("AccountFailures", FailureCount{4, 5});
+  }
+  result<FailureCount> IpFailures(std::string_view, TimeMs) override {
+    return Answer("IpFailures", FailureCount{6, 7});
+  }
+  result<std::vector<LoginAttempt>> QueryLoginAttempts(const LoginQuery&) override {
+    return Answer("QueryLoginAttempts", std::vector<LoginAttempt>(2));
+  }
+  result<void> AppendAudit(const AuditEvent&) override { return Void("AppendAudit"); }
+  result<std::vector<AuditEvent>> QueryAudit(const AuditQuery&) override {
+    return Answer("QueryAudit", std::vector<AuditEvent>(3));
+  }
+  result<std::vector<std::string>> ReferencedBlobIds() override {
+    return Answer("ReferencedBlobIds", std::vector<std::string>{"b"});
+  }
+  result<void> Ping() override { return Void("Ping"); }
+  result<std::vector<std::string>> CheckIntegrity() override {
+    return Answer("CheckIntegrity", std::vector<std::string>{"p"});
+  }
+
+ private:
+  template <class T>
+  result<T> Answer(std::string_view name, T value) {
+    calls_.emplace_back(name);
+    if (error) return result<T>(boost::system::in_place_error, error);
+    return value;
+  }
+  result<void> Void(std::string_view name) {
+    calls_.emplace_back(name);
+    if (error) return error;
+    return {};
+  }
+  std::vector<std::string>& calls_;
+};
+
+// Calls every MetadataStore method once, in declaration order; returns how many succeeded.
+int CallEveryMethod(MetadataStore& s) {
+  int ok = 0;
+  auto count = [&](const auto& r) { ok += r ? 1 : 0; };
+  count(s.GetSetting("k"));
+  count(s.PutSetting("k", "v"));
+  count(s.PutSettingIfAbsent("k", "v"));
+  count(s.CreateInvitation({}));
+  count(s.FindInvitation("d"));
+  count(s.RegisterUser({}));
+  count(s.FindUserById("u"));
+  count(s.FindUserByEmail("e"));
+  count(s.CountUsers());
+  count(s.ChangeCredentials({}));
+  count(s.CreateSession({}));
+  count(s.FindSession("d", 0));
+  count(s.ListSessions("u", 0));
+  count(s.TouchSession("s", 0));
+  count(s.RevokeSession("u", "s"));
+  count(s.RevokeOtherSessions("u", "s"));
+  count(s.DeleteExpiredSessions(0));
+  count(s.RecordLoginAttempt({}));
+  count(s.AccountFailures("u", 0));
+  count(s.IpFailures("i", 0));
+  count(s.QueryLoginAttempts({}));
+  count(s.AppendAudit({}));
+  count(s.QueryAudit({}));
+  count(s.ReferencedBlobIds());
+  count(s.Ping());
+  count(s.CheckIntegrity());
+  return ok;
+}
+
+TEST(InstrumentedMetadataStoreTest, ForwardsAndReportsEveryOperationUnderItsName) {
+  std::vector<std::string> inner_calls;
+  auto inner = std::make_unique<ScriptedStore>(inner_calls);
+  Observations seen;
+  InstrumentedMetadataStore store(std::move(inner), seen.Observer());
+  EXPECT_EQ(CallEveryMethod(store), 26);
+
+  const auto names = MetadataStoreOperationNames();
+  const std::vector<std::string> expected(names.begin(), names.end());
+  EXPECT_EQ(inner_calls, expected) << "a method was not forwarded, or to the wrong method";
+  std::vector<std::string> reported;
+  for (const auto& c : seen.calls) {
+    reported.push_back(c.operation);
+    EXPECT_TRUE(c.ok) << c.operation;
+    EXPECT_GE(c.seconds, 0.0);
+  }
+  EXPECT_EQ(reported, expected);
+  EXPECT_EQ(std::set<std::string>(expected.begin(), expected.end()).size(), expected.size());
+}
+
+TEST(InstrumentedMetadataStoreTest, PassesValuesAndErrorsThroughUnchanged) {
+  std::vector<std::string> calls;
+  auto inner = std::make_unique<ScriptedStore>(calls);
+  ScriptedStore* scripted = inner.get();
+  InstrumentedMetadataStore store(std::move(inner), nullptr);  // No observer: still forwards.
+  EXPECT_EQ(*store.CountUsers(), 7);
+  EXPECT_EQ(store.AccountFailures("u", 0)->last_failure, 5);
+  EXPECT_EQ(store.QueryAudit({})->size(), 3u);
+  EXPECT_EQ(*store.CheckIntegrity(), std::vector<std::string>{"p"});
+  scripted->error = errc::already_exists;
+  EXPECT_EQ(store.CreateSession({}).error(), errc::already_exists);
+  EXPECT_EQ(store.RevokeSession("u", "s").error(), errc::already_exists);
+}
+
+TEST(InstrumentedMetadataStoreTest, OnlyFailuresOfTheStoreCountAsNotOk) {
+  const std::pair<errc, bool> cases[] = {
+      {errc::not_found, true}, {errc::already_exists, true}, {errc::invalid_argument, false},
+      {errc::io_error, false}, {errc::internal, false},      {errc::unsupported_version, false},
+  };
+  for (const auto& [code, expect_ok] : cases) {
+    std::vector<std::string> calls;
+    auto inner = std::make_unique<ScriptedStore>(calls);
+    inner->error = code;
+    Observations seen;
+    InstrumentedMetadataStore store(std::move(inner), seen.Observer());
+    EXPECT_EQ(CallEveryMethod(store), 0);
+    ASSERT_EQ(seen.calls.size(), 26u);
+    for (const auto& c : seen.calls) {
+      EXPECT_EQ(c.ok, expect_ok) << error_name(code) << " " << c.operation;
+    }
+  }
+}
+
+TEST(InstrumentedMetadataStoreTest, ReportsRealDurationsAndOutcomesOverSqlite) {
+  TempDir temp;
+  auto sqlite = SqliteMetadataStore::Open((temp.path() / "m.db").string());
+  ASSERT_TRUE(sqlite);
+  Observations seen;
+  InstrumentedMetadataStore store(std::unique_ptr<MetadataStore>(std::move(*sqlite)),
+                                  seen.Observer());
+  EXPECT_EQ(store.FindSession("nope", kT0).error(), errc::not_found);
+  ASSERT_TRUE(store.CreateInvitation(MakeInvitation("inv", "a@example.com")));
+  EXPECT_EQ(store.CreateInvitation(MakeInvitation("inv", "a@example.com")).error(),
+            errc::already_exists);
+  EXPECT_EQ(store.AppendAudit(MakeAudit(kT0, "system", "x", "", "bogus")).error(),
+            errc::invalid_argument);
+  ASSERT_EQ(seen.calls.size(), 4u);
+  EXPECT_EQ(seen.calls[0].operation, "FindSession");
+  EXPECT_TRUE(seen.calls[0].ok) << "a miss is an answer, not a database error";
+  EXPECT_EQ(seen.calls[1].operation, "CreateInvitation");
+  EXPECT_TRUE(seen.calls[1].ok);
+  EXPECT_TRUE(seen.calls[2].ok);
+  EXPECT_EQ(seen.calls[3].operation, "AppendAudit");
+  EXPECT_FALSE(seen.calls[3].ok);
+  // A committed write (an fsync) takes measurable time.
+  EXPECT_GT(seen.calls[1].seconds, 0.0);
+}
+
+}  // namespace
+}  // namespace strongroom::storage::metadata_testing
