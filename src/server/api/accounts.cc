@@ -23,31 +23,12 @@ constexpr std::size_t kMaxTokenText = 128;
 constexpr std::size_t kMaxSealedBundle = 4096;  // Private and recovery bundles are ~150 bytes.
 constexpr TimeMs kTouchEveryMs = 60'000;
 
-Services& Svc(HandlerContext& context) {
-  if (context.services == nullptr || !context.services->store) ThrowUnavailable();
-  return *context.services;
-}
 
 TimeMs Now(Services& s) {
   return s.now();
 }
 
-// Unwraps a store result whose only acceptable error is a failing database.
-template <class T>
-T Must(result<T> r) {
-  if (!r) {
-    spdlog::error("metadata store failed: {}", r.error().message());
-    ThrowUnavailable();
-  }
-  return std::move(*r);
-}
 
-void Must(result<void> r) {
-  if (!r) {
-    spdlog::error("metadata store failed: {}", r.error().message());
-    ThrowUnavailable();
-  }
-}
 
 std::span<const std::uint8_t, 32> Key32(const std::vector<std::uint8_t>& v) {
   return std::span<const std::uint8_t, 32>(v.data(), 32);
@@ -224,6 +205,16 @@ storage::UserRecord SignInStep(HandlerContext& context, const std::string& email
 }  // namespace
 
 // --- shared helpers (handlers.h) -----------------------------------------------------------
+
+Services& Svc(HandlerContext& context) {
+  if (context.services == nullptr || !context.services->store) ThrowUnavailable();
+  return *context.services;
+}
+
+void StoreFailed(const boost::system::error_code& ec) {
+  spdlog::error("metadata store failed: {}", ec.message());
+  ThrowUnavailable();
+}
 
 void Audit(HandlerContext& context, std::string actor, std::string action, std::string target,
            std::string result, std::string detail) {

@@ -16,19 +16,7 @@ namespace {
 
 using Params = std::map<std::string, std::string>;
 
-Services& Svc(HandlerContext& context) {
-  if (context.services == nullptr || !context.services->store) ThrowUnavailable();
-  return *context.services;
-}
 
-template <class T>
-T Must(result<T> r) {
-  if (!r) {
-    spdlog::error("metadata store failed: {}", r.error().message());
-    ThrowUnavailable();
-  }
-  return std::move(*r);
-}
 
 std::optional<std::int64_t> IntParam(const Params& p, const std::string& name, std::int64_t min,
                                      std::int64_t max) {

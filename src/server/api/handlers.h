@@ -5,9 +5,27 @@
 #pragma once
 
 #include "server/router.h"
+#include "strongroom/error.h"
 #include "strongroom/storage/metadata_store.h"
 
+#include <boost/json/object.hpp>
+
 namespace strongroom::server::api {
+
+// The services of the request; 503 unavailable when the server runs without them.
+[[nodiscard]] Services& Svc(HandlerContext& context);
+
+// Unwraps a store result whose only acceptable error is a failing database (logged, then
+// 503 unavailable).
+[[noreturn]] void StoreFailed(const boost::system::error_code& ec);
+template <class T>
+T Must(result<T> r) {
+  if (!r) StoreFailed(r.error());
+  return std::move(*r);
+}
+inline void Must(result<void> r) {
+  if (!r) StoreFailed(r.error());
+}
 
 // A signed-in caller.
 struct Caller {

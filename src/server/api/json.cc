@@ -175,7 +175,7 @@ std::string FormatTime(storage::TimeMs t) {
   const std::time_t seconds = static_cast<std::time_t>(t / 1000);
   std::tm tm{};
   gmtime_r(&seconds, &tm);
-  char buffer[40];
+  char buffer[64];  // Room for any int year, so the format cannot truncate.
   std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(t % 1000));
