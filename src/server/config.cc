@@ -91,6 +91,8 @@ const std::vector<Key>& Keys() {
        Field(&Config::log_format)},
       {"auth", "session_lifetime_s", "STRONGROOM_SESSION_LIFETIME_S", value_kind::integer, 60,
        kYear, Int(&AuthSettings::session_lifetime_s)},
+      {"auth", "session_cache_ms", "STRONGROOM_SESSION_CACHE_MS", value_kind::integer, 0, 60000,
+       Int(&AuthSettings::session_cache_ms)},
       {"auth", "invitation_lifetime_s", "STRONGROOM_INVITATION_LIFETIME_S", value_kind::integer,
        60, kYear, Int(&AuthSettings::invitation_lifetime_s)},
       {"auth", "account_lockout_threshold", "STRONGROOM_ACCOUNT_LOCKOUT_THRESHOLD",

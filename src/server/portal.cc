@@ -5,6 +5,7 @@
 #include "server/services.h"
 #include "server/storage/instrumented_metadata_store.h"
 #include "server/storage/local_blob_store.h"
+#include "server/storage/session_caching_metadata_store.h"
 #include "server/storage/sqlite_metadata_store.h"
 #include "strongroom/crypto/encoding.h"
 #include "strongroom/crypto/init.h"
@@ -123,6 +124,13 @@ result<OpenedPortal> OpenPortal(const Config& config, std::string* why) {
       std::move(*raw), [metrics](std::string_view operation, double seconds, bool ok) {
         metrics->ObserveDb(operation, seconds, ok);
       });
+  // Outermost, so the database timings count only what reaches the database.
+  if (config.auth.session_cache_ms > 0) {
+    storage::SessionCachingMetadataStore::Options cache;
+    cache.ttl = std::chrono::milliseconds(config.auth.session_cache_ms);
+    services->store = std::make_unique<storage::SessionCachingMetadataStore>(
+        std::move(services->store), std::move(cache));
+  }
 
   auto blobs = storage::LocalBlobStore::Open(BlobPath(config));
   if (!blobs) {

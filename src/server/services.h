@@ -18,7 +18,8 @@ namespace strongroom::server {
 
 struct Services {
   Config config;
-  std::unique_ptr<storage::MetadataStore> store;  // Instrumented (times go to `metrics`).
+  // Instrumented (times go to `metrics`), and behind a session cache unless configured off.
+  std::unique_ptr<storage::MetadataStore> store;
   std::unique_ptr<storage::BlobStore> blobs;
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<RateLimiter> ip_limiter;

@@ -708,6 +708,73 @@ TYPED_TEST_P(MetadataStoreConformance, SessionsRoundTripByTokenDigest) {
   EXPECT_EQ(this->store().FindSession("", kT0).error(), errc::not_found);
 }
 
+TYPED_TEST_P(MetadataStoreConformance, FindSessionWithUserIsFindSessionPlusItsUser) {
+  const UserRecord alice = MakeUser("alice-id", "alice@example.com");
+  ASSERT_NO_FATAL_FAILURE(this->Register(alice));
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("bob-id", "bob@example.com")));
+  const TimeMs expires = kT0 + kHour;
+  const SessionRecord session = MakeSession("s1", "alice-id", kT0, expires);
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(session));
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("b1", "bob-id", kT0, expires)));
+  auto found = this->store().FindSessionWithUser(session.token_digest, kT0 + 1);
+  ASSERT_TRUE(found) << found.error().message();
+  EXPECT_EQ(found->session, session);
+  EXPECT_EQ(found->user, *this->store().FindUserById("alice-id"));
+  EXPECT_EQ(found->user, alice);
+  EXPECT_EQ(this->store().FindSessionWithUser("digest-of-b1", kT0)->user.id, "bob-id");
+  // The same boundaries and the same credential as FindSession.
+  EXPECT_TRUE(this->store().FindSessionWithUser(session.token_digest, expires - 1));
+  EXPECT_EQ(this->store().FindSessionWithUser(session.token_digest, expires).error(),
+            errc::not_found);
+  EXPECT_EQ(this->store().FindSessionWithUser("s1", kT0).error(), errc::not_found);
+  EXPECT_EQ(this->store().FindSessionWithUser("", kT0).error(), errc::not_found);
+}
+
+// Written for implementations (and decorators) that keep answers around: every write that
+// ends a session or changes its user is visible to the very next read, and so is a touch.
+TYPED_TEST_P(MetadataStoreConformance, FindSessionWithUserSeesEveryWriteAtOnce) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  for (const char* id : {"a1", "a2", "a3", "a4"}) {
+    ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession(id, "alice-id")));
+  }
+  const auto read = [&](const char* digest) {
+    return this->store().FindSessionWithUser(digest, kT0);
+  };
+  for (const char* d : {"digest-of-a1", "digest-of-a2", "digest-of-a3", "digest-of-a4"}) {
+    ASSERT_TRUE(read(d)) << d;  // Read once, so a cache would hold all four.
+  }
+
+  ASSERT_TRUE(this->store().TouchSession("a1", kT0 + 5000));
+  ASSERT_TRUE(read("digest-of-a1"));
+  EXPECT_EQ(read("digest-of-a1")->session.last_seen_at, kT0 + 5000);
+
+  ASSERT_TRUE(*this->store().RevokeSession("alice-id", "a4"));
+  EXPECT_EQ(read("digest-of-a4").error(), errc::not_found);
+
+  CredentialChange change;
+  change.user_id = "alice-id";
+  change.auth_verifier = "v2";
+  change.kdf = MakeKdf(3);
+  change.private_bundle = {3};
+  change.keep_session_id = "a1";
+  change.now = kT0 + 1;
+  change.audit = MakeAudit(change.now, "alice-id", "user.password_change", "alice-id");
+  ASSERT_TRUE(this->store().ChangeCredentials(change));
+  EXPECT_EQ(read("digest-of-a2").error(), errc::not_found);
+  ASSERT_TRUE(read("digest-of-a1"));
+  EXPECT_EQ(read("digest-of-a1")->user.auth_verifier, "v2");
+  EXPECT_EQ(read("digest-of-a1")->user.private_bundle, Bytes{3});
+
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("a5", "alice-id")));
+  ASSERT_TRUE(read("digest-of-a5"));
+  ASSERT_TRUE(this->store().RevokeOtherSessions("alice-id", "a5"));
+  EXPECT_EQ(read("digest-of-a1").error(), errc::not_found);
+  EXPECT_EQ(read("digest-of-a3").error(), errc::not_found);
+  ASSERT_TRUE(read("digest-of-a5"));
+  ASSERT_TRUE(this->store().DeleteExpiredSessions(kT0 + 2 * kHour));
+  EXPECT_EQ(read("digest-of-a5").error(), errc::not_found);
+}
+
 TYPED_TEST_P(MetadataStoreConformance, CreateSessionRefusesDuplicatesAndUnknownUsers) {
   ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
   const SessionRecord original = MakeSession("s1", "alice-id");
@@ -1216,6 +1283,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     ChangeCredentialsOnRecoveryReplacesRecoveryFields,
     ChangeCredentialsRevokesEverySessionButTheKeptOne,
     ChangeCredentialsForAnUnknownUserIsNotFoundAndWritesNothing, SessionsRoundTripByTokenDigest,
+    FindSessionWithUserIsFindSessionPlusItsUser, FindSessionWithUserSeesEveryWriteAtOnce,
     CreateSessionRefusesDuplicatesAndUnknownUsers, ExpiredSessionsAreNotFound,
     ListSessionsIsNewestFirstUnexpiredAndOwnOnly, TouchSessionUpdatesLastSeenOnly,
     RevokeSessionOnlyRevokesTheCallersOwn, RevokeOtherSessionsKeepsOneOrNone,

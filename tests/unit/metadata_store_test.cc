@@ -1,9 +1,10 @@
-// SqliteMetadataStore and InstrumentedMetadataStore: the MetadataStore conformance suite for
-// each, then what only SQLite can show (triggers below the interface, reopening, versions,
-// file modes, several stores on one file), the statement cache of SqliteDatabase, and the
-// decorator's reporting.
+// SqliteMetadataStore, InstrumentedMetadataStore and SessionCachingMetadataStore: the
+// MetadataStore conformance suite for each, then what only SQLite can show (triggers below the
+// interface, reopening, versions, file modes, several stores on one file), the statement cache
+// of SqliteDatabase, the instrumenting decorator's reporting and the caching one's rules.
 #include "metadata_store_conformance.h"
 #include "server/storage/instrumented_metadata_store.h"
+#include "server/storage/session_caching_metadata_store.h"
 #include "server/storage/sqlite_database.h"
 #include "server/storage/sqlite_metadata_store.h"
 
@@ -12,12 +13,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 namespace strongroom::storage::metadata_testing {
 namespace {
@@ -97,6 +101,20 @@ struct InstrumentedHarness {
   }
 };
 
+// The suite through the session cache, with a TTL far longer than any test: every read after
+// a write must be right because the write invalidated, never because an entry aged out.
+struct SessionCachingHarness {
+  TempDir temp;
+  result<std::unique_ptr<MetadataStore>> Open() {
+    auto store = SqliteMetadataStore::Open((temp.path() / "metadata.db").string());
+    if (!store) return store.error();
+    SessionCachingMetadataStore::Options options;
+    options.ttl = std::chrono::hours(1);
+    return std::unique_ptr<MetadataStore>(std::make_unique<SessionCachingMetadataStore>(
+        std::unique_ptr<MetadataStore>(std::move(*store)), std::move(options)));
+  }
+};
+
 }  // namespace
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, MetadataStoreConformance,
@@ -106,6 +124,8 @@ INSTANTIATE_TYPED_TEST_SUITE_P(SqliteOneConnection, MetadataStoreConformance,
                                ::testing::Types<SqliteHarness<1>>);
 INSTANTIATE_TYPED_TEST_SUITE_P(InstrumentedSqlite, MetadataStoreConformance,
                                ::testing::Types<InstrumentedHarness>);
+INSTANTIATE_TYPED_TEST_SUITE_P(SessionCachingSqlite, MetadataStoreConformance,
+                               ::testing::Types<SessionCachingHarness>);
 
 namespace {
 
@@ -448,6 +468,9 @@ class ScriptedStore final : public MetadataStore {
   result<SessionRecord> FindSession(std::string_view, TimeMs) override {
     return Answer("FindSession", SessionRecord{});
   }
+  result<SessionWithUser> FindSessionWithUser(std::string_view, TimeMs) override {
+    return Answer("FindSessionWithUser", SessionWithUser{});
+  }
   result<std::vector<SessionRecord>> ListSessions(std::string_view, TimeMs) override {
     return Answer("ListSessions", std::vector<SessionRecord>{});
   }
@@ -516,6 +539,7 @@ int CallEveryMethod(MetadataStore& s) {
   count(s.ChangeCredentials({}));
   count(s.CreateSession({}));
   count(s.FindSession("d", 0));
+  count(s.FindSessionWithUser("d", 0));
   count(s.ListSessions("u", 0));
   count(s.TouchSession("s", 0));
   count(s.RevokeSession("u", "s"));
@@ -538,7 +562,7 @@ TEST(InstrumentedMetadataStoreTest, ForwardsAndReportsEveryOperationUnderItsName
   auto inner = std::make_unique<ScriptedStore>(inner_calls);
   Observations seen;
   InstrumentedMetadataStore store(std::move(inner), seen.Observer());
-  EXPECT_EQ(CallEveryMethod(store), 26);
+  EXPECT_EQ(CallEveryMethod(store), 27);
 
   const auto names = MetadataStoreOperationNames();
   const std::vector<std::string> expected(names.begin(), names.end());
@@ -579,7 +603,7 @@ TEST(InstrumentedMetadataStoreTest, OnlyFailuresOfTheStoreCountAsNotOk) {
     Observations seen;
     InstrumentedMetadataStore store(std::move(inner), seen.Observer());
     EXPECT_EQ(CallEveryMethod(store), 0);
-    ASSERT_EQ(seen.calls.size(), 26u);
+    ASSERT_EQ(seen.calls.size(), 27u);
     for (const auto& c : seen.calls) {
       EXPECT_EQ(c.ok, expect_ok) << error_name(code) << " " << c.operation;
     }
@@ -609,6 +633,208 @@ TEST(InstrumentedMetadataStoreTest, ReportsRealDurationsAndOutcomesOverSqlite) {
   EXPECT_FALSE(seen.calls[3].ok);
   // A committed write (an fsync) takes measurable time.
   EXPECT_GT(seen.calls[1].seconds, 0.0);
+}
+
+
+// --- SessionCachingMetadataStore ------------------------------------------------------------------
+
+// A clock the test moves by hand.
+struct ManualClock {
+  SessionCachingMetadataStore::Clock::time_point now{};
+  std::function<void()> on_read;  // Runs (outside the cache's lock) when set; see RaceTest.
+  std::function<SessionCachingMetadataStore::Clock::time_point()> Function() {
+    return [this] {
+      if (on_read) std::exchange(on_read, nullptr)();
+      return now;
+    };
+  }
+};
+
+// SQLite, instrumented so the test can count the reads that reach it, behind the cache.
+class SessionCacheTest : public ::testing::Test {
+ protected:
+  void Open(std::size_t max_entries = 100) {
+    auto sqlite = SqliteMetadataStore::Open((temp_.path() / "m.db").string());
+    ASSERT_TRUE(sqlite);
+    auto instrumented = std::make_unique<InstrumentedMetadataStore>(
+        std::unique_ptr<MetadataStore>(std::move(*sqlite)), seen_.Observer());
+    SessionCachingMetadataStore::Options options;
+    options.ttl = std::chrono::milliseconds(1000);
+    options.max_entries = max_entries;
+    options.clock = clock_.Function();
+    cache_ = std::make_unique<SessionCachingMetadataStore>(std::move(instrumented),
+                                                           std::move(options));
+    ASSERT_TRUE(cache_->CreateInvitation(MakeInvitation("inv", "alice@example.com")));
+    ASSERT_TRUE(cache_->RegisterUser(
+        MakeRegistration(MakeUser("alice-id", "alice@example.com"), "inv")));
+  }
+  // How many FindSessionWithUser calls reached SQLite.
+  int DatabaseReads() {
+    std::lock_guard<std::mutex> lock(seen_.mutex);
+    return static_cast<int>(std::count_if(seen_.calls.begin(), seen_.calls.end(), [](auto& c) {
+      return c.operation == "FindSessionWithUser";
+    }));
+  }
+  void AddSession(const std::string& id) {
+    ASSERT_TRUE(cache_->CreateSession(MakeSession(id, "alice-id", kT0, kT0 + kHour)));
+  }
+
+  TempDir temp_;
+  Observations seen_;
+  ManualClock clock_;
+  std::unique_ptr<SessionCachingMetadataStore> cache_;
+};
+
+TEST_F(SessionCacheTest, RepeatReadsComeFromMemoryUntilTheTtlPasses) {
+  ASSERT_NO_FATAL_FAILURE(Open());
+  ASSERT_NO_FATAL_FAILURE(AddSession("s1"));
+  const auto first = cache_->FindSessionWithUser("digest-of-s1", kT0);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(DatabaseReads(), 1);
+  clock_.now += std::chrono::milliseconds(999);
+  for (int i = 0; i < 5; ++i) {
+    auto again = cache_->FindSessionWithUser("digest-of-s1", kT0);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(*again, *first);
+  }
+  EXPECT_EQ(DatabaseReads(), 1);
+  clock_.now += std::chrono::milliseconds(1);  // Exactly the TTL: stale.
+  ASSERT_TRUE(cache_->FindSessionWithUser("digest-of-s1", kT0));
+  EXPECT_EQ(DatabaseReads(), 2);
+}
+
+TEST_F(SessionCacheTest, ACachedSessionStillExpiresOnTime) {
+  ASSERT_NO_FATAL_FAILURE(Open());
+  ASSERT_NO_FATAL_FAILURE(AddSession("s1"));
+  ASSERT_TRUE(cache_->FindSessionWithUser("digest-of-s1", kT0));
+  EXPECT_TRUE(cache_->FindSessionWithUser("digest-of-s1", kT0 + kHour - 1));
+  EXPECT_EQ(cache_->FindSessionWithUser("digest-of-s1", kT0 + kHour).error(), errc::not_found);
+  EXPECT_EQ(DatabaseReads(), 1) << "the expiry was decided from the cached row";
+}
+
+TEST_F(SessionCacheTest, MissesAreNeverCached) {
+  ASSERT_NO_FATAL_FAILURE(Open());
+  EXPECT_EQ(cache_->FindSessionWithUser("digest-of-s1", kT0).error(), errc::not_found);
+  EXPECT_EQ(cache_->FindSessionWithUser("digest-of-s1", kT0).error(), errc::not_found);
+  EXPECT_EQ(DatabaseReads(), 2);
+  // A session created right after a miss is found at once.
+  ASSERT_NO_FATAL_FAILURE(AddSession("s1"));
+  EXPECT_TRUE(cache_->FindSessionWithUser("digest-of-s1", kT0));
+}
+
+TEST_F(SessionCacheTest, TouchUpdatesTheCachedRowWithoutEmptyingTheCache) {
+  ASSERT_NO_FATAL_FAILURE(Open());
+  ASSERT_NO_FATAL_FAILURE(AddSession("s1"));
+  ASSERT_NO_FATAL_FAILURE(AddSession("s2"));
+  ASSERT_TRUE(cache_->FindSessionWithUser("digest-of-s1", kT0));
+  ASSERT_TRUE(cache_->FindSessionWithUser("digest-of-s2", kT0));
+  ASSERT_TRUE(cache_->TouchSession("s1", kT0 + 60000));
+  EXPECT_EQ(cache_->size(), 2u);
+  EXPECT_EQ(cache_->FindSessionWithUser("digest-of-s1", kT0)->session.last_seen_at, kT0 + 60000);
+  EXPECT_EQ(cache_->FindSessionWithUser("digest-of-s2", kT0)->session.last_seen_at, kT0);
+  EXPECT_EQ(DatabaseReads(), 2);
+}
+
+TEST_F(SessionCacheTest, AWriteThatLandsDuringAReadKeepsThatReadOutOfTheCache) {
+  ASSERT_NO_FATAL_FAILURE(Open());
+  ASSERT_NO_FATAL_FAILURE(AddSession("s1"));
+  // The clock is read right after the database answered and before the answer is stored:
+  // revoke the session exactly there, as another thread could.
+  clock_.on_read = [&] { ASSERT_TRUE(*cache_->RevokeSession("alice-id", "s1")); };
+  EXPECT_TRUE(cache_->FindSessionWithUser("digest-of-s1", kT0)) << "read before the revoke";
+  EXPECT_EQ(cache_->size(), 0u);
+  EXPECT_EQ(cache_->FindSessionWithUser("digest-of-s1", kT0).error(), errc::not_found);
+}
+
+TEST_F(SessionCacheTest, StaysWithinItsBound) {
+  ASSERT_NO_FATAL_FAILURE(Open(/*max_entries=*/3));
+  for (const char* id : {"s1", "s2", "s3", "s4", "s5"}) ASSERT_NO_FATAL_FAILURE(AddSession(id));
+  for (const char* d : {"digest-of-s1", "digest-of-s2", "digest-of-s3", "digest-of-s4",
+                        "digest-of-s5"}) {
+    ASSERT_TRUE(cache_->FindSessionWithUser(d, kT0)) << d;
+    EXPECT_LE(cache_->size(), 3u);
+  }
+  EXPECT_GE(cache_->size(), 1u) << "the newest answer is kept";
+  EXPECT_TRUE(cache_->FindSessionWithUser("digest-of-s5", kT0));
+  EXPECT_EQ(DatabaseReads(), 5) << "the newest answer came from memory";
+}
+
+// Every method of the interface is classified: a new one that is not fails here until it is.
+TEST(SessionCachingMetadataStoreTest, EveryWriteButTouchAndLogAppendsEmptiesTheCache) {
+  std::vector<std::string> calls;
+  SessionCachingMetadataStore::Options options;
+  options.ttl = std::chrono::hours(1);
+  SessionCachingMetadataStore cache(std::make_unique<ScriptedStore>(calls), std::move(options));
+  // The scripted session expires at 0: read "before" that.
+  const auto populate = [&] {
+    ASSERT_TRUE(cache.FindSessionWithUser("d", -1));
+    ASSERT_EQ(cache.size(), 1u);
+  };
+  const std::map<std::string, std::pair<std::function<void()>, bool>> methods = {
+      // name -> (call, whether it must empty the cache)
+      {"GetSetting", {[&] { (void)cache.GetSetting("k"); }, false}},
+      {"PutSetting", {[&] { (void)cache.PutSetting("k", "v"); }, true}},
+      {"PutSettingIfAbsent", {[&] { (void)cache.PutSettingIfAbsent("k", "v"); }, true}},
+      {"CreateInvitation", {[&] { (void)cache.CreateInvitation({}); }, true}},
+      {"FindInvitation", {[&] { (void)cache.FindInvitation("d"); }, false}},
+      {"RegisterUser", {[&] { (void)cache.RegisterUser({}); }, true}},
+      {"FindUserById", {[&] { (void)cache.FindUserById("u"); }, false}},
+      {"FindUserByEmail", {[&] { (void)cache.FindUserByEmail("e"); }, false}},
+      {"CountUsers", {[&] { (void)cache.CountUsers(); }, false}},
+      {"ChangeCredentials", {[&] { (void)cache.ChangeCredentials({}); }, true}},
+      {"CreateSession", {[&] { (void)cache.CreateSession({}); }, true}},
+      {"FindSession", {[&] { (void)cache.FindSession("d", 0); }, false}},
+      {"FindSessionWithUser", {[&] { (void)cache.FindSessionWithUser("d", -1); }, false}},
+      {"ListSessions", {[&] { (void)cache.ListSessions("u", 0); }, false}},
+      {"TouchSession", {[&] { (void)cache.TouchSession("s", 0); }, false}},
+      {"RevokeSession", {[&] { (void)cache.RevokeSession("u", "s"); }, true}},
+      {"RevokeOtherSessions", {[&] { (void)cache.RevokeOtherSessions("u", "s"); }, true}},
+      {"DeleteExpiredSessions", {[&] { (void)cache.DeleteExpiredSessions(0); }, true}},
+      {"RecordLoginAttempt", {[&] { (void)cache.RecordLoginAttempt({}); }, false}},
+      {"AccountFailures", {[&] { (void)cache.AccountFailures("u", 0); }, false}},
+      {"IpFailures", {[&] { (void)cache.IpFailures("i", 0); }, false}},
+      {"QueryLoginAttempts", {[&] { (void)cache.QueryLoginAttempts({}); }, false}},
+      {"AppendAudit", {[&] { (void)cache.AppendAudit({}); }, false}},
+      {"QueryAudit", {[&] { (void)cache.QueryAudit({}); }, false}},
+      {"ReferencedBlobIds", {[&] { (void)cache.ReferencedBlobIds(); }, false}},
+      {"Ping", {[&] { (void)cache.Ping(); }, false}},
+      {"CheckIntegrity", {[&] { (void)cache.CheckIntegrity(); }, false}},
+  };
+  const auto names = MetadataStoreOperationNames();
+  ASSERT_EQ(methods.size(), names.size()) << "classify every MetadataStore method here";
+  for (std::string_view name : names) {
+    const auto it = methods.find(std::string(name));
+    ASSERT_NE(it, methods.end()) << name << " is not classified";
+    ASSERT_NO_FATAL_FAILURE(populate());
+    calls.clear();
+    it->second.first();
+    if (name == "FindSessionWithUser") {
+      EXPECT_TRUE(calls.empty()) << "a cached answer was read again";
+    } else {
+      EXPECT_EQ(calls, std::vector<std::string>{std::string(name)}) << "not forwarded: " << name;
+    }
+    EXPECT_EQ(cache.size(), it->second.second ? 0u : 1u) << name;
+  }
+}
+
+TEST(SessionCachingMetadataStoreTest, AFailedWriteOrTouchStillEmptiesTheCache) {
+  std::vector<std::string> calls;
+  auto inner = std::make_unique<ScriptedStore>(calls);
+  ScriptedStore* scripted = inner.get();
+  SessionCachingMetadataStore cache(std::move(inner), {});
+  ASSERT_TRUE(cache.FindSessionWithUser("d", -1));
+  scripted->error = errc::io_error;
+  EXPECT_EQ(cache.RevokeSession("u", "s").error(), errc::io_error);
+  EXPECT_EQ(cache.size(), 0u);
+  scripted->error = {};
+  ASSERT_TRUE(cache.FindSessionWithUser("d", -1));
+  scripted->error = errc::io_error;
+  // The scripted session's id is "": touching it fails with the cached row's outcome unknown.
+  EXPECT_EQ(cache.TouchSession("", 5).error(), errc::io_error);
+  EXPECT_EQ(cache.size(), 0u);
+  // And a failed read is passed through, not cached.
+  EXPECT_EQ(cache.FindSessionWithUser("d", -1).error(), errc::io_error);
+  EXPECT_EQ(cache.size(), 0u);
 }
 
 }  // namespace

@@ -37,6 +37,10 @@ struct AuthSettings {
   std::int64_t lockout_window_s = 15 * 60;
   std::int64_t lockout_base_s = 60;
   std::int64_t lockout_max_s = 15 * 60;
+  // How long a node may answer from memory for a session it looked up (0: always ask the
+  // database). Revocations made through this node apply at once regardless; this bounds how
+  // long one made elsewhere (another node, another process) can lag. 0..60000 ms.
+  std::int64_t session_cache_ms = 1000;
 };
 
 // Token buckets on every API request: per client address, and per signed-in account.

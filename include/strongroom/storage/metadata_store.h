@@ -94,6 +94,13 @@ struct SessionRecord {
   friend bool operator==(const SessionRecord&, const SessionRecord&) = default;
 };
 
+// A session together with the user it belongs to: what every authenticated request needs.
+struct SessionWithUser {
+  SessionRecord session;
+  UserRecord user;
+  friend bool operator==(const SessionWithUser&, const SessionWithUser&) = default;
+};
+
 // One sign-in attempt. `result` is "success", "failure" (wrong credentials: counts towards
 // lockout) or "refused" (not checked: locked out, rate limited, deactivated; never counts).
 struct LoginAttempt {
@@ -205,6 +212,10 @@ class MetadataStore {
   // not_found also when the session expired before `now`.
   [[nodiscard]] virtual result<SessionRecord> FindSession(std::string_view token_digest,
                                                           TimeMs now) = 0;
+  // The session and its user, read as one consistent snapshot (one query, so a request pays
+  // for one database round trip). not_found as FindSession.
+  [[nodiscard]] virtual result<SessionWithUser> FindSessionWithUser(std::string_view token_digest,
+                                                                    TimeMs now) = 0;
   // Unexpired sessions of a user, newest first.
   [[nodiscard]] virtual result<std::vector<SessionRecord>> ListSessions(std::string_view user_id,
                                                                         TimeMs now) = 0;

@@ -253,34 +253,31 @@ Caller Authenticate(const Request& request, HandlerContext& context) {
   }
   const std::string_view token = header.substr(kBearer.size());
   const TimeMs now = Now(s);
-  auto session = s.store->FindSession(crypto::TokenDigest(token), now);
-  if (!session) {
-    if (session.error() == errc::not_found) throw unauthenticated();
-    Must(std::move(session));
+  auto found = s.store->FindSessionWithUser(crypto::TokenDigest(token), now);
+  if (!found) {
+    if (found.error() == errc::not_found) throw unauthenticated();
+    Must(std::move(found));
   }
-  auto user = s.store->FindUserById(session->user_id);
-  if (!user) {
-    if (user.error() == errc::not_found) throw unauthenticated();
-    Must(std::move(user));
-  }
-  if (!user->active) {
+  storage::SessionRecord& session = found->session;
+  storage::UserRecord& user = found->user;
+  if (!user.active) {
     throw ApiError(http::status::forbidden, "account_disabled", "this account is deactivated");
   }
   std::chrono::milliseconds retry{0};
   if (s.account_limiter &&
-      !s.account_limiter->Allow(user->id, RateLimiter::Clock::now(), &retry)) {
+      !s.account_limiter->Allow(user.id, RateLimiter::Clock::now(), &retry)) {
     if (s.metrics) s.metrics->RateLimited("account");
     ApiError error(http::status::too_many_requests, "rate_limited",
                    "too many requests for this account; slow down");
     error.retry_after_s = std::max<std::int64_t>(1, (retry.count() + 999) / 1000);
     throw error;
   }
-  if (now - session->last_seen_at >= kTouchEveryMs) {
-    Must(s.store->TouchSession(session->id, now));
-    session->last_seen_at = now;
+  if (now - session.last_seen_at >= kTouchEveryMs) {
+    Must(s.store->TouchSession(session.id, now));
+    session.last_seen_at = now;
   }
-  context.user_id = user->id;
-  return Caller{std::move(*session), std::move(*user)};
+  context.user_id = user.id;
+  return Caller{std::move(session), std::move(user)};
 }
 
 Caller AuthenticateAdmin(const Request& request, HandlerContext& context) {

@@ -34,7 +34,7 @@ std::optional<Role> ParseRole(std::string_view name) noexcept {
 
 namespace {
 
-constexpr std::array<std::string_view, 26> kOperationNames = {
+constexpr std::array<std::string_view, 27> kOperationNames = {
     "GetSetting",
     "PutSetting",
     "PutSettingIfAbsent",
@@ -47,6 +47,7 @@ constexpr std::array<std::string_view, 26> kOperationNames = {
     "ChangeCredentials",
     "CreateSession",
     "FindSession",
+    "FindSessionWithUser",
     "ListSessions",
     "TouchSession",
     "RevokeSession",
@@ -144,6 +145,12 @@ result<void> InstrumentedMetadataStore::CreateSession(const SessionRecord& sessi
 result<SessionRecord> InstrumentedMetadataStore::FindSession(std::string_view token_digest,
                                                              TimeMs now) {
   return Timed("FindSession", [&] { return inner_->FindSession(token_digest, now); });
+}
+
+result<SessionWithUser> InstrumentedMetadataStore::FindSessionWithUser(
+    std::string_view token_digest, TimeMs now) {
+  return Timed("FindSessionWithUser",
+               [&] { return inner_->FindSessionWithUser(token_digest, now); });
 }
 
 result<std::vector<SessionRecord>> InstrumentedMetadataStore::ListSessions(std::string_view user_id,

@@ -9,9 +9,14 @@
 
 #include <cerrno>
 #include <chrono>
+#include <mutex>
+#include <thread>
 
 namespace strongroom::storage {
 namespace {
+
+// How long a statement waits for another connection's lock before failing.
+constexpr std::chrono::milliseconds kBusyTimeout{5000};
 
 // Maps an SQLite (extended) result code. Constraint violations are the caller's business:
 // a duplicate key is already_exists, a reference to a missing row not_found, any other
@@ -136,6 +141,11 @@ CachedStatement::~CachedStatement() {
 // --- SqliteDatabase -------------------------------------------------------------------------
 
 result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& path) {
+  // SQLite's allocation statistics take a process-wide mutex on every malloc and free; under
+  // load, threads serving requests queue on it. Nothing here reads those statistics. Must run
+  // before SQLite initialises; if something initialised it first, the call fails harmlessly.
+  static std::once_flag configure_once;
+  std::call_once(configure_once, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   // Create the file ourselves so it is never, even briefly, readable by others; SQLite then
   // gives -wal and -shm the same mode. Only when it does not exist yet: close() of *any*
   // descriptor of a file drops every POSIX lock this process holds on it, so opening and
@@ -162,9 +172,22 @@ result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& 
   }
   std::unique_ptr<SqliteDatabase> database(new SqliteDatabase(db));
   sqlite3_extended_result_codes(db, 1);
-  sqlite3_busy_timeout(db, 5000);
-  for (const char* pragma : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL",
-                             "PRAGMA foreign_keys = ON", "PRAGMA secure_delete = ON"}) {
+  sqlite3_busy_timeout(db, static_cast<int>(kBusyTimeout.count()));
+  // Turning a new database to WAL needs an exclusive lock, and SQLite answers "database is
+  // locked" at once instead of calling the busy handler when waiting could deadlock — which
+  // it can when several processes (or stores) open a new file together. Retry for as long as
+  // the busy timeout, as every other statement would wait.
+  const auto give_up = std::chrono::steady_clock::now() + kBusyTimeout;
+  for (;;) {
+    const int wal = sqlite3_exec(db, "PRAGMA journal_mode = WAL", nullptr, nullptr, nullptr);
+    if (wal == SQLITE_OK) break;
+    if ((wal & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= give_up) {
+      return MapError(db, wal);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  for (const char* pragma :
+       {"PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON", "PRAGMA secure_delete = ON"}) {
     if (auto r = database->Execute(pragma); !r) return r.error();
   }
   // journal_mode is the one setting that can silently not take (e.g. on some filesystems).

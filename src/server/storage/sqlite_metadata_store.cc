@@ -162,13 +162,42 @@ result<void> Run(Statement& statement) {
 
 // --- rows <-> records -------------------------------------------------------------------------
 
+// A statement's columns seen from index `first` on, so one reader serves a table's columns
+// whether they come first in a result row or after another table's in a join.
+struct ColumnsFrom {
+  const Statement& statement;
+  int first;
+  std::string ColumnText(int i) const { return statement.ColumnText(first + i); }
+  std::int64_t ColumnInt(int i) const { return statement.ColumnInt(first + i); }
+  std::vector<std::uint8_t> ColumnBlob(int i) const { return statement.ColumnBlob(first + i); }
+};
+
+// "a, b, c" -> "p.a, p.b, p.c", for joins.
+std::string Qualified(std::string_view columns, std::string_view table) {
+  std::string out;
+  while (!columns.empty()) {
+    const auto comma = columns.find(',');
+    std::string_view column = columns.substr(0, comma);
+    while (!column.empty() && column.front() == ' ') column.remove_prefix(1);
+    if (!out.empty()) out += ", ";
+    out += table;
+    out += '.';
+    out += column;
+    if (comma == std::string_view::npos) break;
+    columns.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
 constexpr std::string_view kUserColumns =
     "id, email, display_name, role, active, auth_verifier, kdf_algorithm, kdf_opslimit,"
     " kdf_memlimit, kdf_salt, public_bundle, private_bundle, recovery_bundle,"
     " recovery_verifier, created_at, updated_at";
 
 // A role outside the CHECK constraint can only come from a damaged file: io_error.
-result<UserRecord> ReadUser(const Statement& s) {
+// `first` is the index of the first user column (non-zero in a join).
+result<UserRecord> ReadUser(const Statement& statement, int first = 0) {
+  const ColumnsFrom s{statement, first};
   auto role = RoleFromColumn(s.ColumnInt(3));
   if (!role) return errc::io_error;
   UserRecord u;
@@ -194,7 +223,8 @@ result<UserRecord> ReadUser(const Statement& s) {
 constexpr std::string_view kSessionColumns =
     "id, token_digest, user_id, created_at, last_seen_at, expires_at, ip, user_agent";
 
-SessionRecord ReadSession(const Statement& s) {
+SessionRecord ReadSession(const Statement& statement, int first = 0) {
+  const ColumnsFrom s{statement, first};
   SessionRecord r;
   r.id = s.ColumnText(0);
   r.token_digest = s.ColumnText(1);
@@ -625,6 +655,28 @@ result<SessionRecord> SqliteMetadataStore::FindSession(std::string_view token_di
     if (!row) return row.error();
     if (!*row) return errc::not_found;
     return ReadSession(**s);
+  });
+}
+
+result<SessionWithUser> SqliteMetadataStore::FindSessionWithUser(std::string_view token_digest,
+                                                                 TimeMs now) {
+  // One statement is one implicit read transaction: session and user come from the same
+  // snapshot, and SQLite takes and drops its locks once instead of twice.
+  static const std::string kSql = "SELECT " + Qualified(kSessionColumns, "s") + ", " +
+                                  Qualified(kUserColumns, "u") +
+                                  " FROM sessions s JOIN users u ON u.id = s.user_id"
+                                  " WHERE s.token_digest = ?1 AND s.expires_at > ?2";
+  static constexpr int kFirstUserColumn = 8;  // The number of columns in kSessionColumns.
+  return Read<SessionWithUser>([&](SqliteDatabase& db) -> result<SessionWithUser> {
+    auto s = db.Cached(kSql);
+    if (!s) return s.error();
+    (*s)->Bind(1, token_digest).Bind(2, now);
+    auto row = (*s)->Step();
+    if (!row) return row.error();
+    if (!*row) return errc::not_found;
+    auto user = ReadUser(**s, kFirstUserColumn);
+    if (!user) return user.error();
+    return SessionWithUser{ReadSession(**s), std::move(*user)};
   });
 }
 

@@ -77,6 +77,8 @@ class SqliteMetadataStore final : public MetadataStore {
   [[nodiscard]] result<void> CreateSession(const SessionRecord& session) override;
   [[nodiscard]] result<SessionRecord> FindSession(std::string_view token_digest,
                                                   TimeMs now) override;
+  [[nodiscard]] result<SessionWithUser> FindSessionWithUser(std::string_view token_digest,
+                                                            TimeMs now) override;
   [[nodiscard]] result<std::vector<SessionRecord>> ListSessions(std::string_view user_id,
                                                                 TimeMs now) override;
   result<void> TouchSession(std::string_view session_id, TimeMs last_seen_at) override;

@@ -1,0 +1,198 @@
+#include "server/storage/session_caching_metadata_store.h"
+
+#include <cassert>
+#include <utility>
+
+namespace strongroom::storage {
+
+SessionCachingMetadataStore::SessionCachingMetadataStore(std::unique_ptr<MetadataStore> inner,
+                                                         Options options)
+    : inner_(std::move(inner)), options_(std::move(options)) {
+  assert(inner_ != nullptr);
+  assert(options_.ttl.count() > 0 && options_.max_entries > 0 && options_.clock);
+}
+
+SessionCachingMetadataStore::~SessionCachingMetadataStore() = default;
+
+std::size_t SessionCachingMetadataStore::size() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return by_digest_.size();
+}
+
+void SessionCachingMetadataStore::Clear() {
+  ++generation_;
+  by_digest_.clear();
+  digest_of_.clear();
+}
+
+template <class Call>
+auto SessionCachingMetadataStore::Invalidating(Call&& call) -> decltype(call()) {
+  // After the write: a read that started before it and finishes after sees generation_ moved
+  // and does not keep its (possibly old) answer. Also after a failed write, which may have
+  // changed something before failing; forgetting is always safe.
+  auto r = call();
+  std::lock_guard<std::mutex> lock(mutex_);
+  Clear();
+  return r;
+}
+
+// --- the cached read ----------------------------------------------------------------------------
+
+result<SessionWithUser> SessionCachingMetadataStore::FindSessionWithUser(
+    std::string_view token_digest, TimeMs now) {
+  std::uint64_t generation = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = by_digest_.find(std::string(token_digest));
+    if (it != by_digest_.end() && options_.clock() - it->second.fetched < options_.ttl) {
+      // Expiry is a property of the row, checked on every use exactly as the store would.
+      if (it->second.value.session.expires_at <= now) return errc::not_found;
+      return it->second.value;
+    }
+    generation = generation_;
+  }
+  auto found = inner_->FindSessionWithUser(token_digest, now);
+  if (!found) return found;
+  const auto fetched = options_.clock();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (generation != generation_) return found;  // A write happened meanwhile: do not keep.
+  if (by_digest_.size() >= options_.max_entries) {
+    std::erase_if(by_digest_, [&](const auto& kv) {
+      if (fetched - kv.second.fetched < options_.ttl) return false;
+      digest_of_.erase(kv.second.value.session.id);
+      return true;
+    });
+    if (by_digest_.size() >= options_.max_entries) Clear();
+  }
+  digest_of_[found->session.id] = std::string(token_digest);
+  by_digest_.insert_or_assign(std::string(token_digest), Entry{*found, fetched});
+  return found;
+}
+
+result<void> SessionCachingMetadataStore::TouchSession(std::string_view session_id,
+                                                       TimeMs last_seen_at) {
+  auto r = inner_->TouchSession(session_id, last_seen_at);
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++generation_;  // A read racing with the touch would keep the old last_seen_at.
+  const auto digest = digest_of_.find(std::string(session_id));
+  if (digest != digest_of_.end()) {
+    const auto it = by_digest_.find(digest->second);
+    if (!r) {
+      Clear();  // Unknown outcome: forget.
+    } else if (it != by_digest_.end()) {
+      it->second.value.session.last_seen_at = last_seen_at;
+    }
+  }
+  return r;
+}
+
+// --- writes that may change a cached answer: forget everything -----------------------------------
+
+result<void> SessionCachingMetadataStore::PutSetting(std::string_view key, std::string_view value) {
+  return Invalidating([&] { return inner_->PutSetting(key, value); });
+}
+
+result<bool> SessionCachingMetadataStore::PutSettingIfAbsent(std::string_view key,
+                                                             std::string_view value) {
+  return Invalidating([&] { return inner_->PutSettingIfAbsent(key, value); });
+}
+
+result<void> SessionCachingMetadataStore::CreateInvitation(const InvitationRecord& invitation) {
+  return Invalidating([&] { return inner_->CreateInvitation(invitation); });
+}
+
+result<void> SessionCachingMetadataStore::RegisterUser(const Registration& registration) {
+  return Invalidating([&] { return inner_->RegisterUser(registration); });
+}
+
+result<void> SessionCachingMetadataStore::ChangeCredentials(const CredentialChange& change) {
+  return Invalidating([&] { return inner_->ChangeCredentials(change); });
+}
+
+result<void> SessionCachingMetadataStore::CreateSession(const SessionRecord& session) {
+  return Invalidating([&] { return inner_->CreateSession(session); });
+}
+
+result<bool> SessionCachingMetadataStore::RevokeSession(std::string_view user_id,
+                                                        std::string_view session_id) {
+  return Invalidating([&] { return inner_->RevokeSession(user_id, session_id); });
+}
+
+result<std::int64_t> SessionCachingMetadataStore::RevokeOtherSessions(
+    std::string_view user_id, std::string_view keep_session_id) {
+  return Invalidating([&] { return inner_->RevokeOtherSessions(user_id, keep_session_id); });
+}
+
+result<std::int64_t> SessionCachingMetadataStore::DeleteExpiredSessions(TimeMs now) {
+  return Invalidating([&] { return inner_->DeleteExpiredSessions(now); });
+}
+
+// --- appends to the logs: no cached answer holds them ----------------------------------------------
+
+result<void> SessionCachingMetadataStore::RecordLoginAttempt(const LoginAttempt& attempt) {
+  return inner_->RecordLoginAttempt(attempt);
+}
+
+result<void> SessionCachingMetadataStore::AppendAudit(const AuditEvent& event) {
+  return inner_->AppendAudit(event);
+}
+
+// --- other reads: straight through -----------------------------------------------------------------
+
+result<std::optional<std::string>> SessionCachingMetadataStore::GetSetting(std::string_view key) {
+  return inner_->GetSetting(key);
+}
+
+result<InvitationRecord> SessionCachingMetadataStore::FindInvitation(std::string_view digest) {
+  return inner_->FindInvitation(digest);
+}
+
+result<UserRecord> SessionCachingMetadataStore::FindUserById(std::string_view id) {
+  return inner_->FindUserById(id);
+}
+
+result<UserRecord> SessionCachingMetadataStore::FindUserByEmail(std::string_view email) {
+  return inner_->FindUserByEmail(email);
+}
+
+result<std::int64_t> SessionCachingMetadataStore::CountUsers() { return inner_->CountUsers(); }
+
+result<SessionRecord> SessionCachingMetadataStore::FindSession(std::string_view token_digest,
+                                                               TimeMs now) {
+  return inner_->FindSession(token_digest, now);
+}
+
+result<std::vector<SessionRecord>> SessionCachingMetadataStore::ListSessions(
+    std::string_view user_id, TimeMs now) {
+  return inner_->ListSessions(user_id, now);
+}
+
+result<FailureCount> SessionCachingMetadataStore::AccountFailures(std::string_view email,
+                                                                  TimeMs since) {
+  return inner_->AccountFailures(email, since);
+}
+
+result<FailureCount> SessionCachingMetadataStore::IpFailures(std::string_view ip, TimeMs since) {
+  return inner_->IpFailures(ip, since);
+}
+
+result<std::vector<LoginAttempt>> SessionCachingMetadataStore::QueryLoginAttempts(
+    const LoginQuery& query) {
+  return inner_->QueryLoginAttempts(query);
+}
+
+result<std::vector<AuditEvent>> SessionCachingMetadataStore::QueryAudit(const AuditQuery& query) {
+  return inner_->QueryAudit(query);
+}
+
+result<std::vector<std::string>> SessionCachingMetadataStore::ReferencedBlobIds() {
+  return inner_->ReferencedBlobIds();
+}
+
+result<void> SessionCachingMetadataStore::Ping() { return inner_->Ping(); }
+
+result<std::vector<std::string>> SessionCachingMetadataStore::CheckIntegrity() {
+  return inner_->CheckIntegrity();
+}
+
+}  // namespace strongroom::storage
