@@ -16,7 +16,6 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -70,7 +69,7 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
-// One accepted connection. `idle` is touched only on the connection's strand.
+// One accepted connection. `idle` is touched only on the connection's thread (its context).
 struct Connection {
   using Stream = std::variant<beast::tcp_stream, TlsStream>;
 
@@ -192,10 +191,28 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Impl(ServerOptions opts, std::shared_ptr<Services> svc)
       : options(std::move(opts)),
         services(std::move(svc)),
-        io(static_cast<int>(ThreadCount(options))),
-        acceptor(asio::make_strand(io)),
-        drain_timer(asio::make_strand(io)),
-        keep_running(io.get_executor()) {}
+        ios(MakeContexts(ThreadCount(options))),
+        acceptor(ios.front()->get_executor()),
+        drain_timer(ios.front()->get_executor()) {
+    for (auto& io : ios) keep_running.emplace_back(io->get_executor());
+  }
+
+  // One single-threaded io_context per thread: a connection lives on one thread from accept
+  // to close, so its handlers need no strand and no lock, and a request never wakes another
+  // thread. (One shared io_context with a strand per connection cost a futex hand-off per
+  // request; see bench/README.md.)
+  static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(std::size_t n) {
+    std::vector<std::unique_ptr<asio::io_context>> out;
+    for (std::size_t i = 0; i < n; ++i) out.push_back(std::make_unique<asio::io_context>(1));
+    return out;
+  }
+  // Lets every thread's run() return once its work is done. Only on the first context.
+  void ReleaseContexts() {
+    for (auto& guard : keep_running) guard.reset();
+  }
+  void StopContexts() {
+    for (auto& io : ios) io->stop();
+  }
 
   static std::size_t ThreadCount(const ServerOptions& o) {
     if (o.threads != 0) return o.threads;
@@ -220,14 +237,16 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   ServerOptions options;
   std::shared_ptr<Services> services;  // May be null (bare transport).
   std::unique_ptr<ssl::context> tls;   // Set by Listen() when TLS is configured.
-  asio::io_context io;
-  tcp::acceptor acceptor;
-  asio::steady_timer drain_timer;  // Used only on its own strand.
-  // Keeps io.run() from returning before Stop()'s last step has run: without it, the
-  // accept loop can end (acceptor closed) and run() return while Stop() is still posting,
-  // and a posted handler that never runs keeps this Impl alive through the io_context it
-  // owns. Reset only on the drain timer's strand.
-  asio::executor_work_guard<asio::io_context::executor_type> keep_running;
+  std::vector<std::unique_ptr<asio::io_context>> ios;  // One per thread; never empty.
+  std::size_t next_context = 0;                          // Round robin; accept loop only.
+  tcp::acceptor acceptor;          // On the first context.
+  asio::steady_timer drain_timer;  // On the first context.
+  // Keep every run() from returning before the drain has finished: without them, a context
+  // whose own connections are done could return while another context's last connection
+  // still posts to it, and a posted handler that never runs keeps this Impl alive through
+  // the io_context it owns. Reset together, on the first context, when the last connection
+  // has closed (or the drain timed out).
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> open_connections{0};
 
@@ -261,7 +280,9 @@ void Server::Impl::CloseIdleConnections() {
 
 asio::awaitable<void> Server::Impl::AcceptLoop() {
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kNoThrow);
+    asio::io_context& io = *ios[next_context];
+    next_context = (next_context + 1) % ios.size();
+    auto [ec, socket] = co_await acceptor.async_accept(io.get_executor(), kNoThrow);
     if (ec) {
       if (stopping || ec == asio::error::operation_aborted) co_return;
       spdlog::warn("accept failed: {}", ec.message());
@@ -480,8 +501,8 @@ void Server::Run() {
   asio::co_spawn(impl->acceptor.get_executor(), impl->AcceptLoop(), asio::detached);
   std::vector<std::thread> workers;
   const std::size_t n = Impl::ThreadCount(impl->options);
-  for (std::size_t i = 1; i < n; ++i) workers.emplace_back([impl] { impl->io.run(); });
-  impl->io.run();
+  for (std::size_t i = 1; i < n; ++i) workers.emplace_back([impl, i] { impl->ios[i]->run(); });
+  impl->ios.front()->run();
   for (auto& t : workers) t.join();
 }
 
@@ -496,15 +517,22 @@ void Server::Stop() {
   });
   impl->CloseIdleConnections();
   // Run() returns when no work is left; the timer bounds how long stragglers may take.
+  // The first context runs this after the acceptor has closed. A connection that closes
+  // from here on and finds the count at 0 cancels the timer (also posted to the first
+  // context, so the two are ordered either way).
   asio::post(impl->drain_timer.get_executor(), [impl] {
-    impl->keep_running.reset();  // From here on, run() returns once the work drains.
-    if (impl->open_connections == 0) return;
+    if (impl->open_connections == 0) {
+      impl->ReleaseContexts();  // From here on, each run() returns once its work drains.
+      return;
+    }
     impl->drain_timer.expires_after(impl->options.drain_timeout);
     impl->drain_timer.async_wait([impl](boost::system::error_code ec) {
       if (!ec) {
         spdlog::warn("drain timeout: closing {} connection(s)", impl->open_connections.load());
-        impl->io.stop();
+        impl->StopContexts();
+        return;
       }
+      impl->ReleaseContexts();  // Cancelled: the last connection closed.
     });
   });
 }
