@@ -35,6 +35,8 @@ enum class errc : int {
   truncated,         // Input ended before the final chunk or structure.
   // Internal
   internal,  // A bug or an unexpected library failure.
+  // State (added after the others, so existing values keep their numbers)
+  conflict,  // The target's state forbids it now: a stale version, a folder not empty.
 };
 
 [[nodiscard]] const boost::system::error_category& error_category() noexcept;

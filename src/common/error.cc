@@ -55,6 +55,8 @@ class Category final : public boost::system::error_category {
         return "input is truncated";
       case errc::internal:
         return "internal error";
+      case errc::conflict:
+        return "the current state does not allow this (changed meanwhile?)";
     }
     return "unknown error";
   }
@@ -102,6 +104,8 @@ std::string_view error_name(errc e) noexcept {
       return "truncated";
     case errc::internal:
       return "internal";
+    case errc::conflict:
+      return "conflict";
   }
   return "unknown";
 }

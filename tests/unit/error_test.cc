@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string_view>
+
 namespace strongroom {
 namespace {
 
@@ -12,6 +15,21 @@ TEST(Error, CodesCompareAndDescribe) {
   EXPECT_STREQ(ec.category().name(), "strongroom");
   EXPECT_NE(ec.message().find("header"), std::string::npos);
   EXPECT_EQ(error_name(errc::not_a_recipient), "not_a_recipient");
+}
+
+TEST(Error, EveryCodeHasItsOwnNameAndAMessage) {
+  std::set<std::string_view> names;
+  for (int i = static_cast<int>(errc::invalid_argument); i <= static_cast<int>(errc::conflict);
+       ++i) {
+    const auto code = static_cast<errc>(i);
+    const std::string_view name = error_name(code);
+    EXPECT_FALSE(name.empty()) << i;
+    EXPECT_TRUE(names.insert(name).second) << "duplicate name " << name;
+    const boost::system::error_code ec = code;
+    EXPECT_FALSE(ec.message().empty()) << name;
+    EXPECT_EQ(ec.message().find("unknown"), std::string::npos) << name;
+  }
+  EXPECT_EQ(error_name(errc::conflict), "conflict");
 }
 
 TEST(Error, ResultCarriesValueOrError) {

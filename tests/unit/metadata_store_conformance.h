@@ -132,6 +132,46 @@ inline LoginAttempt MakeAttempt(TimeMs time, std::optional<std::string> user_id,
   return a;
 }
 
+// Private Room rows. Ids and HMACs are readable labels: the store treats them as opaque text.
+inline RoomFolder MakeFolder(const std::string& id, const std::string& owner,
+                             std::optional<std::string> parent = std::nullopt,
+                             std::optional<std::string> name_hmac = std::nullopt) {
+  RoomFolder f;
+  f.id = id;
+  f.owner_id = owner;
+  if (parent && !name_hmac) name_hmac = "hmac-of-" + id;
+  f.parent_id = std::move(parent);
+  f.name_hmac = std::move(name_hmac);
+  f.sealed_key = {0x5e, 0x00, 0x01};
+  f.record = {0x52, 0x00, static_cast<std::uint8_t>(id.size())};
+  f.signature = std::vector<std::uint8_t>(64, 0x51);
+  f.created_at = kT0;
+  f.updated_at = kT0;
+  return f;
+}
+
+inline RoomFile MakeFile(const std::string& id, const std::string& owner,
+                         const std::string& parent,
+                         std::vector<std::string> others = {}) {
+  RoomFile f;
+  f.id = id;
+  f.owner_id = owner;
+  f.parent_id = parent;
+  f.name_hmac = "hmac-of-" + id;
+  f.size = 1234;
+  f.blob_id = "blob-" + id + "-v1";
+  f.content_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+  f.author_id = owner;
+  others.push_back(owner);
+  std::sort(others.begin(), others.end());
+  for (const auto& user : others) f.recipients.push_back({user, "fp-" + user});
+  f.record = {0x46, 0x00};
+  f.signature = std::vector<std::uint8_t>(64, 0x53);
+  f.created_at = kT0;
+  f.updated_at = kT0;
+  return f;
+}
+
 // The store assigns ids; tests compare everything else.
 template <class Entry>
 Entry WithId(Entry e, std::int64_t id) {
@@ -1200,6 +1240,217 @@ TYPED_TEST_P(MetadataStoreConformance, QueryLimitsAreClampedToOneThroughAThousan
 
 // --- blobs and health --------------------------------------------------------------------------
 
+// --- Private Room ------------------------------------------------------------------------------
+
+TYPED_TEST_P(MetadataStoreConformance, RoomFoldersRoundTripWithOneRootPerOwner) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("bob-id", "bob@example.com")));
+  EXPECT_EQ(this->store().FindRoomRoot("alice-id").error(), errc::not_found);
+  const RoomFolder root = MakeFolder("a-root", "alice-id");
+  const auto audit = MakeAudit(kT0, "alice-id", "room.folder.create");
+  ASSERT_TRUE(this->store().CreateRoomFolder(root, audit));
+  EXPECT_EQ(*this->store().FindRoomRoot("alice-id"), root);
+  EXPECT_EQ(*this->store().FindRoomFolder("a-root"), root);
+  EXPECT_EQ(this->store().CreateRoomFolder(MakeFolder("a-root-2", "alice-id"), audit).error(),
+            errc::already_exists)
+      << "a second root";
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("b-root", "bob-id"), audit));
+  const RoomFolder contracts = MakeFolder("contracts", "alice-id", "a-root");
+  ASSERT_TRUE(this->store().CreateRoomFolder(contracts, audit));
+  EXPECT_EQ(*this->store().FindRoomFolder("contracts"), contracts);
+  EXPECT_EQ(this->store().FindRoomFolder("nope").error(), errc::not_found);
+  EXPECT_EQ(this->Audit().size(), 2u + 3u);  // Two registrations, three folders.
+}
+
+TYPED_TEST_P(MetadataStoreConformance, RoomNamesAreUniquePerFolderAcrossFilesAndFolders) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  const auto audit = MakeAudit(kT0, "alice-id", "room.upload");
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("root", "alice-id"), audit));
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("sub", "alice-id", "root", "N1"), audit));
+  // The same name hmac in the same folder, as a folder or as a file: refused.
+  EXPECT_EQ(
+      this->store().CreateRoomFolder(MakeFolder("sub2", "alice-id", "root", "N1"), audit).error(),
+      errc::already_exists);
+  RoomFile clash = MakeFile("f1", "alice-id", "root");
+  clash.name_hmac = "N1";
+  EXPECT_EQ(this->store().CreateRoomFile(clash, audit).error(), errc::already_exists);
+  // The same name in another folder is fine.
+  clash.parent_id = "sub";
+  ASSERT_TRUE(this->store().CreateRoomFile(clash, audit));
+  // An id taken by a folder cannot become a file.
+  EXPECT_EQ(this->store().CreateRoomFile(MakeFile("sub", "alice-id", "root"), audit).error(),
+            errc::already_exists);
+  const auto listing = this->store().ListRoomFolder("root");
+  ASSERT_TRUE(listing);
+  ASSERT_EQ(listing->folders.size(), 1u);
+  EXPECT_EQ(listing->folders[0].id, "sub");
+  EXPECT_TRUE(listing->files.empty());
+  EXPECT_EQ(this->store().ListRoomFolder("sub")->files, std::vector<RoomFile>{clash});
+  EXPECT_EQ(this->store().ListRoomFolder("f1").error(), errc::not_found) << "a file";
+}
+
+TYPED_TEST_P(MetadataStoreConformance, RoomParentsMustBeFoldersOfTheSameOwner) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("bob-id", "bob@example.com")));
+  const auto audit = MakeAudit(kT0, "x", "room.upload");
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("a-root", "alice-id"), audit));
+  ASSERT_TRUE(this->store().CreateRoomFile(MakeFile("a-file", "alice-id", "a-root"), audit));
+  const auto audits = this->Audit().size();
+  // Bob cannot put anything into Alice's folder, nor under a file, nor under nothing.
+  EXPECT_EQ(this->store().CreateRoomFolder(MakeFolder("b1", "bob-id", "a-root"), audit).error(),
+            errc::not_found);
+  EXPECT_EQ(this->store().CreateRoomFile(MakeFile("b2", "bob-id", "a-root"), audit).error(),
+            errc::not_found);
+  EXPECT_EQ(this->store().CreateRoomFile(MakeFile("a2", "alice-id", "a-file"), audit).error(),
+            errc::not_found);
+  EXPECT_EQ(this->store().CreateRoomFile(MakeFile("a3", "alice-id", "ghost"), audit).error(),
+            errc::not_found);
+  EXPECT_EQ(this->Audit().size(), audits) << "a refused write left an audit entry";
+  // A root has no name and a non-root has one.
+  RoomFolder nameless = MakeFolder("a-sub", "alice-id", "a-root");
+  nameless.name_hmac.reset();
+  EXPECT_EQ(this->store().CreateRoomFolder(nameless, audit).error(), errc::invalid_argument);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, RoomFilesRoundTripWithRecipientsAndSharedWith) {
+  for (const char* who : {"alice", "bob", "carol"}) {
+    ASSERT_NO_FATAL_FAILURE(
+        this->Register(MakeUser(std::string(who) + "-id", std::string(who) + "@example.com")));
+  }
+  const auto audit = MakeAudit(kT0, "alice-id", "room.upload");
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("a-root", "alice-id"), audit));
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("b-root", "bob-id"), audit));
+  const RoomFile shared = MakeFile("f-shared", "alice-id", "a-root", {"bob-id"});
+  const RoomFile own = MakeFile("f-own", "alice-id", "a-root");
+  const RoomFile bobs = MakeFile("f-bobs", "bob-id", "b-root", {"alice-id"});
+  for (const auto& f : {shared, own, bobs}) ASSERT_TRUE(this->store().CreateRoomFile(f, audit));
+  EXPECT_EQ(*this->store().FindRoomFile("f-shared"), shared);
+  EXPECT_EQ(this->store().FindRoomFile("a-root").error(), errc::not_found) << "a folder";
+  EXPECT_EQ(*this->store().ListRoomSharedWith("bob-id"), std::vector<RoomFile>{shared});
+  EXPECT_EQ(*this->store().ListRoomSharedWith("alice-id"), std::vector<RoomFile>{bobs});
+  EXPECT_TRUE(this->store().ListRoomSharedWith("carol-id")->empty());
+  EXPECT_EQ(*this->store().ReferencedBlobIds(),
+            (std::vector<std::string>{"blob-f-bobs-v1", "blob-f-own-v1", "blob-f-shared-v1"}));
+  // Recipients must include the owner, sorted, once each.
+  RoomFile ownerless = MakeFile("f-x", "alice-id", "a-root", {"bob-id"});
+  ownerless.recipients.erase(ownerless.recipients.begin());  // alice-id sorts first.
+  EXPECT_EQ(this->store().CreateRoomFile(ownerless, audit).error(), errc::invalid_argument);
+  RoomFile twice = MakeFile("f-y", "alice-id", "a-root");
+  twice.recipients.push_back(twice.recipients.front());
+  EXPECT_EQ(this->store().CreateRoomFile(twice, audit).error(), errc::invalid_argument);
+  EXPECT_EQ(this->store().FindRoomFile("f-y").error(), errc::not_found);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, RoomFileUpdatesNeedTheNextVersionAndReturnTheOldBlob) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("bob-id", "bob@example.com")));
+  const auto audit = MakeAudit(kT0, "alice-id", "room.share");
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("root", "alice-id"), audit));
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("sub", "alice-id", "root"), audit));
+  ASSERT_TRUE(this->store().CreateRoomFile(MakeFile("other", "alice-id", "sub"), audit));
+  const RoomFile v1 = MakeFile("f", "alice-id", "root");
+  ASSERT_TRUE(this->store().CreateRoomFile(v1, audit));
+
+  RoomFile v2 = MakeFile("f", "alice-id", "root", {"bob-id"});  // Shared with Bob.
+  v2.version = 2;
+  v2.blob_id = "blob-f-v2";
+  v2.author_id = "alice-id";
+  v2.updated_at = kT0 + 5;
+  auto old = this->store().UpdateRoomFile(v2, audit);
+  ASSERT_TRUE(old) << old.error().message();
+  EXPECT_EQ(*old, "blob-f-v1");
+  EXPECT_EQ(*this->store().FindRoomFile("f"), v2);
+  EXPECT_EQ(*this->store().ListRoomSharedWith("bob-id"), std::vector<RoomFile>{v2});
+
+  EXPECT_EQ(this->store().UpdateRoomFile(v2, audit).error(), errc::conflict) << "same version";
+  RoomFile skip = v2;
+  skip.version = 4;
+  EXPECT_EQ(this->store().UpdateRoomFile(skip, audit).error(), errc::conflict);
+  // A move is an update too; onto a taken name it is refused and nothing changes.
+  RoomFile move = v2;
+  move.version = 3;
+  move.parent_id = "sub";
+  move.name_hmac = "hmac-of-other";
+  EXPECT_EQ(this->store().UpdateRoomFile(move, audit).error(), errc::already_exists);
+  EXPECT_EQ(*this->store().FindRoomFile("f"), v2);
+  move.name_hmac = "hmac-of-f";
+  ASSERT_TRUE(this->store().UpdateRoomFile(move, audit));
+  EXPECT_EQ(this->store().FindRoomFile("f")->parent_id, "sub");
+  // Unsharing (a rekey) drops Bob's row with the new version.
+  RoomFile v4 = MakeFile("f", "alice-id", "sub");
+  v4.version = 4;
+  ASSERT_TRUE(this->store().UpdateRoomFile(v4, audit));
+  EXPECT_TRUE(this->store().ListRoomSharedWith("bob-id")->empty());
+  // Nobody else's file, no file that is not there.
+  RoomFile foreign = v4;
+  foreign.version = 5;
+  foreign.owner_id = "bob-id";
+  foreign.recipients = {{"bob-id", "fp-bob-id"}};
+  EXPECT_EQ(this->store().UpdateRoomFile(foreign, audit).error(), errc::invalid_argument)
+      << "the owner never changes";
+  EXPECT_EQ(this->store().FindRoomFile("f")->version, 4);
+  RoomFile ghost = MakeFile("ghost", "alice-id", "root");
+  ghost.version = 2;
+  EXPECT_EQ(this->store().UpdateRoomFile(ghost, audit).error(), errc::not_found);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, RoomFolderMovesRefuseCyclesRootsAndStaleRevisions) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  const auto audit = MakeAudit(kT0, "alice-id", "room.move");
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("root", "alice-id"), audit));
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("a", "alice-id", "root"), audit));
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("b", "alice-id", "a"), audit));
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("c", "alice-id", "root"), audit));
+  RoomFolder a = MakeFolder("a", "alice-id", "b");  // Into its own child.
+  a.revision = 2;
+  EXPECT_EQ(this->store().UpdateRoomFolder(a, audit).error(), errc::invalid_argument);
+  a.parent_id = "a";  // Into itself.
+  EXPECT_EQ(this->store().UpdateRoomFolder(a, audit).error(), errc::invalid_argument);
+  a.parent_id = "c";
+  a.revision = 3;
+  EXPECT_EQ(this->store().UpdateRoomFolder(a, audit).error(), errc::conflict);
+  a.revision = 2;
+  ASSERT_TRUE(this->store().UpdateRoomFolder(a, audit));
+  EXPECT_EQ(*this->store().FindRoomFolder("a"), a);
+  EXPECT_EQ(this->store().ListRoomFolder("c")->folders.size(), 1u);
+  RoomFolder root = MakeFolder("root", "alice-id", "c");
+  root.revision = 2;
+  EXPECT_EQ(this->store().UpdateRoomFolder(root, audit).error(), errc::invalid_argument);
+  RoomFolder unnamed = a;
+  unnamed.revision = 3;
+  unnamed.parent_id.reset();
+  unnamed.name_hmac.reset();
+  EXPECT_EQ(this->store().UpdateRoomFolder(unnamed, audit).error(), errc::invalid_argument)
+      << "moving to no parent would make a second root";
+}
+
+TYPED_TEST_P(MetadataStoreConformance, RoomDeletesArePermanentAndFoldersMustBeEmpty) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("bob-id", "bob@example.com")));
+  const auto audit = MakeAudit(kT0, "alice-id", "room.delete");
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("root", "alice-id"), audit));
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("sub", "alice-id", "root"), audit));
+  ASSERT_TRUE(
+      this->store().CreateRoomFile(MakeFile("f", "alice-id", "sub", {"bob-id"}), audit));
+  EXPECT_EQ(this->store().DeleteRoomFolder("sub", audit).error(), errc::conflict);
+  auto blob = this->store().DeleteRoomFile("f", audit);
+  ASSERT_TRUE(blob);
+  EXPECT_EQ(*blob, "blob-f-v1");
+  EXPECT_EQ(this->store().FindRoomFile("f").error(), errc::not_found);
+  EXPECT_TRUE(this->store().ListRoomSharedWith("bob-id")->empty()) << "recipients went too";
+  EXPECT_TRUE(this->store().ReferencedBlobIds()->empty());
+  EXPECT_EQ(this->store().DeleteRoomFile("f", audit).error(), errc::not_found);
+  ASSERT_TRUE(this->store().DeleteRoomFolder("sub", audit));
+  EXPECT_EQ(this->store().FindRoomFolder("sub").error(), errc::not_found);
+  EXPECT_EQ(this->store().DeleteRoomFolder("sub", audit).error(), errc::not_found);
+  // The name is free again.
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("sub", "alice-id", "root"), audit));
+  const auto events = this->Audit();
+  EXPECT_EQ(std::count_if(events.begin(), events.end(),
+                          [](const AuditEvent& e) { return e.action == "room.delete"; }),
+            6);  // 4 creations and 2 deletes (the refused ones wrote nothing).
+}
+
 TYPED_TEST_P(MetadataStoreConformance, ReferencedBlobIdsIsEmptyWithoutDocuments) {
   ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
   ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("s1", "alice-id")));
@@ -1292,7 +1543,12 @@ REGISTER_TYPED_TEST_SUITE_P(
     IpFailuresAreNotClearedBySuccess, QueryLoginAttemptsFilters,
     QueryLoginAttemptsPagesWithBeforeId, AuditEventsRoundTripWithStrictlyIncreasingIds,
     AuditResultMustBeKnown, QueryAuditFilters, QueryAuditPagesWithBeforeId,
-    QueryLimitsAreClampedToOneThroughAThousand, ReferencedBlobIdsIsEmptyWithoutDocuments,
+    QueryLimitsAreClampedToOneThroughAThousand, RoomFoldersRoundTripWithOneRootPerOwner,
+    RoomNamesAreUniquePerFolderAcrossFilesAndFolders, RoomParentsMustBeFoldersOfTheSameOwner,
+    RoomFilesRoundTripWithRecipientsAndSharedWith,
+    RoomFileUpdatesNeedTheNextVersionAndReturnTheOldBlob,
+    RoomFolderMovesRefuseCyclesRootsAndStaleRevisions,
+    RoomDeletesArePermanentAndFoldersMustBeEmpty, ReferencedBlobIdsIsEmptyWithoutDocuments,
     PingAndCheckIntegrityReportHealthy, ConcurrentSessionsAndAuditAllSucceed);
 
 }  // namespace strongroom::storage::metadata_testing

@@ -228,7 +228,8 @@ TEST_F(SqliteMetadataStoreTest, ADatabaseFromANewerBuildIsRefused) {
     ASSERT_TRUE(raw);
     ASSERT_TRUE(
         raw->Execute("INSERT INTO schema_migrations (version, name, applied_at)"
-                     " VALUES (2, 'from the future', 0)"));
+                     " VALUES ((SELECT max(version) + 1 FROM schema_migrations),"
+                     " 'from the future', 0)"));
   }
   auto store = SqliteMetadataStore::Open(path_);
   ASSERT_FALSE(store);
@@ -500,6 +501,31 @@ class ScriptedStore final : public MetadataStore {
   result<std::vector<AuditEvent>> QueryAudit(const AuditQuery&) override {
     return Answer("QueryAudit", std::vector<AuditEvent>(3));
   }
+  result<void> CreateRoomFolder(const RoomFolder&, const AuditEvent&) override { return Void("CreateRoomFolder"); }
+  result<RoomFolder> FindRoomFolder(std::string_view) override {
+    return Answer("FindRoomFolder", RoomFolder{});
+  }
+  result<RoomFolder> FindRoomRoot(std::string_view) override {
+    return Answer("FindRoomRoot", RoomFolder{});
+  }
+  result<RoomListing> ListRoomFolder(std::string_view) override {
+    return Answer("ListRoomFolder", RoomListing{});
+  }
+  result<void> UpdateRoomFolder(const RoomFolder&, const AuditEvent&) override { return Void("UpdateRoomFolder"); }
+  result<void> DeleteRoomFolder(std::string_view, const AuditEvent&) override { return Void("DeleteRoomFolder"); }
+  result<void> CreateRoomFile(const RoomFile&, const AuditEvent&) override { return Void("CreateRoomFile"); }
+  result<RoomFile> FindRoomFile(std::string_view) override {
+    return Answer("FindRoomFile", RoomFile{});
+  }
+  result<std::string> UpdateRoomFile(const RoomFile&, const AuditEvent&) override {
+    return Answer("UpdateRoomFile", std::string("b"));
+  }
+  result<std::string> DeleteRoomFile(std::string_view, const AuditEvent&) override {
+    return Answer("DeleteRoomFile", std::string("b"));
+  }
+  result<std::vector<RoomFile>> ListRoomSharedWith(std::string_view) override {
+    return Answer("ListRoomSharedWith", std::vector<RoomFile>(1));
+  }
   result<std::vector<std::string>> ReferencedBlobIds() override {
     return Answer("ReferencedBlobIds", std::vector<std::string>{"b"});
   }
@@ -551,6 +577,17 @@ int CallEveryMethod(MetadataStore& s) {
   count(s.QueryLoginAttempts({}));
   count(s.AppendAudit({}));
   count(s.QueryAudit({}));
+  count(s.CreateRoomFolder({}, {}));
+  count(s.FindRoomFolder("f"));
+  count(s.FindRoomRoot("u"));
+  count(s.ListRoomFolder("f"));
+  count(s.UpdateRoomFolder({}, {}));
+  count(s.DeleteRoomFolder("f", {}));
+  count(s.CreateRoomFile({}, {}));
+  count(s.FindRoomFile("f"));
+  count(s.UpdateRoomFile({}, {}));
+  count(s.DeleteRoomFile("f", {}));
+  count(s.ListRoomSharedWith("u"));
   count(s.ReferencedBlobIds());
   count(s.Ping());
   count(s.CheckIntegrity());
@@ -562,7 +599,7 @@ TEST(InstrumentedMetadataStoreTest, ForwardsAndReportsEveryOperationUnderItsName
   auto inner = std::make_unique<ScriptedStore>(inner_calls);
   Observations seen;
   InstrumentedMetadataStore store(std::move(inner), seen.Observer());
-  EXPECT_EQ(CallEveryMethod(store), 27);
+  EXPECT_EQ(CallEveryMethod(store), 38);
 
   const auto names = MetadataStoreOperationNames();
   const std::vector<std::string> expected(names.begin(), names.end());
@@ -603,7 +640,7 @@ TEST(InstrumentedMetadataStoreTest, OnlyFailuresOfTheStoreCountAsNotOk) {
     Observations seen;
     InstrumentedMetadataStore store(std::move(inner), seen.Observer());
     EXPECT_EQ(CallEveryMethod(store), 0);
-    ASSERT_EQ(seen.calls.size(), 27u);
+    ASSERT_EQ(seen.calls.size(), 38u);
     for (const auto& c : seen.calls) {
       EXPECT_EQ(c.ok, expect_ok) << error_name(code) << " " << c.operation;
     }
@@ -796,6 +833,17 @@ TEST(SessionCachingMetadataStoreTest, EveryWriteButTouchAndLogAppendsEmptiesTheC
       {"QueryLoginAttempts", {[&] { (void)cache.QueryLoginAttempts({}); }, false}},
       {"AppendAudit", {[&] { (void)cache.AppendAudit({}); }, false}},
       {"QueryAudit", {[&] { (void)cache.QueryAudit({}); }, false}},
+      {"CreateRoomFolder", {[&] { (void)cache.CreateRoomFolder({}, {}); }, false}},
+      {"FindRoomFolder", {[&] { (void)cache.FindRoomFolder("f"); }, false}},
+      {"FindRoomRoot", {[&] { (void)cache.FindRoomRoot("u"); }, false}},
+      {"ListRoomFolder", {[&] { (void)cache.ListRoomFolder("f"); }, false}},
+      {"UpdateRoomFolder", {[&] { (void)cache.UpdateRoomFolder({}, {}); }, false}},
+      {"DeleteRoomFolder", {[&] { (void)cache.DeleteRoomFolder("f", {}); }, false}},
+      {"CreateRoomFile", {[&] { (void)cache.CreateRoomFile({}, {}); }, false}},
+      {"FindRoomFile", {[&] { (void)cache.FindRoomFile("f"); }, false}},
+      {"UpdateRoomFile", {[&] { (void)cache.UpdateRoomFile({}, {}); }, false}},
+      {"DeleteRoomFile", {[&] { (void)cache.DeleteRoomFile("f", {}); }, false}},
+      {"ListRoomSharedWith", {[&] { (void)cache.ListRoomSharedWith("u"); }, false}},
       {"ReferencedBlobIds", {[&] { (void)cache.ReferencedBlobIds(); }, false}},
       {"Ping", {[&] { (void)cache.Ping(); }, false}},
       {"CheckIntegrity", {[&] { (void)cache.CheckIntegrity(); }, false}},

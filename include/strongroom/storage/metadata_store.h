@@ -177,6 +177,55 @@ struct CredentialChange {
   AuditEvent audit;
 };
 
+// --- Private Room (docs/private-room.md) ---------------------------------------------------------
+// The server stores records it cannot read: names, sizes and the rest are inside `record`,
+// signed by the owner (folders) or the author (files). What it can see it uses to enforce the
+// rules: ownership, the tree, and no two items with the same `name_hmac` in one folder.
+
+struct RoomFolder {
+  std::string id;                        // 32 hex digits, made by the client.
+  std::string owner_id;
+  std::optional<std::string> parent_id;  // Unset for the owner's root (one per owner).
+  std::optional<std::string> name_hmac;  // 64 hex digits; unset exactly for the root.
+  std::int64_t revision = 1;             // Increases with every move or rename.
+  std::vector<std::uint8_t> sealed_key;  // The folder key, sealed for the owner.
+  std::vector<std::uint8_t> record;      // Signed folder record (opaque here).
+  std::vector<std::uint8_t> signature;
+  TimeMs created_at = 0;
+  TimeMs updated_at = 0;
+  friend bool operator==(const RoomFolder&, const RoomFolder&) = default;
+};
+
+// A recipient stanza of a file's current container, as a row.
+struct RoomRecipient {
+  std::string user_id;
+  std::string fingerprint;  // 64 hex digits.
+  friend bool operator==(const RoomRecipient&, const RoomRecipient&) = default;
+};
+
+struct RoomFile {
+  std::string id;          // The container's file id, 32 hex digits.
+  std::string owner_id;
+  std::string parent_id;   // A folder of the owner.
+  std::string name_hmac;
+  std::int64_t version = 1;
+  std::int64_t size = 0;   // Container bytes.
+  std::string blob_id;     // Where the container is in the blob store.
+  std::string content_type;
+  std::string author_id;   // Who wrote this version (the owner or a recipient).
+  std::vector<RoomRecipient> recipients;  // Sorted by user id; includes the owner.
+  std::vector<std::uint8_t> record;
+  std::vector<std::uint8_t> signature;
+  TimeMs created_at = 0;
+  TimeMs updated_at = 0;
+  friend bool operator==(const RoomFile&, const RoomFile&) = default;
+};
+
+struct RoomListing {
+  std::vector<RoomFolder> folders;  // Sorted by id.
+  std::vector<RoomFile> files;      // Sorted by id.
+};
+
 class MetadataStore {
  public:
   virtual ~MetadataStore() = default;
@@ -250,8 +299,45 @@ class MetadataStore {
   virtual result<void> AppendAudit(const AuditEvent& event) = 0;
   [[nodiscard]] virtual result<std::vector<AuditEvent>> QueryAudit(const AuditQuery& query) = 0;
 
+  // --- Private Room ----------------------------------------------------------------------
+  // Names: every method that places an item (create, update) fails with already_exists when
+  // another item in the target folder has the same name_hmac, or the id is taken, or (root)
+  // the owner has a root already. Parents: not_found unless `parent_id` is a folder of the
+  // same owner. Each write appends `audit` in the same transaction.
+  [[nodiscard]] virtual result<void> CreateRoomFolder(const RoomFolder& folder,
+                                                      const AuditEvent& audit) = 0;
+  [[nodiscard]] virtual result<RoomFolder> FindRoomFolder(std::string_view id) = 0;
+  [[nodiscard]] virtual result<RoomFolder> FindRoomRoot(std::string_view owner_id) = 0;
+  // The folders and files directly inside folder `id` (not_found if it is not a folder).
+  [[nodiscard]] virtual result<RoomListing> ListRoomFolder(std::string_view id) = 0;
+  // Moves or renames: replaces parent, name_hmac, record, signature and revision (which must
+  // be the stored revision + 1: conflict otherwise). The root cannot move (invalid_argument);
+  // a folder cannot move into itself or below itself (invalid_argument).
+  [[nodiscard]] virtual result<void> UpdateRoomFolder(const RoomFolder& folder,
+                                                      const AuditEvent& audit) = 0;
+  // conflict when the folder is not empty.
+  [[nodiscard]] virtual result<void> DeleteRoomFolder(std::string_view id,
+                                                      const AuditEvent& audit) = 0;
+
+  // already_exists also when the id is taken by a folder.
+  [[nodiscard]] virtual result<void> CreateRoomFile(const RoomFile& file,
+                                                    const AuditEvent& audit) = 0;
+  [[nodiscard]] virtual result<RoomFile> FindRoomFile(std::string_view id) = 0;
+  // A new version (new content, move, share, deny): everything but id, owner and created_at
+  // is replaced, recipients included. `file.version` must be the stored version + 1
+  // (conflict otherwise, so two writers cannot both win). Returns the blob id the previous
+  // version used, for the caller to delete once this has committed (when it differs).
+  [[nodiscard]] virtual result<std::string> UpdateRoomFile(const RoomFile& file,
+                                                           const AuditEvent& audit) = 0;
+  // Removes the file and its recipients; returns its blob id for the caller to delete.
+  [[nodiscard]] virtual result<std::string> DeleteRoomFile(std::string_view id,
+                                                           const AuditEvent& audit) = 0;
+  // Files where `user_id` is a recipient but not the owner, sorted by id.
+  [[nodiscard]] virtual result<std::vector<RoomFile>> ListRoomSharedWith(
+      std::string_view user_id) = 0;
+
   // --- blobs the metadata refers to (for the integrity check) -----------------------------
-  // Ids of every blob some row refers to, sorted. Empty until documents exist (issue 5).
+  // Ids of every blob some row refers to (the Private Room files' containers), sorted.
   [[nodiscard]] virtual result<std::vector<std::string>> ReferencedBlobIds() = 0;
 
   // --- health ------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ std::optional<Role> ParseRole(std::string_view name) noexcept {
 
 namespace {
 
-constexpr std::array<std::string_view, 27> kOperationNames = {
+constexpr std::array<std::string_view, 38> kOperationNames = {
     "GetSetting",
     "PutSetting",
     "PutSettingIfAbsent",
@@ -59,6 +59,17 @@ constexpr std::array<std::string_view, 27> kOperationNames = {
     "QueryLoginAttempts",
     "AppendAudit",
     "QueryAudit",
+    "CreateRoomFolder",
+    "FindRoomFolder",
+    "FindRoomRoot",
+    "ListRoomFolder",
+    "UpdateRoomFolder",
+    "DeleteRoomFolder",
+    "CreateRoomFile",
+    "FindRoomFile",
+    "UpdateRoomFile",
+    "DeleteRoomFile",
+    "ListRoomSharedWith",
     "ReferencedBlobIds",
     "Ping",
     "CheckIntegrity",
@@ -202,6 +213,50 @@ result<void> InstrumentedMetadataStore::AppendAudit(const AuditEvent& event) {
 
 result<std::vector<AuditEvent>> InstrumentedMetadataStore::QueryAudit(const AuditQuery& query) {
   return Timed("QueryAudit", [&] { return inner_->QueryAudit(query); });
+}
+
+result<void> InstrumentedMetadataStore::CreateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) {
+  return Timed("CreateRoomFolder", [&] { return inner_->CreateRoomFolder(folder, audit); });
+}
+
+result<RoomFolder> InstrumentedMetadataStore::FindRoomFolder(std::string_view id) {
+  return Timed("FindRoomFolder", [&] { return inner_->FindRoomFolder(id); });
+}
+
+result<RoomFolder> InstrumentedMetadataStore::FindRoomRoot(std::string_view owner_id) {
+  return Timed("FindRoomRoot", [&] { return inner_->FindRoomRoot(owner_id); });
+}
+
+result<RoomListing> InstrumentedMetadataStore::ListRoomFolder(std::string_view id) {
+  return Timed("ListRoomFolder", [&] { return inner_->ListRoomFolder(id); });
+}
+
+result<void> InstrumentedMetadataStore::UpdateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) {
+  return Timed("UpdateRoomFolder", [&] { return inner_->UpdateRoomFolder(folder, audit); });
+}
+
+result<void> InstrumentedMetadataStore::DeleteRoomFolder(std::string_view id, const AuditEvent& audit) {
+  return Timed("DeleteRoomFolder", [&] { return inner_->DeleteRoomFolder(id, audit); });
+}
+
+result<void> InstrumentedMetadataStore::CreateRoomFile(const RoomFile& file, const AuditEvent& audit) {
+  return Timed("CreateRoomFile", [&] { return inner_->CreateRoomFile(file, audit); });
+}
+
+result<RoomFile> InstrumentedMetadataStore::FindRoomFile(std::string_view id) {
+  return Timed("FindRoomFile", [&] { return inner_->FindRoomFile(id); });
+}
+
+result<std::string> InstrumentedMetadataStore::UpdateRoomFile(const RoomFile& file, const AuditEvent& audit) {
+  return Timed("UpdateRoomFile", [&] { return inner_->UpdateRoomFile(file, audit); });
+}
+
+result<std::string> InstrumentedMetadataStore::DeleteRoomFile(std::string_view id, const AuditEvent& audit) {
+  return Timed("DeleteRoomFile", [&] { return inner_->DeleteRoomFile(id, audit); });
+}
+
+result<std::vector<RoomFile>> InstrumentedMetadataStore::ListRoomSharedWith(std::string_view user_id) {
+  return Timed("ListRoomSharedWith", [&] { return inner_->ListRoomSharedWith(user_id); });
 }
 
 result<std::vector<std::string>> InstrumentedMetadataStore::ReferencedBlobIds() {

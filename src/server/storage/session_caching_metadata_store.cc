@@ -185,6 +185,52 @@ result<std::vector<AuditEvent>> SessionCachingMetadataStore::QueryAudit(const Au
   return inner_->QueryAudit(query);
 }
 
+// --- Private Room: no cached answer holds a room row; writes leave the cache alone -----------
+
+result<void> SessionCachingMetadataStore::CreateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) {
+  return inner_->CreateRoomFolder(folder, audit);
+}
+
+result<RoomFolder> SessionCachingMetadataStore::FindRoomFolder(std::string_view id) {
+  return inner_->FindRoomFolder(id);
+}
+
+result<RoomFolder> SessionCachingMetadataStore::FindRoomRoot(std::string_view owner_id) {
+  return inner_->FindRoomRoot(owner_id);
+}
+
+result<RoomListing> SessionCachingMetadataStore::ListRoomFolder(std::string_view id) {
+  return inner_->ListRoomFolder(id);
+}
+
+result<void> SessionCachingMetadataStore::UpdateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) {
+  return inner_->UpdateRoomFolder(folder, audit);
+}
+
+result<void> SessionCachingMetadataStore::DeleteRoomFolder(std::string_view id, const AuditEvent& audit) {
+  return inner_->DeleteRoomFolder(id, audit);
+}
+
+result<void> SessionCachingMetadataStore::CreateRoomFile(const RoomFile& file, const AuditEvent& audit) {
+  return inner_->CreateRoomFile(file, audit);
+}
+
+result<RoomFile> SessionCachingMetadataStore::FindRoomFile(std::string_view id) {
+  return inner_->FindRoomFile(id);
+}
+
+result<std::string> SessionCachingMetadataStore::UpdateRoomFile(const RoomFile& file, const AuditEvent& audit) {
+  return inner_->UpdateRoomFile(file, audit);
+}
+
+result<std::string> SessionCachingMetadataStore::DeleteRoomFile(std::string_view id, const AuditEvent& audit) {
+  return inner_->DeleteRoomFile(id, audit);
+}
+
+result<std::vector<RoomFile>> SessionCachingMetadataStore::ListRoomSharedWith(std::string_view user_id) {
+  return inner_->ListRoomSharedWith(user_id);
+}
+
 result<std::vector<std::string>> SessionCachingMetadataStore::ReferencedBlobIds() {
   return inner_->ReferencedBlobIds();
 }

@@ -9,10 +9,12 @@
 //
 // What stays exactly as the wrapped store answers:
 //   * Every write made through this object is visible to the next read through it. A write
-//     clears the whole cache after it returns (and a read that raced with it is not kept);
-//     TouchSession updates the cached last_seen_at in place instead, so frequent touches do
-//     not empty the cache. RecordLoginAttempt and AppendAudit change nothing a cached answer
-//     holds and clear nothing. So revocation, logout, password change, deactivation: at once.
+//     to settings, invitations, users or sessions clears the whole cache after it returns
+//     (and a read that raced with it is not kept); TouchSession updates the cached
+//     last_seen_at in place instead, so frequent touches do not empty the cache.
+//     RecordLoginAttempt, AppendAudit and the Private Room methods change nothing a cached
+//     answer holds and clear nothing. So revocation, logout, password change, deactivation:
+//     at once. A new MetadataStore method must be classified here (a test enforces it).
 //   * A cached session is still checked against `now`: it stops working at expires_at.
 //   * Only successful answers are kept; a miss (not_found) always asks the wrapped store.
 // What may lag, by at most `ttl`: writes made *elsewhere* — another strongroomd process on
@@ -92,6 +94,18 @@ class SessionCachingMetadataStore final : public MetadataStore {
 
   result<void> AppendAudit(const AuditEvent& event) override;
   [[nodiscard]] result<std::vector<AuditEvent>> QueryAudit(const AuditQuery& query) override;
+
+  [[nodiscard]] result<void> CreateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) override;
+  [[nodiscard]] result<RoomFolder> FindRoomFolder(std::string_view id) override;
+  [[nodiscard]] result<RoomFolder> FindRoomRoot(std::string_view owner_id) override;
+  [[nodiscard]] result<RoomListing> ListRoomFolder(std::string_view id) override;
+  [[nodiscard]] result<void> UpdateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) override;
+  [[nodiscard]] result<void> DeleteRoomFolder(std::string_view id, const AuditEvent& audit) override;
+  [[nodiscard]] result<void> CreateRoomFile(const RoomFile& file, const AuditEvent& audit) override;
+  [[nodiscard]] result<RoomFile> FindRoomFile(std::string_view id) override;
+  [[nodiscard]] result<std::string> UpdateRoomFile(const RoomFile& file, const AuditEvent& audit) override;
+  [[nodiscard]] result<std::string> DeleteRoomFile(std::string_view id, const AuditEvent& audit) override;
+  [[nodiscard]] result<std::vector<RoomFile>> ListRoomSharedWith(std::string_view user_id) override;
 
   [[nodiscard]] result<std::vector<std::string>> ReferencedBlobIds() override;
   result<void> Ping() override;

@@ -120,8 +120,49 @@ CREATE TRIGGER login_attempts_no_replace BEFORE INSERT ON login_attempts
   BEGIN SELECT RAISE(ABORT, 'append-only'); END;
 )sql";
 
+
+// Private Room (docs/private-room.md). Folders and files share one table, so "no two items
+// with one name in a folder" is a UNIQUE constraint rather than a check that could race.
+// Kind-specific columns are NULL for the other kind, which the CHECKs pin down.
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE room_items (
+  id           TEXT PRIMARY KEY NOT NULL,
+  kind         TEXT NOT NULL CHECK (kind IN ('folder', 'file')),
+  owner_id     TEXT NOT NULL REFERENCES users(id),
+  parent_id    TEXT REFERENCES room_items(id),
+  name_hmac    TEXT,
+  revision     INTEGER NOT NULL CHECK (revision >= 1),
+  record       BLOB NOT NULL,
+  signature    BLOB NOT NULL,
+  sealed_key   BLOB,
+  size         INTEGER CHECK (size >= 0),
+  blob_id      TEXT,
+  content_type TEXT,
+  author_id    TEXT REFERENCES users(id),
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  UNIQUE (parent_id, name_hmac),
+  CHECK ((parent_id IS NULL) = (name_hmac IS NULL)),
+  CHECK (kind = 'folder' OR parent_id IS NOT NULL),
+  CHECK ((kind = 'folder') = (sealed_key IS NOT NULL)),
+  CHECK ((kind = 'file') = (size IS NOT NULL AND blob_id IS NOT NULL
+                            AND content_type IS NOT NULL AND author_id IS NOT NULL))
+) STRICT;
+CREATE UNIQUE INDEX room_items_one_root ON room_items(owner_id) WHERE parent_id IS NULL;
+CREATE INDEX room_items_owner ON room_items(owner_id);
+
+CREATE TABLE room_recipients (
+  file_id     TEXT NOT NULL REFERENCES room_items(id) ON DELETE CASCADE,
+  user_id     TEXT NOT NULL REFERENCES users(id),
+  fingerprint TEXT NOT NULL,
+  PRIMARY KEY (file_id, user_id)
+) STRICT;
+CREATE INDEX room_recipients_user ON room_recipients(user_id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "accounts: settings, users, invitations, sessions, login history, audit", kSchemaV1},
+    {2, "private room: folders, files, recipients", kSchemaV2},
 };
 
 constexpr std::size_t kMaxQueryLimit = 1000;
@@ -866,10 +907,460 @@ result<std::vector<AuditEvent>> SqliteMetadataStore::QueryAudit(const AuditQuery
 
 // --- blobs ------------------------------------------------------------------------------------
 
+
+// --- Private Room -------------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::string_view kFolderColumns =
+    "id, owner_id, parent_id, name_hmac, revision, sealed_key, record, signature, created_at,"
+    " updated_at";
+constexpr std::string_view kFileColumns =
+    "id, owner_id, parent_id, name_hmac, revision, size, blob_id, content_type, author_id,"
+    " record, signature, created_at, updated_at";
+
+RoomFolder ReadFolder(const Statement& s) {
+  RoomFolder f;
+  f.id = s.ColumnText(0);
+  f.owner_id = s.ColumnText(1);
+  if (!s.ColumnIsNull(2)) f.parent_id = s.ColumnText(2);
+  if (!s.ColumnIsNull(3)) f.name_hmac = s.ColumnText(3);
+  f.revision = s.ColumnInt(4);
+  f.sealed_key = s.ColumnBlob(5);
+  f.record = s.ColumnBlob(6);
+  f.signature = s.ColumnBlob(7);
+  f.created_at = s.ColumnInt(8);
+  f.updated_at = s.ColumnInt(9);
+  return f;
+}
+
+RoomFile ReadFile(const Statement& s) {
+  RoomFile f;
+  f.id = s.ColumnText(0);
+  f.owner_id = s.ColumnText(1);
+  f.parent_id = s.ColumnText(2);
+  f.name_hmac = s.ColumnText(3);
+  f.version = s.ColumnInt(4);
+  f.size = s.ColumnInt(5);
+  f.blob_id = s.ColumnText(6);
+  f.content_type = s.ColumnText(7);
+  f.author_id = s.ColumnText(8);
+  f.record = s.ColumnBlob(9);
+  f.signature = s.ColumnBlob(10);
+  f.created_at = s.ColumnInt(11);
+  f.updated_at = s.ColumnInt(12);
+  return f;
+}
+
+result<std::vector<RoomRecipient>> ReadRecipients(SqliteDatabase& db, std::string_view file_id) {
+  auto s = db.Cached(
+      "SELECT user_id, fingerprint FROM room_recipients WHERE file_id = ?1 ORDER BY user_id");
+  if (!s) return s.error();
+  (*s)->Bind(1, file_id);
+  std::vector<RoomRecipient> out;
+  for (;;) {
+    auto row = (*s)->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back({(*s)->ColumnText(0), (*s)->ColumnText(1)});
+  }
+  return out;
+}
+
+result<void> WriteRecipients(SqliteDatabase& db, const RoomFile& file) {
+  {
+    auto s = db.Cached("DELETE FROM room_recipients WHERE file_id = ?1");
+    if (!s) return s.error();
+    (*s)->Bind(1, file.id);
+    if (auto r = Run(**s); !r) return r;
+  }
+  for (const auto& recipient : file.recipients) {
+    auto s = db.Cached(
+        "INSERT INTO room_recipients (file_id, user_id, fingerprint) VALUES (?1, ?2, ?3)");
+    if (!s) return s.error();
+    (*s)->Bind(1, file.id).Bind(2, recipient.user_id).Bind(3, recipient.fingerprint);
+    if (auto r = Run(**s); !r) return r;  // already_exists: a user listed twice.
+  }
+  return {};
+}
+
+// not_found unless `parent_id` is a folder owned by `owner_id`: a file row, someone else's
+// folder and a missing id are all "no such folder" to the caller.
+result<void> CheckParent(SqliteDatabase& db, std::string_view parent_id,
+                         std::string_view owner_id) {
+  auto s = db.Cached("SELECT 1 FROM room_items WHERE id = ?1 AND kind = 'folder' AND owner_id = ?2");
+  if (!s) return s.error();
+  (*s)->Bind(1, parent_id).Bind(2, owner_id);
+  auto row = (*s)->Step();
+  if (!row) return row.error();
+  if (!*row) return errc::not_found;
+  return {};
+}
+
+bool ValidFile(const RoomFile& f) {
+  if (f.version < 1 || f.size < 0) return false;
+  // Sorted and without duplicates, and the owner among them: the header's stanzas always
+  // include the owner (a file nobody in its room can open is a bug, not a state).
+  for (std::size_t i = 1; i < f.recipients.size(); ++i) {
+    if (!(f.recipients[i - 1].user_id < f.recipients[i].user_id)) return false;
+  }
+  return std::any_of(f.recipients.begin(), f.recipients.end(),
+                     [&](const RoomRecipient& r) { return r.user_id == f.owner_id; });
+}
+
+}  // namespace
+
+result<void> SqliteMetadataStore::CreateRoomFolder(const RoomFolder& folder,
+                                                   const AuditEvent& audit) {
+  if (!ValidAuditResult(audit.result) || folder.revision < 1 ||
+      folder.parent_id.has_value() != folder.name_hmac.has_value()) {
+    return errc::invalid_argument;
+  }
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    if (folder.parent_id) {
+      if (auto r = CheckParent(db, *folder.parent_id, folder.owner_id); !r) return r;
+    }
+    auto s = db.Cached(
+        "INSERT INTO room_items (id, kind, owner_id, parent_id, name_hmac, revision, sealed_key,"
+        " record, signature, created_at, updated_at)"
+        " VALUES (?1, 'folder', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    if (!s) return s.error();
+    Statement& st = **s;
+    st.Bind(1, folder.id).Bind(2, folder.owner_id).Bind(5, folder.revision);
+    if (folder.parent_id) st.Bind(3, *folder.parent_id);
+    if (folder.name_hmac) st.Bind(4, *folder.name_hmac);
+    st.BindBlob(6, folder.sealed_key)
+        .BindBlob(7, folder.record)
+        .BindBlob(8, folder.signature)
+        .Bind(9, folder.created_at)
+        .Bind(10, folder.updated_at);
+    if (auto r = Run(st); !r) return r;  // already_exists: id, name or second root.
+    return InsertAudit(db, audit);
+  });
+}
+
+result<RoomFolder> SqliteMetadataStore::FindRoomFolder(std::string_view id) {
+  static const std::string kSql =
+      Select(kFolderColumns, "FROM room_items WHERE id = ?1 AND kind = 'folder'");
+  return Read<RoomFolder>([&](SqliteDatabase& db) -> result<RoomFolder> {
+    auto s = db.Cached(kSql);
+    if (!s) return s.error();
+    (*s)->Bind(1, id);
+    auto row = (*s)->Step();
+    if (!row) return row.error();
+    if (!*row) return errc::not_found;
+    return ReadFolder(**s);
+  });
+}
+
+result<RoomFolder> SqliteMetadataStore::FindRoomRoot(std::string_view owner_id) {
+  static const std::string kSql =
+      Select(kFolderColumns, "FROM room_items WHERE owner_id = ?1 AND parent_id IS NULL");
+  return Read<RoomFolder>([&](SqliteDatabase& db) -> result<RoomFolder> {
+    auto s = db.Cached(kSql);
+    if (!s) return s.error();
+    (*s)->Bind(1, owner_id);
+    auto row = (*s)->Step();
+    if (!row) return row.error();
+    if (!*row) return errc::not_found;
+    return ReadFolder(**s);
+  });
+}
+
+result<RoomListing> SqliteMetadataStore::ListRoomFolder(std::string_view id) {
+  static const std::string kFolders = Select(
+      kFolderColumns, "FROM room_items WHERE parent_id = ?1 AND kind = 'folder' ORDER BY id");
+  static const std::string kFiles = Select(
+      kFileColumns, "FROM room_items WHERE parent_id = ?1 AND kind = 'file' ORDER BY id");
+  return Read<RoomListing>([&](SqliteDatabase& db) -> result<RoomListing> {
+    {
+      auto s = db.Cached("SELECT 1 FROM room_items WHERE id = ?1 AND kind = 'folder'");
+      if (!s) return s.error();
+      (*s)->Bind(1, id);
+      auto row = (*s)->Step();
+      if (!row) return row.error();
+      if (!*row) return errc::not_found;
+    }
+    // One read transaction for the whole listing, so it is one consistent snapshot.
+    if (auto r = db.Execute("BEGIN"); !r) return r.error();
+    struct EndRead {
+      SqliteDatabase& db;
+      ~EndRead() { (void)db.Execute("COMMIT"); }
+    } end{db};
+    RoomListing out;
+    {
+      auto s = db.Cached(kFolders);
+      if (!s) return s.error();
+      (*s)->Bind(1, id);
+      for (;;) {
+        auto row = (*s)->Step();
+        if (!row) return row.error();
+        if (!*row) break;
+        out.folders.push_back(ReadFolder(**s));
+      }
+    }
+    {
+      auto s = db.Cached(kFiles);
+      if (!s) return s.error();
+      (*s)->Bind(1, id);
+      for (;;) {
+        auto row = (*s)->Step();
+        if (!row) return row.error();
+        if (!*row) break;
+        out.files.push_back(ReadFile(**s));
+      }
+    }
+    for (auto& file : out.files) {
+      auto recipients = ReadRecipients(db, file.id);
+      if (!recipients) return recipients.error();
+      file.recipients = std::move(*recipients);
+    }
+    return out;
+  });
+}
+
+result<void> SqliteMetadataStore::UpdateRoomFolder(const RoomFolder& folder,
+                                                   const AuditEvent& audit) {
+  if (!ValidAuditResult(audit.result) || !folder.parent_id || !folder.name_hmac) {
+    return errc::invalid_argument;  // The root has no parent and cannot move.
+  }
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    RoomFolder current;
+    {
+      static const std::string kSql =
+          Select(kFolderColumns, "FROM room_items WHERE id = ?1 AND kind = 'folder'");
+      auto s = db.Cached(kSql);
+      if (!s) return s.error();
+      (*s)->Bind(1, folder.id);
+      auto row = (*s)->Step();
+      if (!row) return row.error();
+      if (!*row) return errc::not_found;
+      current = ReadFolder(**s);
+    }
+    if (current.owner_id != folder.owner_id) return errc::not_found;
+    if (!current.parent_id) return errc::invalid_argument;  // The root.
+    if (folder.revision != current.revision + 1) return errc::conflict;
+    if (auto r = CheckParent(db, *folder.parent_id, folder.owner_id); !r) return r;
+    {
+      // Walk up from the new parent: meeting the folder itself would make a cycle.
+      auto s = db.Cached(
+          "WITH RECURSIVE up(id) AS (SELECT ?1 UNION ALL"
+          " SELECT r.parent_id FROM room_items r JOIN up ON r.id = up.id"
+          " WHERE r.parent_id IS NOT NULL)"
+          " SELECT 1 FROM up WHERE id = ?2");
+      if (!s) return s.error();
+      (*s)->Bind(1, *folder.parent_id).Bind(2, folder.id);
+      auto row = (*s)->Step();
+      if (!row) return row.error();
+      if (*row) return errc::invalid_argument;
+    }
+    auto s = db.Cached(
+        "UPDATE room_items SET parent_id = ?2, name_hmac = ?3, revision = ?4, record = ?5,"
+        " signature = ?6, updated_at = ?7 WHERE id = ?1");
+    if (!s) return s.error();
+    (*s)->Bind(1, folder.id)
+        .Bind(2, *folder.parent_id)
+        .Bind(3, *folder.name_hmac)
+        .Bind(4, folder.revision)
+        .BindBlob(5, folder.record)
+        .BindBlob(6, folder.signature)
+        .Bind(7, folder.updated_at);
+    if (auto r = Run(**s); !r) return r;  // already_exists: the name is taken there.
+    return InsertAudit(db, audit);
+  });
+}
+
+result<void> SqliteMetadataStore::DeleteRoomFolder(std::string_view id, const AuditEvent& audit) {
+  if (!ValidAuditResult(audit.result)) return errc::invalid_argument;
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    {
+      auto s = db.Cached("SELECT 1 FROM room_items WHERE id = ?1 AND kind = 'folder'");
+      if (!s) return s.error();
+      (*s)->Bind(1, id);
+      auto row = (*s)->Step();
+      if (!row) return row.error();
+      if (!*row) return errc::not_found;
+    }
+    {
+      auto s = db.Cached("SELECT 1 FROM room_items WHERE parent_id = ?1 LIMIT 1");
+      if (!s) return s.error();
+      (*s)->Bind(1, id);
+      auto row = (*s)->Step();
+      if (!row) return row.error();
+      if (*row) return errc::conflict;
+    }
+    auto s = db.Cached("DELETE FROM room_items WHERE id = ?1");
+    if (!s) return s.error();
+    (*s)->Bind(1, id);
+    if (auto r = Run(**s); !r) return r;
+    return InsertAudit(db, audit);
+  });
+}
+
+result<void> SqliteMetadataStore::CreateRoomFile(const RoomFile& file, const AuditEvent& audit) {
+  if (!ValidAuditResult(audit.result) || !ValidFile(file)) return errc::invalid_argument;
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    if (auto r = CheckParent(db, file.parent_id, file.owner_id); !r) return r;
+    auto s = db.Cached(
+        "INSERT INTO room_items (id, kind, owner_id, parent_id, name_hmac, revision, size,"
+        " blob_id, content_type, author_id, record, signature, created_at, updated_at)"
+        " VALUES (?1, 'file', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+    if (!s) return s.error();
+    (*s)->Bind(1, file.id)
+        .Bind(2, file.owner_id)
+        .Bind(3, file.parent_id)
+        .Bind(4, file.name_hmac)
+        .Bind(5, file.version)
+        .Bind(6, file.size)
+        .Bind(7, file.blob_id)
+        .Bind(8, file.content_type)
+        .Bind(9, file.author_id)
+        .BindBlob(10, file.record)
+        .BindBlob(11, file.signature)
+        .Bind(12, file.created_at)
+        .Bind(13, file.updated_at);
+    if (auto r = Run(**s); !r) return r;  // already_exists: id or name.
+    if (auto r = WriteRecipients(db, file); !r) return r;
+    return InsertAudit(db, audit);
+  });
+}
+
+result<RoomFile> SqliteMetadataStore::FindRoomFile(std::string_view id) {
+  static const std::string kSql =
+      Select(kFileColumns, "FROM room_items WHERE id = ?1 AND kind = 'file'");
+  return Read<RoomFile>([&](SqliteDatabase& db) -> result<RoomFile> {
+    if (auto r = db.Execute("BEGIN"); !r) return r.error();
+    struct EndRead {
+      SqliteDatabase& db;
+      ~EndRead() { (void)db.Execute("COMMIT"); }
+    } end{db};
+    RoomFile file;
+    {
+      auto s = db.Cached(kSql);
+      if (!s) return s.error();
+      (*s)->Bind(1, id);
+      auto row = (*s)->Step();
+      if (!row) return row.error();
+      if (!*row) return errc::not_found;
+      file = ReadFile(**s);
+    }
+    auto recipients = ReadRecipients(db, id);
+    if (!recipients) return recipients.error();
+    file.recipients = std::move(*recipients);
+    return file;
+  });
+}
+
+result<std::string> SqliteMetadataStore::UpdateRoomFile(const RoomFile& file,
+                                                        const AuditEvent& audit) {
+  if (!ValidAuditResult(audit.result) || !ValidFile(file)) return errc::invalid_argument;
+  return Write<std::string>([&](SqliteDatabase& db) -> result<std::string> {
+    std::string old_blob;
+    {
+      auto s = db.Cached(
+          "SELECT owner_id, revision, blob_id FROM room_items WHERE id = ?1 AND kind = 'file'");
+      if (!s) return s.error();
+      (*s)->Bind(1, file.id);
+      auto row = (*s)->Step();
+      if (!row) return row.error();
+      if (!*row) return errc::not_found;
+      if ((*s)->ColumnText(0) != file.owner_id) return errc::invalid_argument;
+      if (file.version != (*s)->ColumnInt(1) + 1) return errc::conflict;
+      old_blob = (*s)->ColumnText(2);
+    }
+    if (auto r = CheckParent(db, file.parent_id, file.owner_id); !r) return r.error();
+    auto s = db.Cached(
+        "UPDATE room_items SET parent_id = ?2, name_hmac = ?3, revision = ?4, size = ?5,"
+        " blob_id = ?6, content_type = ?7, author_id = ?8, record = ?9, signature = ?10,"
+        " updated_at = ?11 WHERE id = ?1");
+    if (!s) return s.error();
+    (*s)->Bind(1, file.id)
+        .Bind(2, file.parent_id)
+        .Bind(3, file.name_hmac)
+        .Bind(4, file.version)
+        .Bind(5, file.size)
+        .Bind(6, file.blob_id)
+        .Bind(7, file.content_type)
+        .Bind(8, file.author_id)
+        .BindBlob(9, file.record)
+        .BindBlob(10, file.signature)
+        .Bind(11, file.updated_at);
+    if (auto r = Run(**s); !r) return r.error();  // already_exists: the name is taken there.
+    if (auto r = WriteRecipients(db, file); !r) return r.error();
+    if (auto r = InsertAudit(db, audit); !r) return r.error();
+    return old_blob;
+  });
+}
+
+result<std::string> SqliteMetadataStore::DeleteRoomFile(std::string_view id,
+                                                        const AuditEvent& audit) {
+  if (!ValidAuditResult(audit.result)) return errc::invalid_argument;
+  return Write<std::string>([&](SqliteDatabase& db) -> result<std::string> {
+    std::string blob;
+    {
+      auto s = db.Cached("SELECT blob_id FROM room_items WHERE id = ?1 AND kind = 'file'");
+      if (!s) return s.error();
+      (*s)->Bind(1, id);
+      auto row = (*s)->Step();
+      if (!row) return row.error();
+      if (!*row) return errc::not_found;
+      blob = (*s)->ColumnText(0);
+    }
+    auto s = db.Cached("DELETE FROM room_items WHERE id = ?1");  // Recipients cascade.
+    if (!s) return s.error();
+    (*s)->Bind(1, id);
+    if (auto r = Run(**s); !r) return r.error();
+    if (auto r = InsertAudit(db, audit); !r) return r.error();
+    return blob;
+  });
+}
+
+result<std::vector<RoomFile>> SqliteMetadataStore::ListRoomSharedWith(std::string_view user_id) {
+  static const std::string kSql = "SELECT " + Qualified(kFileColumns, "i") +
+                                  " FROM room_items i JOIN room_recipients r ON r.file_id = i.id"
+                                  " WHERE r.user_id = ?1 AND i.owner_id != ?1 ORDER BY i.id";
+  return Read<std::vector<RoomFile>>([&](SqliteDatabase& db) -> result<std::vector<RoomFile>> {
+    if (auto r = db.Execute("BEGIN"); !r) return r.error();
+    struct EndRead {
+      SqliteDatabase& db;
+      ~EndRead() { (void)db.Execute("COMMIT"); }
+    } end{db};
+    std::vector<RoomFile> out;
+    {
+      auto s = db.Cached(kSql);
+      if (!s) return s.error();
+      (*s)->Bind(1, user_id);
+      for (;;) {
+        auto row = (*s)->Step();
+        if (!row) return row.error();
+        if (!*row) break;
+        out.push_back(ReadFile(**s));
+      }
+    }
+    for (auto& file : out) {
+      auto recipients = ReadRecipients(db, file.id);
+      if (!recipients) return recipients.error();
+      file.recipients = std::move(*recipients);
+    }
+    return out;
+  });
+}
+
 result<std::vector<std::string>> SqliteMetadataStore::ReferencedBlobIds() {
-  // No table of schema version 1 refers to a blob: documents (and their versions, which
-  // will) arrive with issue 5, and this will then select their blob ids, sorted.
-  return std::vector<std::string>{};
+  return Read<std::vector<std::string>>(
+      [&](SqliteDatabase& db) -> result<std::vector<std::string>> {
+        auto s = db.Cached(
+            "SELECT blob_id FROM room_items WHERE kind = 'file' ORDER BY blob_id");
+        if (!s) return s.error();
+        std::vector<std::string> out;
+        for (;;) {
+          auto row = (*s)->Step();
+          if (!row) return row.error();
+          if (!*row) break;
+          out.push_back((*s)->ColumnText(0));
+        }
+        return out;
+      });
 }
 
 // --- health -----------------------------------------------------------------------------------

@@ -97,6 +97,18 @@ class SqliteMetadataStore final : public MetadataStore {
   result<void> AppendAudit(const AuditEvent& event) override;
   [[nodiscard]] result<std::vector<AuditEvent>> QueryAudit(const AuditQuery& query) override;
 
+  [[nodiscard]] result<void> CreateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) override;
+  [[nodiscard]] result<RoomFolder> FindRoomFolder(std::string_view id) override;
+  [[nodiscard]] result<RoomFolder> FindRoomRoot(std::string_view owner_id) override;
+  [[nodiscard]] result<RoomListing> ListRoomFolder(std::string_view id) override;
+  [[nodiscard]] result<void> UpdateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) override;
+  [[nodiscard]] result<void> DeleteRoomFolder(std::string_view id, const AuditEvent& audit) override;
+  [[nodiscard]] result<void> CreateRoomFile(const RoomFile& file, const AuditEvent& audit) override;
+  [[nodiscard]] result<RoomFile> FindRoomFile(std::string_view id) override;
+  [[nodiscard]] result<std::string> UpdateRoomFile(const RoomFile& file, const AuditEvent& audit) override;
+  [[nodiscard]] result<std::string> DeleteRoomFile(std::string_view id, const AuditEvent& audit) override;
+  [[nodiscard]] result<std::vector<RoomFile>> ListRoomSharedWith(std::string_view user_id) override;
+
   [[nodiscard]] result<std::vector<std::string>> ReferencedBlobIds() override;
 
   result<void> Ping() override;
