@@ -912,6 +912,60 @@ result<std::vector<AuditEvent>> SqliteMetadataStore::QueryAudit(const AuditQuery
 
 namespace {
 
+// The first row of `sql` (with ?1 = key) through `read`; not_found when there is none.
+template <class T, class Reader>
+result<T> FirstRow(SqliteDatabase& db, const std::string& sql, std::string_view key,
+                   Reader read) {
+  auto s = db.Cached(sql);
+  if (!s) return s.error();
+  (*s)->Bind(1, key);
+  auto row = (*s)->Step();
+  if (!row) return row.error();
+  if (!*row) return errc::not_found;
+  return read(**s);
+}
+
+// Every row of `sql` (with ?1 = key) through `read`.
+template <class T, class Reader>
+result<std::vector<T>> AllRows(SqliteDatabase& db, const std::string& sql, std::string_view key,
+                               Reader read) {
+  auto s = db.Cached(sql);
+  if (!s) return s.error();
+  (*s)->Bind(1, key);
+  std::vector<T> out;
+  for (;;) {
+    auto row = (*s)->Step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    out.push_back(read(**s));
+  }
+}
+
+// Whether `sql` (with ?1 = key) returns a row.
+result<bool> AnyRow(SqliteDatabase& db, const std::string& sql, std::string_view key) {
+  auto s = db.Cached(sql);
+  if (!s) return Fail<bool>(s.error());
+  (*s)->Bind(1, key);
+  return (*s)->Step();
+}
+
+// Several reads as one snapshot: BEGIN now, COMMIT (of nothing) when it goes out of scope.
+// Declare it before the statements it covers, so they are reset before the COMMIT.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(SqliteDatabase& db) : db_(db), ok_(db.Execute("BEGIN")) {}
+  ~ReadTransaction() {
+    if (ok_) (void)db_.Execute("COMMIT");
+  }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+  [[nodiscard]] result<void> status() const { return ok_; }
+
+ private:
+  SqliteDatabase& db_;
+  result<void> ok_;
+};
+
 constexpr std::string_view kFolderColumns =
     "id, owner_id, parent_id, name_hmac, revision, sealed_key, record, signature, created_at,"
     " updated_at";
@@ -953,18 +1007,21 @@ RoomFile ReadFile(const Statement& s) {
 }
 
 result<std::vector<RoomRecipient>> ReadRecipients(SqliteDatabase& db, std::string_view file_id) {
-  auto s = db.Cached(
-      "SELECT user_id, fingerprint FROM room_recipients WHERE file_id = ?1 ORDER BY user_id");
-  if (!s) return s.error();
-  (*s)->Bind(1, file_id);
-  std::vector<RoomRecipient> out;
-  for (;;) {
-    auto row = (*s)->Step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back({(*s)->ColumnText(0), (*s)->ColumnText(1)});
+  static const std::string kSql =
+      "SELECT user_id, fingerprint FROM room_recipients WHERE file_id = ?1 ORDER BY user_id";
+  return AllRows<RoomRecipient>(db, kSql, file_id, [](const Statement& s) {
+    return RoomRecipient{s.ColumnText(0), s.ColumnText(1)};
+  });
+}
+
+// Fills in the recipients of files read from room_items.
+result<void> AddRecipients(SqliteDatabase& db, std::vector<RoomFile>& files) {
+  for (auto& file : files) {
+    auto recipients = ReadRecipients(db, file.id);
+    if (!recipients) return recipients.error();
+    file.recipients = std::move(*recipients);
   }
-  return out;
+  return {};
 }
 
 result<void> WriteRecipients(SqliteDatabase& db, const RoomFile& file) {
@@ -988,7 +1045,8 @@ result<void> WriteRecipients(SqliteDatabase& db, const RoomFile& file) {
 // folder and a missing id are all "no such folder" to the caller.
 result<void> CheckParent(SqliteDatabase& db, std::string_view parent_id,
                          std::string_view owner_id) {
-  auto s = db.Cached("SELECT 1 FROM room_items WHERE id = ?1 AND kind = 'folder' AND owner_id = ?2");
+  auto s = db.Cached(
+      "SELECT 1 FROM room_items WHERE id = ?1 AND kind = 'folder' AND owner_id = ?2");
   if (!s) return s.error();
   (*s)->Bind(1, parent_id).Bind(2, owner_id);
   auto row = (*s)->Step();
@@ -1042,80 +1100,37 @@ result<void> SqliteMetadataStore::CreateRoomFolder(const RoomFolder& folder,
 result<RoomFolder> SqliteMetadataStore::FindRoomFolder(std::string_view id) {
   static const std::string kSql =
       Select(kFolderColumns, "FROM room_items WHERE id = ?1 AND kind = 'folder'");
-  return Read<RoomFolder>([&](SqliteDatabase& db) -> result<RoomFolder> {
-    auto s = db.Cached(kSql);
-    if (!s) return s.error();
-    (*s)->Bind(1, id);
-    auto row = (*s)->Step();
-    if (!row) return row.error();
-    if (!*row) return errc::not_found;
-    return ReadFolder(**s);
+  return Read<RoomFolder>([&](SqliteDatabase& db) {
+    return FirstRow<RoomFolder>(db, kSql, id, ReadFolder);
   });
 }
 
 result<RoomFolder> SqliteMetadataStore::FindRoomRoot(std::string_view owner_id) {
   static const std::string kSql =
       Select(kFolderColumns, "FROM room_items WHERE owner_id = ?1 AND parent_id IS NULL");
-  return Read<RoomFolder>([&](SqliteDatabase& db) -> result<RoomFolder> {
-    auto s = db.Cached(kSql);
-    if (!s) return s.error();
-    (*s)->Bind(1, owner_id);
-    auto row = (*s)->Step();
-    if (!row) return row.error();
-    if (!*row) return errc::not_found;
-    return ReadFolder(**s);
+  return Read<RoomFolder>([&](SqliteDatabase& db) {
+    return FirstRow<RoomFolder>(db, kSql, owner_id, ReadFolder);
   });
 }
 
 result<RoomListing> SqliteMetadataStore::ListRoomFolder(std::string_view id) {
+  static const std::string kIsFolder = "SELECT 1 FROM room_items WHERE id = ?1 AND kind = 'folder'";
   static const std::string kFolders = Select(
       kFolderColumns, "FROM room_items WHERE parent_id = ?1 AND kind = 'folder' ORDER BY id");
   static const std::string kFiles = Select(
       kFileColumns, "FROM room_items WHERE parent_id = ?1 AND kind = 'file' ORDER BY id");
   return Read<RoomListing>([&](SqliteDatabase& db) -> result<RoomListing> {
-    {
-      auto s = db.Cached("SELECT 1 FROM room_items WHERE id = ?1 AND kind = 'folder'");
-      if (!s) return s.error();
-      (*s)->Bind(1, id);
-      auto row = (*s)->Step();
-      if (!row) return row.error();
-      if (!*row) return errc::not_found;
-    }
-    // One read transaction for the whole listing, so it is one consistent snapshot.
-    if (auto r = db.Execute("BEGIN"); !r) return r.error();
-    struct EndRead {
-      SqliteDatabase& db;
-      ~EndRead() { (void)db.Execute("COMMIT"); }
-    } end{db};
-    RoomListing out;
-    {
-      auto s = db.Cached(kFolders);
-      if (!s) return s.error();
-      (*s)->Bind(1, id);
-      for (;;) {
-        auto row = (*s)->Step();
-        if (!row) return row.error();
-        if (!*row) break;
-        out.folders.push_back(ReadFolder(**s));
-      }
-    }
-    {
-      auto s = db.Cached(kFiles);
-      if (!s) return s.error();
-      (*s)->Bind(1, id);
-      for (;;) {
-        auto row = (*s)->Step();
-        if (!row) return row.error();
-        if (!*row) break;
-        out.files.push_back(ReadFile(**s));
-      }
-    }
-    for (auto& file : out.files) {
-      auto recipients = ReadRecipients(db, file.id);
-      if (!recipients) return recipients.error();
-      file.recipients = std::move(*recipients);
-    }
-    return out;
+    ReadTransaction snapshot(db);
+    if (auto r = snapshot.status(); !r) return r.error();
+    auto exists = AnyRow(db, kIsFolder, id);
+    if (!exists) return exists.error();
+    if (!*exists) return errc::not_found;
+    auto folders = AllRows<RoomFolder>(db, kFolders, id, ReadFolder);
+    if (!folders) return folders.error();
+    auto files = AllRows<RoomFile>(db, kFiles, id, ReadFile);
+    if (!files) return files.error();
+    if (auto r = AddRecipients(db, *files); !r) return r.error();
+    return RoomListing{std::move(*folders), std::move(*files)};
   });
 }
 
@@ -1125,18 +1140,11 @@ result<void> SqliteMetadataStore::UpdateRoomFolder(const RoomFolder& folder,
     return errc::invalid_argument;  // The root has no parent and cannot move.
   }
   return Write<void>([&](SqliteDatabase& db) -> result<void> {
-    RoomFolder current;
-    {
-      static const std::string kSql =
-          Select(kFolderColumns, "FROM room_items WHERE id = ?1 AND kind = 'folder'");
-      auto s = db.Cached(kSql);
-      if (!s) return s.error();
-      (*s)->Bind(1, folder.id);
-      auto row = (*s)->Step();
-      if (!row) return row.error();
-      if (!*row) return errc::not_found;
-      current = ReadFolder(**s);
-    }
+    static const std::string kSql =
+        Select(kFolderColumns, "FROM room_items WHERE id = ?1 AND kind = 'folder'");
+    auto found = FirstRow<RoomFolder>(db, kSql, folder.id, ReadFolder);
+    if (!found) return found.error();
+    const RoomFolder& current = *found;
     if (current.owner_id != folder.owner_id) return errc::not_found;
     if (!current.parent_id) return errc::invalid_argument;  // The root.
     if (folder.revision != current.revision + 1) return errc::conflict;
@@ -1173,22 +1181,12 @@ result<void> SqliteMetadataStore::UpdateRoomFolder(const RoomFolder& folder,
 result<void> SqliteMetadataStore::DeleteRoomFolder(std::string_view id, const AuditEvent& audit) {
   if (!ValidAuditResult(audit.result)) return errc::invalid_argument;
   return Write<void>([&](SqliteDatabase& db) -> result<void> {
-    {
-      auto s = db.Cached("SELECT 1 FROM room_items WHERE id = ?1 AND kind = 'folder'");
-      if (!s) return s.error();
-      (*s)->Bind(1, id);
-      auto row = (*s)->Step();
-      if (!row) return row.error();
-      if (!*row) return errc::not_found;
-    }
-    {
-      auto s = db.Cached("SELECT 1 FROM room_items WHERE parent_id = ?1 LIMIT 1");
-      if (!s) return s.error();
-      (*s)->Bind(1, id);
-      auto row = (*s)->Step();
-      if (!row) return row.error();
-      if (*row) return errc::conflict;
-    }
+    auto exists = AnyRow(db, "SELECT 1 FROM room_items WHERE id = ?1 AND kind = 'folder'", id);
+    if (!exists) return exists.error();
+    if (!*exists) return errc::not_found;
+    auto children = AnyRow(db, "SELECT 1 FROM room_items WHERE parent_id = ?1 LIMIT 1", id);
+    if (!children) return children.error();
+    if (*children) return errc::conflict;
     auto s = db.Cached("DELETE FROM room_items WHERE id = ?1");
     if (!s) return s.error();
     (*s)->Bind(1, id);
@@ -1229,24 +1227,13 @@ result<RoomFile> SqliteMetadataStore::FindRoomFile(std::string_view id) {
   static const std::string kSql =
       Select(kFileColumns, "FROM room_items WHERE id = ?1 AND kind = 'file'");
   return Read<RoomFile>([&](SqliteDatabase& db) -> result<RoomFile> {
-    if (auto r = db.Execute("BEGIN"); !r) return r.error();
-    struct EndRead {
-      SqliteDatabase& db;
-      ~EndRead() { (void)db.Execute("COMMIT"); }
-    } end{db};
-    RoomFile file;
-    {
-      auto s = db.Cached(kSql);
-      if (!s) return s.error();
-      (*s)->Bind(1, id);
-      auto row = (*s)->Step();
-      if (!row) return row.error();
-      if (!*row) return errc::not_found;
-      file = ReadFile(**s);
-    }
+    ReadTransaction snapshot(db);
+    if (auto r = snapshot.status(); !r) return r.error();
+    auto file = FirstRow<RoomFile>(db, kSql, id, ReadFile);
+    if (!file) return file.error();
     auto recipients = ReadRecipients(db, id);
     if (!recipients) return recipients.error();
-    file.recipients = std::move(*recipients);
+    file->recipients = std::move(*recipients);
     return file;
   });
 }
@@ -1296,16 +1283,10 @@ result<std::string> SqliteMetadataStore::DeleteRoomFile(std::string_view id,
                                                         const AuditEvent& audit) {
   if (!ValidAuditResult(audit.result)) return errc::invalid_argument;
   return Write<std::string>([&](SqliteDatabase& db) -> result<std::string> {
-    std::string blob;
-    {
-      auto s = db.Cached("SELECT blob_id FROM room_items WHERE id = ?1 AND kind = 'file'");
-      if (!s) return s.error();
-      (*s)->Bind(1, id);
-      auto row = (*s)->Step();
-      if (!row) return row.error();
-      if (!*row) return errc::not_found;
-      blob = (*s)->ColumnText(0);
-    }
+    auto blob = FirstRow<std::string>(
+        db, "SELECT blob_id FROM room_items WHERE id = ?1 AND kind = 'file'", id,
+        [](const Statement& s) { return s.ColumnText(0); });
+    if (!blob) return blob.error();
     auto s = db.Cached("DELETE FROM room_items WHERE id = ?1");  // Recipients cascade.
     if (!s) return s.error();
     (*s)->Bind(1, id);
@@ -1320,29 +1301,12 @@ result<std::vector<RoomFile>> SqliteMetadataStore::ListRoomSharedWith(std::strin
                                   " FROM room_items i JOIN room_recipients r ON r.file_id = i.id"
                                   " WHERE r.user_id = ?1 AND i.owner_id != ?1 ORDER BY i.id";
   return Read<std::vector<RoomFile>>([&](SqliteDatabase& db) -> result<std::vector<RoomFile>> {
-    if (auto r = db.Execute("BEGIN"); !r) return r.error();
-    struct EndRead {
-      SqliteDatabase& db;
-      ~EndRead() { (void)db.Execute("COMMIT"); }
-    } end{db};
-    std::vector<RoomFile> out;
-    {
-      auto s = db.Cached(kSql);
-      if (!s) return s.error();
-      (*s)->Bind(1, user_id);
-      for (;;) {
-        auto row = (*s)->Step();
-        if (!row) return row.error();
-        if (!*row) break;
-        out.push_back(ReadFile(**s));
-      }
-    }
-    for (auto& file : out) {
-      auto recipients = ReadRecipients(db, file.id);
-      if (!recipients) return recipients.error();
-      file.recipients = std::move(*recipients);
-    }
-    return out;
+    ReadTransaction snapshot(db);
+    if (auto r = snapshot.status(); !r) return r.error();
+    auto files = AllRows<RoomFile>(db, kSql, user_id, ReadFile);
+    if (!files) return files.error();
+    if (auto r = AddRecipients(db, *files); !r) return r.error();
+    return files;
   });
 }
 
