@@ -16,8 +16,6 @@ namespace {
 
 using Params = std::map<std::string, std::string>;
 
-
-
 std::optional<std::int64_t> IntParam(const Params& p, const std::string& name, std::int64_t min,
                                      std::int64_t max) {
   const auto it = p.find(name);
@@ -30,6 +28,13 @@ std::optional<std::int64_t> IntParam(const Params& p, const std::string& name, s
                  std::to_string(min) + " to " + std::to_string(max));
   }
   return v;
+}
+
+// `limit` (1..1000, default 100) and `before` (an id), shared by every paged listing.
+template <class Query>
+void SetPage(const Params& p, Query& query) {
+  query.limit = static_cast<std::size_t>(IntParam(p, "limit", 1, 1000).value_or(100));
+  query.before_id = IntParam(p, "before", 1, INT64_MAX);
 }
 
 std::optional<storage::TimeMs> TimeParam(const Params& p, const std::string& name) {
@@ -79,8 +84,7 @@ Response MyLogins(const Request& request, HandlerContext& context) {
   const Params p = QueryParams(request);
   storage::LoginQuery query;
   query.user_id = caller.user.id;
-  query.limit = static_cast<std::size_t>(IntParam(p, "limit", 1, 1000).value_or(100));
-  query.before_id = IntParam(p, "before", 1, INT64_MAX);
+  SetPage(p, query);
   return Logins(request, context, query, false);
 }
 
@@ -92,8 +96,7 @@ Response AdminLogins(const Request& request, HandlerContext& context) {
   query.to = TimeParam(p, "to");
   query.user_id = TextParam(p, "user");
   query.ip = TextParam(p, "ip");
-  query.limit = static_cast<std::size_t>(IntParam(p, "limit", 1, 1000).value_or(100));
-  query.before_id = IntParam(p, "before", 1, INT64_MAX);
+  SetPage(p, query);
   return Logins(request, context, query, true);
 }
 
@@ -106,8 +109,7 @@ Response AdminAudit(const Request& request, HandlerContext& context) {
   query.to = TimeParam(p, "to");
   query.actor = TextParam(p, "actor");
   query.action = TextParam(p, "action");
-  query.limit = static_cast<std::size_t>(IntParam(p, "limit", 1, 1000).value_or(100));
-  query.before_id = IntParam(p, "before", 1, INT64_MAX);
+  SetPage(p, query);
   boost::json::array list;
   for (const auto& e : Must(s.store->QueryAudit(query))) {
     boost::json::object o;

@@ -201,6 +201,18 @@ result<void> Run(Statement& statement) {
   return {};
 }
 
+// Steps a bound statement to the end, each row through `read`.
+template <class T, class Reader>
+result<std::vector<T>> CollectRows(Statement& statement, Reader read) {
+  std::vector<T> out;
+  for (;;) {
+    auto row = statement.Step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    out.push_back(read(statement));
+  }
+}
+
 // --- rows <-> records -------------------------------------------------------------------------
 
 // A statement's columns seen from index `first` on, so one reader serves a table's columns
@@ -732,14 +744,8 @@ result<std::vector<SessionRecord>> SqliteMetadataStore::ListSessions(std::string
         auto s = db.Cached(kSql);
         if (!s) return s.error();
         (*s)->Bind(1, user_id).Bind(2, now);
-        std::vector<SessionRecord> out;
-        for (;;) {
-          auto row = (*s)->Step();
-          if (!row) return row.error();
-          if (!*row) break;
-          out.push_back(ReadSession(**s));
-        }
-        return out;
+        return CollectRows<SessionRecord>(
+            **s, [](const Statement& row) { return ReadSession(row); });
       });
 }
 
@@ -857,14 +863,7 @@ result<std::vector<LoginAttempt>> SqliteMetadataStore::QueryLoginAttempts(const 
         if (query.ip) st.Bind(4, *query.ip);
         if (query.before_id) st.Bind(5, *query.before_id);
         st.Bind(6, ClampLimit(query.limit));
-        std::vector<LoginAttempt> out;
-        for (;;) {
-          auto row = st.Step();
-          if (!row) return row.error();
-          if (!*row) break;
-          out.push_back(ReadAttempt(st));
-        }
-        return out;
+        return CollectRows<LoginAttempt>(st, ReadAttempt);
       });
 }
 
@@ -894,14 +893,7 @@ result<std::vector<AuditEvent>> SqliteMetadataStore::QueryAudit(const AuditQuery
     if (query.action) st.Bind(4, *query.action);
     if (query.before_id) st.Bind(5, *query.before_id);
     st.Bind(6, ClampLimit(query.limit));
-    std::vector<AuditEvent> out;
-    for (;;) {
-      auto row = st.Step();
-      if (!row) return row.error();
-      if (!*row) break;
-      out.push_back(ReadAudit(st));
-    }
-    return out;
+    return CollectRows<AuditEvent>(st, ReadAudit);
   });
 }
 
@@ -932,13 +924,7 @@ result<std::vector<T>> AllRows(SqliteDatabase& db, const std::string& sql, std::
   auto s = db.Cached(sql);
   if (!s) return s.error();
   (*s)->Bind(1, key);
-  std::vector<T> out;
-  for (;;) {
-    auto row = (*s)->Step();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back(read(**s));
-  }
+  return CollectRows<T>(**s, read);
 }
 
 // Whether `sql` (with ?1 = key) returns a row.
@@ -1316,14 +1302,8 @@ result<std::vector<std::string>> SqliteMetadataStore::ReferencedBlobIds() {
         auto s = db.Cached(
             "SELECT blob_id FROM room_items WHERE kind = 'file' ORDER BY blob_id");
         if (!s) return s.error();
-        std::vector<std::string> out;
-        for (;;) {
-          auto row = (*s)->Step();
-          if (!row) return row.error();
-          if (!*row) break;
-          out.push_back((*s)->ColumnText(0));
-        }
-        return out;
+        return CollectRows<std::string>(
+            **s, [](const Statement& row) { return row.ColumnText(0); });
       });
 }
 
