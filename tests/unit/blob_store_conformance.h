@@ -546,6 +546,122 @@ TYPED_TEST_P(BlobStoreConformance, ReadersSeeAWholeBlobOrNone) {
   }
 }
 
+// Reads a source to its end in pieces of `piece` bytes.
+inline result<Bytes> Drain(io::Source& in, std::size_t piece = 7000) {
+  Bytes out, buffer(piece);
+  for (;;) {
+    auto n = in.Read(buffer);
+    if (!n) return n.error();
+    if (*n == 0) return out;
+    out.insert(out.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(*n));
+  }
+}
+
+TYPED_TEST_P(BlobStoreConformance, OpenRangeStreamsClampedRanges) {
+  const Bytes data = PatternData(200'000);
+  const BlobId id = Id("ranged");
+  ASSERT_TRUE(this->PutBytes(id, data));
+  struct Case {
+    std::uint64_t offset, length;
+  };
+  for (const Case c : {Case{0, 200'000}, Case{0, kNoLimit}, Case{1, 10}, Case{199'999, 5},
+                       Case{200'000, 1}, Case{12'345, 100'000}}) {
+    auto source = this->store().OpenRange(id, c.offset, c.length);
+    ASSERT_TRUE(source) << c.offset;
+    const auto end = std::min<std::uint64_t>(data.size(), c.offset + std::min<std::uint64_t>(
+                                                                           c.length, data.size()));
+    ASSERT_TRUE((*source)->Size());
+    EXPECT_EQ(*(*source)->Size(), end - c.offset);
+    auto got = Drain(**source);
+    ASSERT_TRUE(got);
+    EXPECT_TRUE(*got == Bytes(data.begin() + static_cast<std::ptrdiff_t>(c.offset),
+                              data.begin() + static_cast<std::ptrdiff_t>(end)))
+        << c.offset << "+" << c.length;
+  }
+  EXPECT_EQ(this->store().OpenRange(id, 200'001, 1).error(), errc::invalid_argument);
+  EXPECT_EQ(this->store().OpenRange(Id("absent"), 0, 1).error(), errc::not_found);
+}
+
+TYPED_TEST_P(BlobStoreConformance, OpenRangeKeepsReadingABlobDeletedMeanwhile) {
+  const Bytes data = PatternData(300'000, 5);
+  const BlobId id = Id("vanishing");
+  ASSERT_TRUE(this->PutBytes(id, data));
+  auto source = this->store().OpenRange(id, 0, kNoLimit);
+  ASSERT_TRUE(source);
+  ASSERT_TRUE(this->store().Delete(id));
+  auto got = Drain(**source);
+  ASSERT_TRUE(got) << "a stream already open must finish";
+  EXPECT_TRUE(*got == data);
+  this->ExpectAbsent(id);
+}
+
+TYPED_TEST_P(BlobStoreConformance, StagedBlobBecomesVisibleOnlyOnCommit) {
+  const Bytes data = PatternData(500'001, 9);
+  const BlobId staged = Id("upload-1"), id = Id("committed");
+  ASSERT_TRUE(this->store().CreateStaged(staged));
+  EXPECT_EQ(this->store().CreateStaged(staged).error(), errc::already_exists);
+  EXPECT_EQ(*this->store().StagedSize(staged), 0u);
+  // Three appends, as three requests would make them.
+  std::size_t at = 0;
+  for (const std::size_t part : {std::size_t{1}, std::size_t{250'000}, std::size_t{250'000}}) {
+    auto sink = this->store().AppendStaged(staged, at);
+    ASSERT_TRUE(sink) << at;
+    ASSERT_TRUE((*sink)->Write(std::span(data).subspan(at, part)));
+    at += part;
+    EXPECT_EQ(*this->store().StagedSize(staged), at);
+  }
+  // Staged bytes are invisible as a blob, under either name.
+  this->ExpectAbsent(staged);
+  this->ExpectAbsent(id);
+  ASSERT_TRUE(this->store().CommitStaged(staged, id));
+  this->ExpectBlob(id, Bytes(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(at)));
+  EXPECT_EQ(this->store().StagedSize(staged).error(), errc::not_found);
+  EXPECT_EQ(this->ListOrFail(), std::vector<BlobId>{id});
+}
+
+TYPED_TEST_P(BlobStoreConformance, StagedAppendsAreOrderedAndExclusive) {
+  const BlobId staged = Id("upload-2");
+  ASSERT_TRUE(this->store().CreateStaged(staged));
+  EXPECT_EQ(this->store().AppendStaged(staged, 1).error(), errc::conflict);  // A gap.
+  auto first = this->store().AppendStaged(staged, 0);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE((*first)->Write(PatternData(100)));
+  // One appender at a time, and no commit while it is open.
+  EXPECT_EQ(this->store().AppendStaged(staged, 100).error(), errc::conflict);
+  EXPECT_EQ(this->store().CommitStaged(staged, Id("x")).error(), errc::conflict);
+  first->reset();  // A broken request: what was written stays.
+  EXPECT_EQ(*this->store().StagedSize(staged), 100u);
+  EXPECT_EQ(this->store().AppendStaged(staged, 50).error(), errc::conflict);  // An overlap.
+  auto resumed = this->store().AppendStaged(staged, 100);
+  ASSERT_TRUE(resumed);
+  resumed->reset();
+  EXPECT_EQ(this->store().AppendStaged(Id("never-created"), 0).error(), errc::not_found);
+  EXPECT_EQ(this->store().CommitStaged(Id("never-created"), Id("y")).error(), errc::not_found);
+}
+
+TYPED_TEST_P(BlobStoreConformance, CommitStagedNeverReplacesABlob) {
+  const Bytes old_data = PatternData(1000, 1), new_data = PatternData(2000, 2);
+  const BlobId id = Id("taken"), staged = Id("upload-3");
+  ASSERT_TRUE(this->PutBytes(id, old_data));
+  ASSERT_TRUE(this->store().CreateStaged(staged));
+  {
+    auto sink = this->store().AppendStaged(staged, 0);
+    ASSERT_TRUE(sink);
+    ASSERT_TRUE((*sink)->Write(new_data));
+  }
+  EXPECT_EQ(this->store().CommitStaged(staged, id).error(), errc::already_exists);
+  this->ExpectBlob(id, old_data);
+  EXPECT_EQ(*this->store().StagedSize(staged), new_data.size());  // Kept for another try.
+  ASSERT_TRUE(this->store().DeleteStaged(staged));
+  ASSERT_TRUE(this->store().DeleteStaged(staged));  // Idempotent.
+  EXPECT_EQ(this->store().StagedSize(staged).error(), errc::not_found);
+  BlobId moved = Id("moved");
+  const BlobId taker = std::move(moved);  // Leaves `moved` empty, hence invalid.
+  EXPECT_EQ(this->store().CreateStaged(moved).error(), errc::invalid_argument);  // NOLINT
+  EXPECT_EQ(this->store().StagedSize(moved).error(), errc::invalid_argument);    // NOLINT
+  EXPECT_EQ(this->store().CommitStaged(taker, moved).error(), errc::invalid_argument);  // NOLINT
+}
+
 REGISTER_TYPED_TEST_SUITE_P(BlobStoreConformance, RoundTripsFromAShortReadingStream,
                             RoundTripsFromARandomAccessSource, RefusesToReplaceAnExistingBlob,
                             AcceptsExactlyMaxSize, TooLargeLeavesNothing,
@@ -554,7 +670,10 @@ REGISTER_TYPED_TEST_SUITE_P(BlobStoreConformance, RoundTripsFromAShortReadingStr
                             DeleteIsIdempotent, ReadsRanges, RefusesInvalidIds,
                             ListsExactlyTheBlobsPut, ConcurrentPutsOfDistinctIdsAllSucceed,
                             ConcurrentPutsOfTheSameIdHaveExactlyOneWinner,
-                            ReadersSeeAWholeBlobOrNone);
+                            ReadersSeeAWholeBlobOrNone, OpenRangeStreamsClampedRanges,
+                            OpenRangeKeepsReadingABlobDeletedMeanwhile,
+                            StagedBlobBecomesVisibleOnlyOnCommit,
+                            StagedAppendsAreOrderedAndExclusive, CommitStagedNeverReplacesABlob);
 
 }  // namespace testing
 }  // namespace strongroom::storage

@@ -112,7 +112,7 @@ TEST_F(LocalBlobStoreTest, LaysOutBlobsInTwoCharacterFanOutDirectories) {
   EXPECT_EQ(ReadFile(dir_ / "ab" / "abcdef"), data);
   EXPECT_EQ(ReadFile(dir_ / "_" / "a"), data);
   EXPECT_EQ(Entries(dir_ / "ab"), (std::vector<std::string>{"ab", "abcdef"}));
-  EXPECT_EQ(Entries(dir_), (std::vector<std::string>{"LOCK", "_", "ab", "tmp"}));
+  EXPECT_EQ(Entries(dir_), (std::vector<std::string>{"LOCK", "_", "ab", "staging", "tmp"}));
 }
 
 TEST_F(LocalBlobStoreTest, DirectoriesAreMode0700AndBlobsMode0600) {
@@ -203,6 +203,29 @@ TEST_F(LocalBlobStoreTest, DataSurvivesReopening) {
   }
   // Still no replacing after a restart.
   EXPECT_EQ(PutBytes(ids[0], {}).error(), errc::already_exists);
+}
+
+TEST_F(LocalBlobStoreTest, StagedUploadsSurviveReopeningSoTheyCanResume) {
+  const BlobId staged = Id("upload");
+  const Bytes data = PatternData(10'000);
+  ASSERT_TRUE(store().CreateStaged(staged));
+  {
+    auto sink = store().AppendStaged(staged, 0);
+    ASSERT_TRUE(sink);
+    ASSERT_TRUE((*sink)->Write(std::span(data).first(4000)));
+  }
+  Reopen();  // A server restart in the middle of an upload.
+  EXPECT_EQ(*store().StagedSize(staged), 4000u);
+  {
+    auto sink = store().AppendStaged(staged, 4000);
+    ASSERT_TRUE(sink);
+    ASSERT_TRUE((*sink)->Write(std::span(data).subspan(4000)));
+  }
+  ASSERT_TRUE(store().CommitStaged(staged, Id("whole")));
+  io::MemorySink out;
+  ASSERT_TRUE(store().Get(Id("whole"), out));
+  EXPECT_EQ(out.data(), data);
+  EXPECT_TRUE(Entries(dir_ / "staging").empty());
 }
 
 TEST_F(LocalBlobStoreTest, ASecondOpenOfTheSameDirectoryIsRefused) {

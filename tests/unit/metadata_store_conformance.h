@@ -1451,6 +1451,36 @@ TYPED_TEST_P(MetadataStoreConformance, RoomDeletesArePermanentAndFoldersMustBeEm
             6);  // 4 creations and 2 deletes (the refused ones wrote nothing).
 }
 
+TYPED_TEST_P(MetadataStoreConformance, RoomUploadsRoundTripAndExpire) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  const RoomUpload first{.id = "u1", .owner_id = "alice-id", .file_id = "f1", .base_version = 0,
+                         .size = 1234, .created_at = kT0, .expires_at = kT0 + 1000};
+  RoomUpload second = first;
+  second.id = "u2";
+  second.base_version = 3;
+  second.expires_at = kT0 + 500;
+  ASSERT_TRUE(this->store().CreateRoomUpload(first));
+  ASSERT_TRUE(this->store().CreateRoomUpload(second));
+  EXPECT_EQ(this->store().CreateRoomUpload(first).error(), errc::already_exists);
+  RoomUpload orphan = first;
+  orphan.id = "u3";
+  orphan.owner_id = "nobody";
+  EXPECT_FALSE(this->store().CreateRoomUpload(orphan)) << "the owner must exist";
+  EXPECT_EQ(*this->store().FindRoomUpload("u1"), first);
+  EXPECT_EQ(this->store().FindRoomUpload("nope").error(), errc::not_found);
+  // Expired strictly before `now`, oldest first, bounded.
+  EXPECT_TRUE(this->store().ListExpiredRoomUploads(kT0 + 500, 10)->empty());
+  EXPECT_EQ(*this->store().ListExpiredRoomUploads(kT0 + 501, 10), std::vector<RoomUpload>{second});
+  EXPECT_EQ(*this->store().ListExpiredRoomUploads(kT0 + 5000, 10),
+            (std::vector<RoomUpload>{second, first}));
+  EXPECT_EQ(this->store().ListExpiredRoomUploads(kT0 + 5000, 1)->size(), 1u);
+  EXPECT_EQ(this->store().ListExpiredRoomUploads(kT0, 0).error(), errc::invalid_argument);
+  ASSERT_TRUE(this->store().DeleteRoomUpload("u2"));
+  ASSERT_TRUE(this->store().DeleteRoomUpload("u2"));  // Silently, when already gone.
+  EXPECT_EQ(this->store().FindRoomUpload("u2").error(), errc::not_found);
+  EXPECT_EQ(*this->store().ListExpiredRoomUploads(kT0 + 5000, 10), std::vector<RoomUpload>{first});
+}
+
 TYPED_TEST_P(MetadataStoreConformance, ReferencedBlobIdsIsEmptyWithoutDocuments) {
   ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
   ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("s1", "alice-id")));
@@ -1548,7 +1578,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     RoomFilesRoundTripWithRecipientsAndSharedWith,
     RoomFileUpdatesNeedTheNextVersionAndReturnTheOldBlob,
     RoomFolderMovesRefuseCyclesRootsAndStaleRevisions,
-    RoomDeletesArePermanentAndFoldersMustBeEmpty, ReferencedBlobIdsIsEmptyWithoutDocuments,
+    RoomDeletesArePermanentAndFoldersMustBeEmpty, RoomUploadsRoundTripAndExpire, ReferencedBlobIdsIsEmptyWithoutDocuments,
     PingAndCheckIntegrityReportHealthy, ConcurrentSessionsAndAuditAllSucceed);
 
 }  // namespace strongroom::storage::metadata_testing

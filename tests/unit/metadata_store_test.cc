@@ -526,6 +526,14 @@ class ScriptedStore final : public MetadataStore {
   result<std::vector<RoomFile>> ListRoomSharedWith(std::string_view) override {
     return Answer("ListRoomSharedWith", std::vector<RoomFile>(1));
   }
+  result<void> CreateRoomUpload(const RoomUpload&) override { return Void("CreateRoomUpload"); }
+  result<RoomUpload> FindRoomUpload(std::string_view) override {
+    return Answer("FindRoomUpload", RoomUpload{});
+  }
+  result<void> DeleteRoomUpload(std::string_view) override { return Void("DeleteRoomUpload"); }
+  result<std::vector<RoomUpload>> ListExpiredRoomUploads(TimeMs, std::size_t) override {
+    return Answer("ListExpiredRoomUploads", std::vector<RoomUpload>(1));
+  }
   result<std::vector<std::string>> ReferencedBlobIds() override {
     return Answer("ReferencedBlobIds", std::vector<std::string>{"b"});
   }
@@ -588,6 +596,10 @@ int CallEveryMethod(MetadataStore& s) {
   count(s.UpdateRoomFile({}, {}));
   count(s.DeleteRoomFile("f", {}));
   count(s.ListRoomSharedWith("u"));
+  count(s.CreateRoomUpload({}));
+  count(s.FindRoomUpload("u"));
+  count(s.DeleteRoomUpload("u"));
+  count(s.ListExpiredRoomUploads(0, 1));
   count(s.ReferencedBlobIds());
   count(s.Ping());
   count(s.CheckIntegrity());
@@ -599,7 +611,7 @@ TEST(InstrumentedMetadataStoreTest, ForwardsAndReportsEveryOperationUnderItsName
   auto inner = std::make_unique<ScriptedStore>(inner_calls);
   Observations seen;
   InstrumentedMetadataStore store(std::move(inner), seen.Observer());
-  EXPECT_EQ(CallEveryMethod(store), 38);
+  EXPECT_EQ(CallEveryMethod(store), 42);
 
   const auto names = MetadataStoreOperationNames();
   const std::vector<std::string> expected(names.begin(), names.end());
@@ -640,7 +652,7 @@ TEST(InstrumentedMetadataStoreTest, OnlyFailuresOfTheStoreCountAsNotOk) {
     Observations seen;
     InstrumentedMetadataStore store(std::move(inner), seen.Observer());
     EXPECT_EQ(CallEveryMethod(store), 0);
-    ASSERT_EQ(seen.calls.size(), 38u);
+    ASSERT_EQ(seen.calls.size(), 42u);
     for (const auto& c : seen.calls) {
       EXPECT_EQ(c.ok, expect_ok) << error_name(code) << " " << c.operation;
     }
@@ -844,6 +856,10 @@ TEST(SessionCachingMetadataStoreTest, EveryWriteButTouchAndLogAppendsEmptiesTheC
       {"UpdateRoomFile", {[&] { (void)cache.UpdateRoomFile({}, {}); }, false}},
       {"DeleteRoomFile", {[&] { (void)cache.DeleteRoomFile("f", {}); }, false}},
       {"ListRoomSharedWith", {[&] { (void)cache.ListRoomSharedWith("u"); }, false}},
+      {"CreateRoomUpload", {[&] { (void)cache.CreateRoomUpload({}); }, false}},
+      {"FindRoomUpload", {[&] { (void)cache.FindRoomUpload("u"); }, false}},
+      {"DeleteRoomUpload", {[&] { (void)cache.DeleteRoomUpload("u"); }, false}},
+      {"ListExpiredRoomUploads", {[&] { (void)cache.ListExpiredRoomUploads(0, 1); }, false}},
       {"ReferencedBlobIds", {[&] { (void)cache.ReferencedBlobIds(); }, false}},
       {"Ping", {[&] { (void)cache.Ping(); }, false}},
       {"CheckIntegrity", {[&] { (void)cache.CheckIntegrity(); }, false}},

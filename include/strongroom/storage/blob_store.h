@@ -22,7 +22,7 @@
 //     different ids.
 //
 // Errors (strongroom::errc): `invalid_argument` (a malformed id, or a range starting past
-// the end), `not_found`, `already_exists`, `too_large`, `io_error` (the backing storage
+// the end), `not_found`, `already_exists`, `too_large`, `conflict`, `io_error` (the backing storage
 // failed). Errors from the caller's Source or Sink are passed through unchanged. Error
 // values never carry blob contents.
 #pragma once
@@ -33,6 +33,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -114,6 +115,15 @@ class BlobStore {
   [[nodiscard]] virtual result<void> GetRange(const BlobId& id, std::uint64_t offset,
                                               std::uint64_t length, io::Sink& out) = 0;
 
+  // Opens bytes [offset, offset + length) of the blob (end clamped as for GetRange) as a
+  // Source, for a caller that streams a large blob out piece by piece (an HTTP download)
+  // without holding it in memory or blocking on a sink. The source reads the blob as it was
+  // when opened, even if it is deleted meanwhile; its Size() is the clamped length.
+  // Errors: as for GetRange(), reported here or by a later Read().
+  [[nodiscard]] virtual result<std::unique_ptr<io::Source>> OpenRange(const BlobId& id,
+                                                                      std::uint64_t offset,
+                                                                      std::uint64_t length) = 0;
+
   // The blob's size in bytes. Errors: `invalid_argument`, `not_found`, `io_error`.
   [[nodiscard]] virtual result<std::uint64_t> Size(const BlobId& id) = 0;
 
@@ -125,6 +135,31 @@ class BlobStore {
   // returns success the blob does not come back after a crash. A Get() already streaming
   // the blob may finish. Errors: `invalid_argument`, `io_error`.
   [[nodiscard]] virtual result<void> Delete(const BlobId& id) = 0;
+
+  // --- staged blobs: a large upload arriving over several requests --------------------------
+  //
+  // A staged blob is a named, append-only scratch area, in a namespace of its own (same
+  // alphabet as blob ids). It is never visible to Get, Size, Exists or List; it becomes a
+  // blob only through CommitStaged, atomically and under the no-replace rule above. Bytes
+  // appended survive a broken request, so an upload resumes from StagedSize() rather than
+  // from zero; they need not be durable until CommitStaged (which makes them so).
+
+  // Creates an empty staged blob. Errors: `invalid_argument`, `already_exists`, `io_error`.
+  [[nodiscard]] virtual result<void> CreateStaged(const BlobId& staged) = 0;
+  // How many bytes it holds. Errors: `invalid_argument`, `not_found`, `io_error`.
+  [[nodiscard]] virtual result<std::uint64_t> StagedSize(const BlobId& staged) = 0;
+  // A sink that appends to the staged blob, starting at `offset`, which must equal its size
+  // (`conflict` otherwise, or while another appender for it is open: one writer at a time).
+  // Every Write() that succeeded is kept, whatever happens next. Errors: `invalid_argument`,
+  // `not_found`, `conflict`, `io_error`.
+  [[nodiscard]] virtual result<std::unique_ptr<io::Sink>> AppendStaged(const BlobId& staged,
+                                                                       std::uint64_t offset) = 0;
+  // Makes the staged bytes the blob `id` (durably, as Put() does) and removes the staged
+  // blob. `already_exists` if `id` exists (the staged blob is kept); `conflict` while an
+  // appender is open; `not_found`; `invalid_argument`; `io_error`.
+  [[nodiscard]] virtual result<void> CommitStaged(const BlobId& staged, const BlobId& id) = 0;
+  // Removes a staged blob. Idempotent. Errors: `invalid_argument`, `io_error`.
+  [[nodiscard]] virtual result<void> DeleteStaged(const BlobId& staged) = 0;
 
   // Every complete blob, sorted by id (for the integrity checker: blobs without rows, rows
   // without blobs). Blobs put or deleted while List() runs may or may not be included;

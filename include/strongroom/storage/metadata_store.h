@@ -221,6 +221,19 @@ struct RoomFile {
   friend bool operator==(const RoomFile&, const RoomFile&) = default;
 };
 
+// An upload in progress (docs/private-room.md section 6): the container arrives in pieces into
+// a staged blob named `id`, and becomes a file (or a new version) only on completion.
+struct RoomUpload {
+  std::string id;           // 32 hex digits, made by the server; also the staged blob's name.
+  std::string owner_id;     // Who started it; only they may continue it.
+  std::string file_id;      // The container's file id.
+  std::int64_t base_version = 0;  // 0: a new file; else the version this upload replaces.
+  std::int64_t size = 0;    // The container's size, declared at the start.
+  TimeMs created_at = 0;
+  TimeMs expires_at = 0;
+  friend bool operator==(const RoomUpload&, const RoomUpload&) = default;
+};
+
 struct RoomListing {
   std::vector<RoomFolder> folders;  // Sorted by id.
   std::vector<RoomFile> files;      // Sorted by id.
@@ -335,6 +348,16 @@ class MetadataStore {
   // Files where `user_id` is a recipient but not the owner, sorted by id.
   [[nodiscard]] virtual result<std::vector<RoomFile>> ListRoomSharedWith(
       std::string_view user_id) = 0;
+
+  // Uploads in progress. already_exists if the id is taken.
+  [[nodiscard]] virtual result<void> CreateRoomUpload(const RoomUpload& upload) = 0;
+  [[nodiscard]] virtual result<RoomUpload> FindRoomUpload(std::string_view id) = 0;
+  // Succeeds silently when there is no such upload.
+  virtual result<void> DeleteRoomUpload(std::string_view id) = 0;
+  // Uploads that expired before `now`, oldest first, at most `limit` (1..1000), for the
+  // caller to remove with their staged blobs.
+  [[nodiscard]] virtual result<std::vector<RoomUpload>> ListExpiredRoomUploads(
+      TimeMs now, std::size_t limit) = 0;
 
   // --- blobs the metadata refers to (for the integrity check) -----------------------------
   // Ids of every blob some row refers to (the Private Room files' containers), sorted.

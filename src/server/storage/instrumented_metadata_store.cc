@@ -34,7 +34,7 @@ std::optional<Role> ParseRole(std::string_view name) noexcept {
 
 namespace {
 
-constexpr std::array<std::string_view, 38> kOperationNames = {
+constexpr std::array<std::string_view, 42> kOperationNames = {
     "GetSetting",
     "PutSetting",
     "PutSettingIfAbsent",
@@ -70,6 +70,10 @@ constexpr std::array<std::string_view, 38> kOperationNames = {
     "UpdateRoomFile",
     "DeleteRoomFile",
     "ListRoomSharedWith",
+    "CreateRoomUpload",
+    "FindRoomUpload",
+    "DeleteRoomUpload",
+    "ListExpiredRoomUploads",
     "ReferencedBlobIds",
     "Ping",
     "CheckIntegrity",
@@ -257,6 +261,23 @@ result<std::string> InstrumentedMetadataStore::DeleteRoomFile(std::string_view i
 
 result<std::vector<RoomFile>> InstrumentedMetadataStore::ListRoomSharedWith(std::string_view user_id) {
   return Timed("ListRoomSharedWith", [&] { return inner_->ListRoomSharedWith(user_id); });
+}
+
+result<void> InstrumentedMetadataStore::CreateRoomUpload(const RoomUpload& upload) {
+  return Timed("CreateRoomUpload", [&] { return inner_->CreateRoomUpload(upload); });
+}
+
+result<RoomUpload> InstrumentedMetadataStore::FindRoomUpload(std::string_view id) {
+  return Timed("FindRoomUpload", [&] { return inner_->FindRoomUpload(id); });
+}
+
+result<void> InstrumentedMetadataStore::DeleteRoomUpload(std::string_view id) {
+  return Timed("DeleteRoomUpload", [&] { return inner_->DeleteRoomUpload(id); });
+}
+
+result<std::vector<RoomUpload>> InstrumentedMetadataStore::ListExpiredRoomUploads(TimeMs now,
+                                                                                std::size_t limit) {
+  return Timed("ListExpiredRoomUploads", [&] { return inner_->ListExpiredRoomUploads(now, limit); });
 }
 
 result<std::vector<std::string>> InstrumentedMetadataStore::ReferencedBlobIds() {

@@ -17,6 +17,7 @@ namespace {
 
 constexpr std::size_t kBufferSize = std::size_t{64} * 1024;
 constexpr const char* kTmpDir = "tmp";
+constexpr const char* kStagingDir = "staging";
 constexpr const char* kLockFile = "LOCK";
 constexpr const char* kShortIdFanOut = "_";
 
@@ -173,16 +174,22 @@ result<std::unique_ptr<LocalBlobStore>> LocalBlobStore::Open(std::string dir) {
       return errc::io_error;
     }
   }
-  // One fsync of dir/ makes LOCK, tmp/ and every fan-out directory that exists now durable,
+  if (::mkdirat(root.get(), kStagingDir, 0700) != 0 && errno != EEXIST) return errc::io_error;
+  Fd staging(::openat(root.get(), kStagingDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  if (!staging.ok()) return errc::io_error;
+
+  // One fsync of dir/ makes LOCK, tmp/, staging/ and every fan-out directory that exists now durable,
   // so Put() need not fsync dir/ for them again.
   if (auto r = FsyncFd(root.get()); !r) return r.error();
 
   const int root_fd = root.release(), tmp_fd = tmp.release(), lock_fd = lock.release();
+  const int staging_fd = staging.release();
   return std::unique_ptr<LocalBlobStore>(
-      new LocalBlobStore(std::move(dir), root_fd, tmp_fd, lock_fd));
+      new LocalBlobStore(std::move(dir), root_fd, tmp_fd, staging_fd, lock_fd));
 }
 
 LocalBlobStore::~LocalBlobStore() {
+  ::close(staging_fd_);
   ::close(tmp_fd_);
   ::close(root_fd_);
   ::close(lock_fd_);  // Releases the flock.
@@ -373,7 +380,7 @@ result<std::vector<BlobId>> LocalBlobStore::List() {
   if (!top) return top.error();
   std::vector<BlobId> ids;
   for (const DirEntry& dir : *top) {
-    // Skips tmp/ (three characters), LOCK, and anything else not shaped like a fan-out.
+    // Skips tmp/ and staging/ (not two characters), LOCK, and anything else not shaped like a fan-out.
     if (!dir.is_dir || !IsFanOutName(dir.name)) continue;
     auto files = ReadDirectory(root_fd_, dir.name.c_str());
     if (!files) {
@@ -391,6 +398,162 @@ result<std::vector<BlobId>> LocalBlobStore::List() {
   }
   std::sort(ids.begin(), ids.end());
   return ids;
+}
+
+// --- streaming reads --------------------------------------------------------------------
+
+namespace {
+
+// A window of an open blob file. Holds the descriptor, so a Delete() meanwhile does not
+// cut the stream short.
+class BlobRangeSource final : public io::Source {
+ public:
+  BlobRangeSource(int fd, std::uint64_t offset, std::uint64_t length)
+      : fd_(fd), begin_(offset), position_(offset), end_(offset + length) {}
+
+  result<std::size_t> Read(std::span<std::uint8_t> out) override {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), end_ - position_));
+    if (want == 0) return std::size_t{0};
+    for (;;) {
+      const ssize_t n = ::pread(fd_.get(), out.data(), want, static_cast<off_t>(position_));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return errc::io_error;  // The file shrank: changed outside the store.
+      position_ += static_cast<std::uint64_t>(n);
+      return static_cast<std::size_t>(n);
+    }
+  }
+  std::optional<std::uint64_t> Size() const override { return end_ - begin_; }
+  std::optional<std::uint64_t> Tell() const override { return position_ - begin_; }
+
+ private:
+  Fd fd_;
+  std::uint64_t begin_;
+  std::uint64_t position_;
+  std::uint64_t end_;
+};
+
+}  // namespace
+
+result<std::unique_ptr<io::Source>> LocalBlobStore::OpenRange(const BlobId& id,
+                                                              std::uint64_t offset,
+                                                              std::uint64_t length) {
+  auto opened = OpenBlob(id);
+  if (!opened) return opened.error();
+  Fd fd(*opened);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return errc::io_error;
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (offset > size) return errc::invalid_argument;
+  const std::uint64_t clamped = std::min(length, size - offset);
+  return std::unique_ptr<io::Source>(new BlobRangeSource(fd.release(), offset, clamped));
+}
+
+// --- staged blobs -------------------------------------------------------------------------
+
+bool LocalBlobStore::ClaimStaged(const std::string& name) {
+  std::lock_guard<std::mutex> lock(staged_mutex_);
+  return busy_staged_.insert(name).second;
+}
+
+void LocalBlobStore::ReleaseStaged(const std::string& name) {
+  std::lock_guard<std::mutex> lock(staged_mutex_);
+  busy_staged_.erase(name);
+}
+
+// Appends to a staged file opened O_APPEND; releases the claim when destroyed.
+class LocalBlobStore::StagedAppender final : public io::Sink {
+ public:
+  StagedAppender(LocalBlobStore& store, std::string name, int fd)
+      : store_(store), name_(std::move(name)), fd_(fd) {}
+  StagedAppender(const StagedAppender&) = delete;
+  StagedAppender& operator=(const StagedAppender&) = delete;
+  ~StagedAppender() override {
+    (void)fd_.Close();
+    store_.ReleaseStaged(name_);
+  }
+  result<void> Write(std::span<const std::uint8_t> data) override {
+    return WriteAll(fd_.get(), data);
+  }
+
+ private:
+  LocalBlobStore& store_;
+  std::string name_;
+  Fd fd_;
+};
+
+result<void> LocalBlobStore::CreateStaged(const BlobId& staged) {
+  if (!IsValidBlobId(staged.str())) return errc::invalid_argument;
+  Fd fd(::openat(staging_fd_, staged.str().c_str(),
+                 O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.ok()) return errno == EEXIST ? errc::already_exists : errc::io_error;
+  return fd.Close();
+}
+
+result<std::uint64_t> LocalBlobStore::StagedSize(const BlobId& staged) {
+  if (!IsValidBlobId(staged.str())) return errc::invalid_argument;
+  struct stat st {};
+  if (::fstatat(staging_fd_, staged.str().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return errno == ENOENT ? errc::not_found : errc::io_error;
+  }
+  if (!S_ISREG(st.st_mode)) return errc::io_error;
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+result<std::unique_ptr<io::Sink>> LocalBlobStore::AppendStaged(const BlobId& staged,
+                                                                std::uint64_t offset) {
+  if (!IsValidBlobId(staged.str())) return errc::invalid_argument;
+  if (!ClaimStaged(staged.str())) return errc::conflict;
+  Fd fd(::openat(staging_fd_, staged.str().c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW));
+  struct stat st {};
+  result<void> failed = errc::io_error;
+  if (!fd.ok()) {
+    failed = errno == ENOENT ? errc::not_found : errc::io_error;
+  } else if (::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode)) {
+    // Claimed, so nobody appends between this check and our writes.
+    if (static_cast<std::uint64_t>(st.st_size) == offset) {
+      return std::unique_ptr<io::Sink>(new StagedAppender(*this, staged.str(), fd.release()));
+    }
+    failed = errc::conflict;
+  }
+  ReleaseStaged(staged.str());
+  return failed.error();
+}
+
+result<void> LocalBlobStore::CommitStaged(const BlobId& staged, const BlobId& id) {
+  if (!IsValidBlobId(staged.str()) || !IsValidBlobId(id.str())) return errc::invalid_argument;
+  if (!ClaimStaged(staged.str())) return errc::conflict;
+  struct Release {
+    LocalBlobStore& store;
+    const std::string& name;
+    ~Release() { store.ReleaseStaged(name); }
+  } release{*this, staged.str()};
+
+  Fd fd(::openat(staging_fd_, staged.str().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.ok()) return errno == ENOENT ? errc::not_found : errc::io_error;
+  // Same ordering as Put(): data durable, then a durable name that never replaces.
+  if (auto r = FsyncFd(fd.get()); !r) return r.error();
+  const std::string fan_out = FanOut(id.str());
+  if (auto r = EnsureFanOut(fan_out); !r) return r.error();
+  const std::string path = fan_out + "/" + id.str();
+  if (::linkat(staging_fd_, staged.str().c_str(), root_fd_, path.c_str(), 0) != 0) {
+    return errno == EEXIST ? errc::already_exists : errc::io_error;
+  }
+  if (auto r = FsyncDirAt(root_fd_, fan_out.c_str()); !r) {
+    ::unlinkat(root_fd_, path.c_str(), 0);
+    return errc::io_error;
+  }
+  // The staged name goes; if this unlink is lost in a crash, the caller's DeleteStaged()
+  // of an abandoned upload removes it later (it is a second link to the blob's inode).
+  ::unlinkat(staging_fd_, staged.str().c_str(), 0);
+  return {};
+}
+
+result<void> LocalBlobStore::DeleteStaged(const BlobId& staged) {
+  if (!IsValidBlobId(staged.str())) return errc::invalid_argument;
+  if (::unlinkat(staging_fd_, staged.str().c_str(), 0) != 0 && errno != ENOENT) {
+    return errc::io_error;
+  }
+  return {};
 }
 
 }  // namespace strongroom::storage

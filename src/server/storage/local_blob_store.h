@@ -5,6 +5,8 @@
 //   dir/
 //     LOCK            held with flock() while a LocalBlobStore has the directory open
 //     tmp/            Put() writes here first; emptied on Open() (leftovers of a crash)
+//     staging/<name>  staged blobs (uploads in progress); kept across Open(), so an upload
+//                     resumes after a restart; CommitStaged() links one into its fan-out
 //     ab/abcdef...    blob "abcdef...": fanned out by the id's first two characters over
 //     _/a             up to 38*38 directories, to keep each directory small; ids of one
 //                     character go under "_/" (not two characters, so it cannot collide)
@@ -54,10 +56,20 @@ class LocalBlobStore final : public BlobStore {
   [[nodiscard]] result<void> Get(const BlobId& id, io::Sink& out) override;
   [[nodiscard]] result<void> GetRange(const BlobId& id, std::uint64_t offset, std::uint64_t length,
                                       io::Sink& out) override;
+  [[nodiscard]] result<std::unique_ptr<io::Source>> OpenRange(const BlobId& id,
+                                                              std::uint64_t offset,
+                                                              std::uint64_t length) override;
   [[nodiscard]] result<std::uint64_t> Size(const BlobId& id) override;
   [[nodiscard]] result<bool> Exists(const BlobId& id) override;
   [[nodiscard]] result<void> Delete(const BlobId& id) override;
   [[nodiscard]] result<std::vector<BlobId>> List() override;
+
+  [[nodiscard]] result<void> CreateStaged(const BlobId& staged) override;
+  [[nodiscard]] result<std::uint64_t> StagedSize(const BlobId& staged) override;
+  [[nodiscard]] result<std::unique_ptr<io::Sink>> AppendStaged(const BlobId& staged,
+                                                               std::uint64_t offset) override;
+  [[nodiscard]] result<void> CommitStaged(const BlobId& staged, const BlobId& id) override;
+  [[nodiscard]] result<void> DeleteStaged(const BlobId& staged) override;
 
   [[nodiscard]] const std::string& dir() const noexcept { return dir_; }
 
@@ -66,8 +78,18 @@ class LocalBlobStore final : public BlobStore {
   [[nodiscard]] static std::string RelativePath(const BlobId& id);
 
  private:
-  LocalBlobStore(std::string dir, int root_fd, int tmp_fd, int lock_fd)
-      : dir_(std::move(dir)), root_fd_(root_fd), tmp_fd_(tmp_fd), lock_fd_(lock_fd) {}
+  class StagedAppender;
+
+  LocalBlobStore(std::string dir, int root_fd, int tmp_fd, int staging_fd, int lock_fd)
+      : dir_(std::move(dir)),
+        root_fd_(root_fd),
+        tmp_fd_(tmp_fd),
+        staging_fd_(staging_fd),
+        lock_fd_(lock_fd) {}
+
+  // Claims `name` for one appender or committer (false if already claimed); Release frees it.
+  [[nodiscard]] bool ClaimStaged(const std::string& name);
+  void ReleaseStaged(const std::string& name);
 
   // Creates the fan-out directory `name` if needed and makes its entry durable.
   [[nodiscard]] result<void> EnsureFanOut(const std::string& name);
@@ -80,6 +102,7 @@ class LocalBlobStore final : public BlobStore {
   // construction; safe to share between threads.
   const int root_fd_;
   const int tmp_fd_;
+  const int staging_fd_;
   const int lock_fd_;
 
   std::atomic<std::uint64_t> temp_counter_{0};  // Part of unique temporary file names.
@@ -88,6 +111,9 @@ class LocalBlobStore final : public BlobStore {
   // once per fan-out rather than once per blob.
   std::mutex fan_out_mutex_;
   std::set<std::string> durable_fan_outs_;  // Guarded by fan_out_mutex_.
+
+  std::mutex staged_mutex_;
+  std::set<std::string> busy_staged_;  // Staged blobs with an open appender or a commit.
 };
 
 }  // namespace strongroom::storage

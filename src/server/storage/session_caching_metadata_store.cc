@@ -231,6 +231,23 @@ result<std::vector<RoomFile>> SessionCachingMetadataStore::ListRoomSharedWith(st
   return inner_->ListRoomSharedWith(user_id);
 }
 
+result<void> SessionCachingMetadataStore::CreateRoomUpload(const RoomUpload& upload) {
+  return inner_->CreateRoomUpload(upload);
+}
+
+result<RoomUpload> SessionCachingMetadataStore::FindRoomUpload(std::string_view id) {
+  return inner_->FindRoomUpload(id);
+}
+
+result<void> SessionCachingMetadataStore::DeleteRoomUpload(std::string_view id) {
+  return inner_->DeleteRoomUpload(id);
+}
+
+result<std::vector<RoomUpload>> SessionCachingMetadataStore::ListExpiredRoomUploads(
+    TimeMs now, std::size_t limit) {
+  return inner_->ListExpiredRoomUploads(now, limit);
+}
+
 result<std::vector<std::string>> SessionCachingMetadataStore::ReferencedBlobIds() {
   return inner_->ReferencedBlobIds();
 }

@@ -107,6 +107,10 @@ class SessionCachingMetadataStore final : public MetadataStore {
   [[nodiscard]] result<std::string> DeleteRoomFile(std::string_view id, const AuditEvent& audit) override;
   [[nodiscard]] result<std::vector<RoomFile>> ListRoomSharedWith(std::string_view user_id) override;
 
+  [[nodiscard]] result<void> CreateRoomUpload(const RoomUpload& upload) override;
+  [[nodiscard]] result<RoomUpload> FindRoomUpload(std::string_view id) override;
+  result<void> DeleteRoomUpload(std::string_view id) override;
+  [[nodiscard]] result<std::vector<RoomUpload>> ListExpiredRoomUploads(TimeMs now, std::size_t limit) override;
   [[nodiscard]] result<std::vector<std::string>> ReferencedBlobIds() override;
   result<void> Ping() override;
   [[nodiscard]] result<std::vector<std::string>> CheckIntegrity() override;

@@ -160,9 +160,24 @@ CREATE TABLE room_recipients (
 CREATE INDEX room_recipients_user ON room_recipients(user_id);
 )sql";
 
+// Uploads in progress: the container arrives into a staged blob named by the upload id.
+constexpr std::string_view kSchemaV3 = R"sql(
+CREATE TABLE room_uploads (
+  id           TEXT PRIMARY KEY NOT NULL,
+  owner_id     TEXT NOT NULL REFERENCES users(id),
+  file_id      TEXT NOT NULL,
+  base_version INTEGER NOT NULL CHECK (base_version >= 0),
+  size         INTEGER NOT NULL CHECK (size >= 0),
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL
+) STRICT;
+CREATE INDEX room_uploads_expires_at ON room_uploads(expires_at);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "accounts: settings, users, invitations, sessions, login history, audit", kSchemaV1},
     {2, "private room: folders, files, recipients", kSchemaV2},
+    {3, "private room: uploads in progress", kSchemaV3},
 };
 
 constexpr std::size_t kMaxQueryLimit = 1000;
@@ -1293,6 +1308,75 @@ result<std::vector<RoomFile>> SqliteMetadataStore::ListRoomSharedWith(std::strin
     if (!files) return files.error();
     if (auto r = AddRecipients(db, *files); !r) return r.error();
     return files;
+  });
+}
+
+namespace {
+
+constexpr std::string_view kUploadColumns =
+    "id, owner_id, file_id, base_version, size, created_at, expires_at";
+
+RoomUpload ReadUpload(const Statement& s) {
+  RoomUpload u;
+  u.id = s.ColumnText(0);
+  u.owner_id = s.ColumnText(1);
+  u.file_id = s.ColumnText(2);
+  u.base_version = s.ColumnInt(3);
+  u.size = s.ColumnInt(4);
+  u.created_at = s.ColumnInt(5);
+  u.expires_at = s.ColumnInt(6);
+  return u;
+}
+
+}  // namespace
+
+result<void> SqliteMetadataStore::CreateRoomUpload(const RoomUpload& upload) {
+  if (upload.id.empty() || upload.base_version < 0 || upload.size < 0) {
+    return errc::invalid_argument;
+  }
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    auto s = db.Cached(
+        "INSERT INTO room_uploads (id, owner_id, file_id, base_version, size, created_at,"
+        " expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    if (!s) return s.error();
+    (*s)->Bind(1, upload.id)
+        .Bind(2, upload.owner_id)
+        .Bind(3, upload.file_id)
+        .Bind(4, upload.base_version)
+        .Bind(5, upload.size)
+        .Bind(6, upload.created_at)
+        .Bind(7, upload.expires_at);
+    return Run(**s);  // already_exists: the id is taken; not_found: no such owner.
+  });
+}
+
+result<RoomUpload> SqliteMetadataStore::FindRoomUpload(std::string_view id) {
+  static const std::string kSql =
+      "SELECT " + std::string(kUploadColumns) + " FROM room_uploads WHERE id = ?1";
+  return Read<RoomUpload>(
+      [&](SqliteDatabase& db) { return FirstRow<RoomUpload>(db, kSql, id, ReadUpload); });
+}
+
+result<void> SqliteMetadataStore::DeleteRoomUpload(std::string_view id) {
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    auto s = db.Cached("DELETE FROM room_uploads WHERE id = ?1");
+    if (!s) return s.error();
+    (*s)->Bind(1, id);
+    return Run(**s);
+  });
+}
+
+result<std::vector<RoomUpload>> SqliteMetadataStore::ListExpiredRoomUploads(TimeMs now,
+                                                                           std::size_t limit) {
+  if (limit < 1 || limit > kMaxQueryLimit) return errc::invalid_argument;
+  return Read<std::vector<RoomUpload>>([&](SqliteDatabase& db) -> result<std::vector<RoomUpload>> {
+    static const std::string kSql = "SELECT " + std::string(kUploadColumns) +
+                                    " FROM room_uploads WHERE expires_at < ?1"
+                                    " ORDER BY expires_at, id LIMIT ?2";
+    auto s = db.Cached(kSql);
+    if (!s) return s.error();
+    (*s)->Bind(1, now).Bind(2, static_cast<std::int64_t>(limit));
+    return CollectRows<RoomUpload>(**s, ReadUpload);
   });
 }
 
