@@ -37,6 +37,10 @@ enum class errc : int {
   internal,  // A bug or an unexpected library failure.
   // State (added after the others, so existing values keep their numbers)
   conflict,  // The target's state forbids it now: a stale version, a folder not empty.
+  // Private Room records (docs/private-room.md sections 3 and 4)
+  rolled_back,       // A record's version is lower than one already seen for that item.
+  untrusted_signer,  // A record is signed by someone not allowed to write it.
+  record_mismatch,   // A record does not belong to the container, key or place it is used with.
 };
 
 [[nodiscard]] const boost::system::error_category& error_category() noexcept;

@@ -210,23 +210,17 @@ std::string UrlEncode(std::string_view text) {
   return out;
 }
 
-Result<json::object> ApiClient::Call(Method method, std::string_view target,
-                                     const json::object* body, bool signed_in) {
-  std::string text = body ? Serialize(*body) : std::string();
-  auto response = transport_.Send(method, target, text, signed_in ? token_.view() : "");
-  WipeString(text);
-  if (!response) return response.error();
-  json::error_code ec;
-  json::value value = json::parse(response->body, ec);
-  WipeString(response->body);  // May hold a token or a bundle.
-  const bool ok_status = response->status >= 200 && response->status < 300;
-  if (!ok_status) {
+namespace {
+
+// The client::Error for a non-2xx answer, from its JSON error body when it has one.
+Error ErrorFromResponse(const HttpResponse& response, const json::value& value, bool parsed) {
+  {
     Error e;
     e.kind = Error::Kind::server;
-    e.status = response->status;
-    e.retry_after = response->retry_after;
+    e.status = response.status;
+    e.retry_after = response.retry_after;
     const json::object* err = nullptr;
-    if (!ec && value.is_object()) {
+    if (parsed && value.is_object()) {
       if (auto it = value.get_object().find("error");
           it != value.get_object().end() && it->value().is_object()) {
         err = &it->value().get_object();
@@ -238,7 +232,7 @@ Result<json::object> ApiClient::Call(Method method, std::string_view target,
       e.message = Printable(r.OptionalString("message"));
     }
     if (e.message.empty()) {
-      e.message = "the server answered HTTP " + std::to_string(response->status);
+      e.message = "the server answered HTTP " + std::to_string(response.status);
     }
     if (e.code == "locked_out" || e.code == "rate_limited") {
       if (e.retry_after >= 0) {
@@ -247,8 +241,39 @@ Result<json::object> ApiClient::Call(Method method, std::string_view target,
     }
     return e;
   }
+}
+
+}  // namespace
+
+Result<json::object> ApiClient::Call(Method method, std::string_view target,
+                                     const json::object* body, bool signed_in) {
+  std::string text = body ? Serialize(*body) : std::string();
+  auto response = transport_.Send(method, target, text, signed_in ? token_.view() : "");
+  WipeString(text);
+  if (!response) return response.error();
+  json::error_code ec;
+  json::value value = json::parse(response->body, ec);
+  WipeString(response->body);  // May hold a token or a bundle.
+  const bool ok_status = response->status >= 200 && response->status < 300;
+  if (!ok_status) return ErrorFromResponse(*response, value, !ec);
+  if (response->status == 204) return json::object();
   if (ec || !value.is_object()) return Unexpected("not a JSON object");
   return std::move(value.get_object());
+}
+
+Result<json::object> ApiClient::CallJson(Method method, std::string_view target,
+                                         const json::object* body) {
+  return Call(method, target, body, true);
+}
+
+Result<HttpResponse> ApiClient::SendBytes(Method method, std::string_view target,
+                                          std::string_view body, const SendOptions& options) {
+  auto response = transport_.Send(method, target, body, token_.view(), options);
+  if (!response) return response.error();
+  if (response->status >= 200 && response->status < 300) return response;
+  json::error_code ec;
+  const json::value value = json::parse(response->body, ec);
+  return ErrorFromResponse(*response, value, !ec);
 }
 
 Result<SignedIn> ApiClient::Register(const RegisterRequest& q) {
@@ -413,8 +438,17 @@ Result<LoginList> ApiClient::ListLogins(int limit) {
   return list;
 }
 
+Result<PublicKeyInfo> ApiClient::PublicKeyById(std::string_view user_id) {
+  return ReadPublicKey(Call(Method::get, "/api/v1/users/" + UrlEncode(user_id) + "/public-key",
+                            nullptr, true));
+}
+
 Result<PublicKeyInfo> ApiClient::PublicKeyByEmail(std::string_view email) {
-  auto o = Call(Method::get, "/api/v1/public-keys?email=" + UrlEncode(email), nullptr, true);
+  return ReadPublicKey(
+      Call(Method::get, "/api/v1/public-keys?email=" + UrlEncode(email), nullptr, true));
+}
+
+Result<PublicKeyInfo> ApiClient::ReadPublicKey(Result<json::object> o) {
   if (!o) return o.error();
   Reader r(*o);
   PublicKeyInfo info{.user_id = r.String("user_id"),

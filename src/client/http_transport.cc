@@ -13,6 +13,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -22,6 +23,8 @@
 #include <cctype>
 #include <charconv>
 #include <optional>
+#include <span>
+#include <vector>
 
 namespace strongroom::client {
 namespace {
@@ -64,6 +67,8 @@ http::verb Verb(Method m) {
       return http::verb::get;
     case Method::post:
       return http::verb::post;
+    case Method::put:
+      return http::verb::put;
     case Method::del:
       return http::verb::delete_;
   }
@@ -76,10 +81,68 @@ struct Exchange {
   const TransportOptions& options;
   ssl::context* tls;
   http::request<http::string_body> request;
+  io::Sink* body_sink = nullptr;
   std::optional<Result<HttpResponse>> outcome;
 
   void Fail(std::string message) { outcome.emplace(Error::Network(std::move(message))); }
 };
+
+template <class Fields>
+HttpResponse FromHeader(const http::response_header<Fields>& message) {
+  HttpResponse response;
+  response.status = static_cast<int>(message.result_int());
+  if (auto it = message.find(http::field::retry_after); it != message.end()) {
+    int seconds = 0;
+    const auto v = it->value();
+    if (std::from_chars(v.data(), v.data() + v.size(), seconds).ec == std::errc()) {
+      response.retry_after = seconds;
+    }
+  }
+  response.etag = std::string(message[http::field::etag]);
+  response.content_range = std::string(message[http::field::content_range]);
+  return response;
+}
+
+// Reads a response whose 2xx body streams into x.body_sink, piece by piece.
+template <class Stream>
+net::awaitable<void> ReadIntoSink(Stream& stream, boost::beast::flat_buffer& buffer, Exchange& x) {
+  error_code ec;
+  http::response_parser<http::buffer_body> parser;
+  parser.header_limit(kMaxResponseHeader);
+  parser.body_limit(boost::none);
+  co_await http::async_read_header(stream, buffer, parser,
+                                   net::redirect_error(net::use_awaitable, ec));
+  if (ec) {
+    x.Fail("reading the response from " + Where(x.url) + " failed: " + ec.message());
+    co_return;
+  }
+  HttpResponse response = FromHeader(parser.get().base());
+  const bool to_sink = response.status / 100 == 2;
+  std::vector<std::uint8_t> piece(256 * 1024);
+  while (!parser.is_done()) {
+    parser.get().body().data = piece.data();
+    parser.get().body().size = piece.size();
+    co_await http::async_read(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) {
+      x.Fail("reading the response from " + Where(x.url) + " failed: " + ec.message());
+      co_return;
+    }
+    const std::size_t got = piece.size() - parser.get().body().size;
+    if (to_sink) {
+      if (auto w = x.body_sink->Write(std::span(piece).first(got)); !w) {
+        x.outcome.emplace(Error::Local("writing the download failed: " + w.error().message()));
+        co_return;
+      }
+    } else if (response.body.size() + got > x.options.max_response_body) {
+      x.Fail("the response from " + Where(x.url) + " is larger than the client accepts");
+      co_return;
+    } else {
+      response.body.append(reinterpret_cast<const char*>(piece.data()), got);
+    }
+  }
+  x.outcome.emplace(std::move(response));
+}
 
 template <class Stream>
 net::awaitable<void> WriteAndRead(Stream& stream, Exchange& x) {
@@ -90,6 +153,10 @@ net::awaitable<void> WriteAndRead(Stream& stream, Exchange& x) {
     co_return;
   }
   boost::beast::flat_buffer buffer;
+  if (x.body_sink != nullptr) {
+    co_await ReadIntoSink(stream, buffer, x);
+    co_return;
+  }
   http::response_parser<http::string_body> parser;
   parser.header_limit(kMaxResponseHeader);
   parser.body_limit(x.options.max_response_body);
@@ -103,16 +170,8 @@ net::awaitable<void> WriteAndRead(Stream& stream, Exchange& x) {
     co_return;
   }
   auto message = parser.release();
-  HttpResponse response;
-  response.status = static_cast<int>(message.result_int());
+  HttpResponse response = FromHeader(message);
   response.body = std::move(message.body());
-  if (auto it = message.find(http::field::retry_after); it != message.end()) {
-    int seconds = 0;
-    const auto v = it->value();
-    if (std::from_chars(v.data(), v.data() + v.size(), seconds).ec == std::errc()) {
-      response.retry_after = seconds;
-    }
-  }
   x.outcome.emplace(std::move(response));
 }
 
@@ -263,8 +322,9 @@ Result<HttpTransport> HttpTransport::Create(const ServerUrl& url, TransportOptio
 }
 
 Result<HttpResponse> HttpTransport::Send(Method method, std::string_view target,
-                                         std::string_view body, std::string_view bearer) {
-  Exchange x{impl_->url, impl_->options, impl_->tls.get(), {}, std::nullopt};
+                                         std::string_view body, std::string_view bearer,
+                                         const SendOptions& send) {
+  Exchange x{impl_->url, impl_->options, impl_->tls.get(), {}, send.body_sink, std::nullopt};
   x.request.version(11);
   x.request.method(Verb(method));
   x.request.target(impl_->url.base_path + std::string(target));
@@ -277,10 +337,11 @@ Result<HttpResponse> HttpTransport::Send(Method method, std::string_view target,
     x.request.set(http::field::authorization, value);
     WipeString(value);
   }
-  if (method == Method::post || !body.empty()) {
-    x.request.set(http::field::content_type, "application/json");
+  if (method == Method::post || method == Method::put || !body.empty()) {
+    x.request.set(http::field::content_type, send.content_type);
     x.request.body() = body;
   }
+  if (!send.range.empty()) x.request.set(http::field::range, send.range);
   x.request.prepare_payload();
 
   net::io_context ioc;
@@ -288,7 +349,8 @@ Result<HttpResponse> HttpTransport::Send(Method method, std::string_view target,
     if (e && !x.outcome) x.Fail("internal error in the HTTP client");
   });
   // One deadline for the whole exchange, resolving included.
-  ioc.run_for(impl_->options.timeout);
+  const auto timeout = send.timeout.count() > 0 ? send.timeout : impl_->options.timeout;
+  ioc.run_for(timeout);
   const bool finished = x.outcome.has_value();
   if (!finished) ioc.stop();
   // The body may hold an auth key. (The token's copy in Beast's header storage is freed
@@ -296,7 +358,7 @@ Result<HttpResponse> HttpTransport::Send(Method method, std::string_view target,
   WipeString(x.request.body());
   if (!finished) {
     return Error::Network("no answer from " + Where(impl_->url) + " within " +
-                          std::to_string(impl_->options.timeout.count()) + " s");
+                          std::to_string(timeout.count()) + " s");
   }
   return std::move(*x.outcome);
 }

@@ -216,4 +216,27 @@ Result<void> ProfileStore::SavePins(const Pins& pins) {
   return WriteFile("pins.json", json::serialize(o) + "\n");
 }
 
+Result<SeenVersions> ProfileStore::LoadSeenVersions() const {
+  const std::string path = dir_ + "/versions.json";
+  auto text = ReadFile(path);
+  if (!text) return text.error();
+  SeenVersions seen;
+  if (!*text) return seen;
+  auto o = ParseObject(path, **text);
+  if (!o) return o.error();
+  for (const auto& [file_id, value] : *o) {
+    if (!value.is_int64() || value.as_int64() < 1) {
+      return Error::Local(path + " is malformed; fix or remove it");
+    }
+    seen[std::string(file_id)] = static_cast<std::uint64_t>(value.as_int64());
+  }
+  return seen;
+}
+
+Result<void> ProfileStore::SaveSeenVersions(const SeenVersions& seen) {
+  json::object o;
+  for (const auto& [file_id, version] : seen) o[file_id] = static_cast<std::int64_t>(version);
+  return WriteFile("versions.json", json::serialize(o) + "\n");
+}
+
 }  // namespace strongroom::client

@@ -57,6 +57,12 @@ class Category final : public boost::system::error_category {
         return "internal error";
       case errc::conflict:
         return "the current state does not allow this (changed meanwhile?)";
+      case errc::rolled_back:
+        return "an older version than one already seen (possible rollback)";
+      case errc::untrusted_signer:
+        return "signed by someone who may not write this item";
+      case errc::record_mismatch:
+        return "the record does not match the file, key or folder it was given with";
     }
     return "unknown error";
   }
@@ -106,6 +112,12 @@ std::string_view error_name(errc e) noexcept {
       return "internal";
     case errc::conflict:
       return "conflict";
+    case errc::rolled_back:
+      return "rolled_back";
+    case errc::untrusted_signer:
+      return "untrusted_signer";
+    case errc::record_mismatch:
+      return "record_mismatch";
   }
   return "unknown";
 }

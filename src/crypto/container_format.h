@@ -15,7 +15,7 @@ inline constexpr std::string_view kMagic = "STRONGRM";
 inline constexpr std::size_t kFixedPrefixSize = 8 + 1 + 4;  // magic, version, header_len
 inline constexpr std::size_t kNoncePrefixSize = 7;
 inline constexpr std::size_t kWrappedKeySize = 32 + kAeadTagSize;
-inline constexpr std::size_t kHeaderMacSize = 32;
+using crypto::kHeaderMacSize;  // container.h: public, so ContainerInfo can carry the MAC.
 
 inline constexpr std::string_view kWrapLabel = "strongroom-v1-file-key-wrap";
 inline constexpr std::string_view kHeaderMacLabel = "strongroom-v1-header-mac";
@@ -37,7 +37,7 @@ struct Header {
   PublicBundle author;
   std::vector<std::uint8_t> author_bytes;
   std::vector<Stanza> stanzas;
-  std::array<std::uint8_t, kHeaderMacSize> mac{};
+  HeaderMac mac{};
   // The exact bytes, MAC included. For a parsed header, what was read; for a built one,
   // what Serialize produced.
   std::vector<std::uint8_t> raw;
@@ -56,6 +56,16 @@ struct Header {
 [[nodiscard]] result<Header> ParseHeader(std::span<const std::uint8_t> bytes);
 // The header length a fixed prefix announces, after checking magic, version and bounds.
 [[nodiscard]] result<std::size_t> ParseFixedPrefix(std::span<const std::uint8_t> prefix);
+
+class Lookahead;
+
+// Reads exactly one header (its fixed prefix, then header_len bytes, nothing more) and parses
+// it, without any key. Fewer bytes than the prefix: truncated when they match the magic so
+// far, else malformed; fewer than header_len: truncated.
+[[nodiscard]] result<Header> ReadHeader(Lookahead& in);
+
+// What a parsed header says, as ContainerInfo (plaintext_size and final_tag unset).
+[[nodiscard]] ContainerInfo InfoOf(const Header& h);
 
 // A Source wrapper that can look ahead without consuming.
 class Lookahead {

@@ -55,6 +55,10 @@ auto Int(std::int64_t RateLimitSettings::*member) {
   return [member](Config& c, const std::string& v) { c.rate_limits.*member = std::stoll(v); };
 }
 
+auto Int(std::int64_t RoomSettings::*member) {
+  return [member](Config& c, const std::string& v) { c.room.*member = std::stoll(v); };
+}
+
 constexpr std::int64_t kYear = 366LL * 24 * 3600;
 
 const std::vector<Key>& Keys() {
@@ -113,6 +117,10 @@ const std::vector<Key>& Keys() {
        0, 10'000'000, Int(&RateLimitSettings::per_account_per_second)},
       {"rate_limits", "per_account_burst", "STRONGROOM_RATE_PER_ACCOUNT_BURST",
        value_kind::integer, 1, 10'000'000, Int(&RateLimitSettings::per_account_burst)},
+      {"room", "max_upload_bytes", "STRONGROOM_ROOM_MAX_UPLOAD_BYTES", value_kind::integer, 1024,
+       std::int64_t{1} << 44, Int(&RoomSettings::max_upload_bytes)},
+      {"room", "upload_ttl_s", "STRONGROOM_ROOM_UPLOAD_TTL_S", value_kind::integer, 60, kYear,
+       Int(&RoomSettings::upload_ttl_s)},
   };
   return keys;
 }

@@ -16,11 +16,18 @@ namespace strongroom::server {
 namespace {
 
 using HandlerFn = Response (*)(const Request&, HandlerContext&);
+using StreamingFn = std::unique_ptr<BodyReceiver> (*)(const Request&, HandlerContext&);
 
 struct Route {
   http::verb method;
   std::string_view pattern;  // Segments written {name} match any one non-empty segment.
   HandlerFn handler;
+};
+
+struct StreamingRoute {
+  http::verb method;
+  std::string_view pattern;
+  StreamingFn start;  // Throws ApiError to refuse, like a handler.
 };
 
 Response HandleHealthz(const Request& request, HandlerContext& /*context*/) {
@@ -81,6 +88,33 @@ constexpr std::array kRoutes{
     Route{http::verb::get, "/api/v1/admin/audit", &api::AdminAudit},
     Route{http::verb::get, "/api/v1/admin/logins", &api::AdminLogins},
     Route{http::verb::post, "/api/v1/admin/invitations", &api::AdminCreateInvitation},
+    Route{http::verb::get, "/api/v1/admin/settings", &api::AdminGetSettings},
+    Route{http::verb::put, "/api/v1/admin/settings", &api::AdminPutSetting},
+    // Private Room (docs/private-room.md section 6).
+    Route{http::verb::get, "/api/v1/room/root", &api::RoomRoot},
+    Route{http::verb::post, "/api/v1/room/folders", &api::RoomCreateFolder},
+    Route{http::verb::get, "/api/v1/room/folders/{id}", &api::RoomGetFolder},
+    Route{http::verb::post, "/api/v1/room/folders/{id}/move", &api::RoomMoveFolder},
+    Route{http::verb::delete_, "/api/v1/room/folders/{id}", &api::RoomDeleteFolder},
+    Route{http::verb::post, "/api/v1/room/folders/{id}/upload", &api::RoomNotSupported},
+    Route{http::verb::post, "/api/v1/room/uploads", &api::RoomStartUpload},
+    Route{http::verb::get, "/api/v1/room/uploads/{id}", &api::RoomGetUpload},
+    Route{http::verb::delete_, "/api/v1/room/uploads/{id}", &api::RoomCancelUpload},
+    Route{http::verb::post, "/api/v1/room/uploads/{id}/complete", &api::RoomCompleteUpload},
+    Route{http::verb::get, "/api/v1/room/files/{id}", &api::RoomGetFile},
+    Route{http::verb::get, "/api/v1/room/files/{id}/content", &api::RoomGetContent},
+    Route{http::verb::post, "/api/v1/room/files/{id}/move", &api::RoomMoveFile},
+    Route{http::verb::delete_, "/api/v1/room/files/{id}", &api::RoomDeleteFile},
+    Route{http::verb::post, "/api/v1/room/files/{id}/copy", &api::RoomNotSupported},
+    Route{http::verb::get, "/api/v1/room/files/{id}/versions", &api::RoomNotSupported},
+    Route{http::verb::post, "/api/v1/room/files/{id}/versions", &api::RoomNotSupported},
+    Route{http::verb::post, "/api/v1/room/files/{id}/links", &api::RoomNotSupported},
+    Route{http::verb::get, "/api/v1/room/shared", &api::RoomSharedWithMe},
+};
+
+// Routes whose request body is streamed to a BodyReceiver instead of buffered.
+constexpr std::array kStreamingRoutes{
+    StreamingRoute{http::verb::put, "/api/v1/room/uploads/{id}", &api::RoomUploadPiece},
 };
 
 std::string_view PathOf(std::string_view target) {
@@ -131,10 +165,56 @@ bool AllowedByAddress(HandlerContext& context, std::chrono::milliseconds* retry)
 
 std::vector<std::string_view> RoutePatterns() {
   std::vector<std::string_view> out;
-  for (const Route& r : kRoutes) {
-    if (std::find(out.begin(), out.end(), r.pattern) == out.end()) out.push_back(r.pattern);
-  }
+  auto add = [&](std::string_view pattern) {
+    if (std::find(out.begin(), out.end(), pattern) == out.end()) out.push_back(pattern);
+  };
+  for (const Route& r : kRoutes) add(r.pattern);
+  for (const StreamingRoute& r : kStreamingRoutes) add(r.pattern);
   return out;
+}
+
+bool IsStreamingRoute(http::verb method, std::string_view target) {
+  std::vector<std::string> params;
+  const std::string_view path = PathOf(target);
+  return std::any_of(kStreamingRoutes.begin(), kStreamingRoutes.end(),
+                     [&](const StreamingRoute& r) {
+                       return r.method == method && Match(r.pattern, path, params);
+                     });
+}
+
+std::unique_ptr<BodyReceiver> StartStreaming(const Request& header, HandlerContext& context,
+                                             Response& response) {
+  const std::string_view path = PathOf(header.target());
+  const StreamingRoute* found = nullptr;
+  for (const StreamingRoute& r : kStreamingRoutes) {
+    if (r.method == header.method() && Match(r.pattern, path, context.params)) {
+      found = &r;
+      break;
+    }
+  }
+  if (found == nullptr) {
+    response = ErrorResponse(header, http::status::not_found, "not_found", "no such endpoint");
+    return nullptr;
+  }
+  context.route = found->pattern;
+  std::chrono::milliseconds retry{0};
+  if (!AllowedByAddress(context, &retry)) {
+    api::ApiError e(http::status::too_many_requests, "rate_limited",
+                    "too many requests from this address; slow down");
+    e.retry_after_s = std::max<std::int64_t>(1, (retry.count() + 999) / 1000);
+    response = FromApiError(header, e);
+    return nullptr;
+  }
+  try {
+    return found->start(header, context);
+  } catch (const api::ApiError& e) {
+    response = FromApiError(header, e);
+  } catch (const std::exception& e) {
+    spdlog::error("request {} {} failed: {}", context.info.request_id, found->pattern, e.what());
+    response = ErrorResponse(header, http::status::internal_server_error, "internal",
+                             "internal error; the server log has details under this request id");
+  }
+  return nullptr;
 }
 
 Response JsonResponse(const Request& request, http::status status, std::string body) {
@@ -168,6 +248,11 @@ Response Dispatch(const Request& request, HandlerContext& context) {
       found = &route;
       break;
     }
+    if (!allowed.empty()) allowed += ", ";
+    allowed += std::string(http::to_string(route.method));
+  }
+  for (const StreamingRoute& route : kStreamingRoutes) {
+    if (found != nullptr || !Match(route.pattern, path, context.params)) continue;
     if (!allowed.empty()) allowed += ", ";
     allowed += std::string(http::to_string(route.method));
   }

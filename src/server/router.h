@@ -8,7 +8,12 @@
 #pragma once
 
 #include "server/http_types.h"
+#include "strongroom/io.h"
 
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,7 +38,36 @@ struct HandlerContext {
   std::string_view route;           // The matched route pattern ("" when none), a metrics label.
   std::vector<std::string> params;  // Values of the route's {name} segments, in order.
   std::string user_id;              // Set once a handler authenticated the request.
+  // Set by a handler whose response body is too large to hold in memory (a download): the
+  // transport sends the response's header as is (with its Content-Length) and then streams
+  // exactly that many bytes from here.
+  std::unique_ptr<io::Source> response_body;
 };
+
+// A request body streamed to its handler piece by piece rather than buffered (uploads of
+// any size, with memory independent of it). The transport reads the body under its timeouts
+// and hands over each piece as it arrives.
+class BodyReceiver {
+ public:
+  virtual ~BodyReceiver() = default;
+  // The next piece of the body, in order. A response returned here ends the request early
+  // (the rest of the body is not read, and the connection closes after the answer).
+  [[nodiscard]] virtual std::optional<Response> Write(std::span<const std::uint8_t> piece) = 0;
+  // After the last piece. Not called if the connection broke first: the receiver is then
+  // destroyed, and keeps whatever it stored (so the client can resume).
+  [[nodiscard]] virtual Response Finish() = 0;
+};
+
+// Whether the body of a request with this method and target is streamed (see BodyReceiver);
+// decided from the header alone, before the body is read.
+[[nodiscard]] bool IsStreamingRoute(http::verb method, std::string_view target);
+
+// For a streaming route: checks the request from its header (authentication, rate limits,
+// the handler's own checks) and returns a receiver for the body, or nullptr with `response`
+// set to the answer to send at once. `header` has an empty body.
+[[nodiscard]] std::unique_ptr<BodyReceiver> StartStreaming(const Request& header,
+                                                           HandlerContext& context,
+                                                           Response& response);
 
 // Builds the response for one request. Never throws for bad input: it answers 4xx.
 [[nodiscard]] Response Dispatch(const Request& request, HandlerContext& context);

@@ -18,7 +18,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -56,6 +59,8 @@ constexpr std::string_view kHsts = "max-age=31536000";
 constexpr std::size_t kMaxUserAgentBytes = 256;
 constexpr std::size_t kMaxClientRequestIdBytes = 64;
 constexpr std::size_t kRequestIdPrefixBytes = 12;  // Random per thread; then a counter.
+// Streamed bodies (uploads, downloads) move through a buffer of this size per connection.
+constexpr std::size_t kStreamPieceBytes = std::size_t{256} * 1024;
 // Sending close_notify tells the client the response was complete (not truncated by an
 // attacker); waiting for the peer's is a courtesy, kept short so a silent peer cannot hold a
 // connection (and a drain) open.
@@ -225,6 +230,24 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::awaitable<void> Serve(std::shared_ptr<Connection> connection);
   template <class Stream>
   asio::awaitable<void> ServeRequests(Stream& stream, Connection& connection);
+  // Answers a request that could not be read (malformed, too large), when anyone listens.
+  template <class Stream>
+  asio::awaitable<void> AnswerReadError(Stream& stream, Connection& connection,
+                                        boost::system::error_code ec, const Request* partial,
+                                        std::chrono::steady_clock::time_point started);
+  // Reads a streamed body into its route's BodyReceiver. Returns the answer, or a response
+  // with status 0 when the connection broke. `body_unread`: the answer came before the end
+  // of the body, so the connection cannot be reused.
+  template <class Stream>
+  asio::awaitable<Response> ReceiveStreamed(Stream& stream, beast::flat_buffer& buffer,
+                                            http::request_parser<http::empty_body>& header_parser,
+                                            const Request& header, HandlerContext& context,
+                                            bool& body_unread);
+  // Sends `head` (with its Content-Length), then the body from `body`. False when the
+  // connection failed or the body could not be read to its end.
+  template <class Stream>
+  asio::awaitable<bool> SendStreamed(Stream& stream, Response head, io::Source& body);
+  static void FillRequestInfo(const Request& request, HandlerContext& context);
   // Sets the headers every response carries.
   static void Stamp(Response& response, const HandlerContext& context);
   // Records an answered request in the metrics and writes its access line.
@@ -348,9 +371,11 @@ asio::awaitable<void> Server::Impl::ServeRequests(Stream& stream, Connection& co
   beast::flat_buffer buffer(options.max_header_bytes);
   bool first = true;
   while (!stopping) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-    parser.body_limit(options.max_body_bytes);
+    http::request_parser<http::empty_body> header_parser;
+    header_parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+    // Beast checks a Content-Length against the body limit as soon as the header is parsed,
+    // but which limit applies depends on the route: decided below, once the header is here.
+    header_parser.body_limit(boost::none);
 
     // Wait for the first byte of the next request under the idle timeout, then read the
     // whole request under the read timeout.
@@ -366,53 +391,47 @@ asio::awaitable<void> Server::Impl::ServeRequests(Stream& stream, Connection& co
     connection.idle = false;
     const auto started = std::chrono::steady_clock::now();
     transport.expires_after(options.read_timeout);
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
-    if (ec) {
-      if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
-          ec == beast::error::timeout || ec == asio::error::connection_reset ||
-          ec == asio::error::eof || IsTlsError(ec)) {
-        break;  // Nobody to answer (or, for TLS errors, no way to).
-      }
-      Request bare;
-      bare.version(11);
-      bare.keep_alive(false);
-      Response response;
-      if (ec == http::error::body_limit) {
-        response = ErrorResponse(bare, http::status::payload_too_large, "too_large",
-                                 "request body exceeds the limit");
-      } else if (ec == http::error::header_limit) {
-        response = ErrorResponse(bare, http::status::request_header_fields_too_large, "too_large",
-                                 "request header exceeds the limit");
-      } else {
-        response =
-            ErrorResponse(bare, http::status::bad_request, "bad_request", "malformed HTTP request");
-      }
-      HandlerContext context;
-      context.info.remote_ip = connection.remote_ip;
-      context.info.tls = tls != nullptr;
-      // The header is complete when only the body was too large: its id can be honoured.
-      const Request* partial = parser.is_header_done() ? &parser.get() : nullptr;
-      context.info.request_id = RequestIdFor(partial);
-      response.keep_alive(false);
-      Stamp(response, context);
-      transport.expires_after(options.write_timeout);
-      co_await http::async_write(stream, response, kNoThrow);
-      Record(context, partial != nullptr ? partial->method_string() : "other",
-             response.result_int(), started);
+    auto [hec, hn] = co_await http::async_read_header(stream, buffer, header_parser, kNoThrow);
+    if (hec) {
+      co_await AnswerReadError(stream, connection, hec, nullptr, started);
       break;
     }
 
-    const Request& request = parser.get();
     HandlerContext context;
     context.services = services.get();
-    context.info.request_id = RequestIdFor(&request);
     context.info.remote_ip = connection.remote_ip;
     context.info.tls = tls != nullptr;
-    if (const auto ua = request.find(http::field::user_agent); ua != request.end()) {
-      context.info.user_agent = std::string(ua->value().substr(0, kMaxUserAgentBytes));
-    }
     Response response;
-    {
+    std::string method;
+    if (IsStreamingRoute(header_parser.get().method(), header_parser.get().target())) {
+      const Request header(header_parser.get().base());
+      FillRequestInfo(header, context);
+      method = std::string(header.method_string());
+      bool body_unread = false;
+      {
+        RequestLogScope log_scope(context.info.request_id);
+        response = co_await ReceiveStreamed(stream, buffer, header_parser, header, context,
+                                            body_unread);
+      }
+      if (body_unread) response.keep_alive(false);
+      if (!response.result_int()) break;  // The connection broke mid-body: nobody to answer.
+    } else {
+      if (const auto length = header_parser.content_length();
+          length && *length > options.max_body_bytes) {
+        const Request header(header_parser.get().base());
+        co_await AnswerReadError(stream, connection, http::error::body_limit, &header, started);
+        break;
+      }
+      http::request_parser<http::string_body> parser(std::move(header_parser));
+      parser.body_limit(options.max_body_bytes);
+      auto [ec, n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+      if (ec) {
+        co_await AnswerReadError(stream, connection, ec, &parser.get(), started);
+        break;
+      }
+      const Request& request = parser.get();
+      FillRequestInfo(request, context);
+      method = std::string(request.method_string());
       RequestLogScope log_scope(context.info.request_id);
       try {
         response = Dispatch(request, context);
@@ -421,16 +440,134 @@ asio::awaitable<void> Server::Impl::ServeRequests(Stream& stream, Connection& co
         spdlog::error("request handler failed: {}", e.what());
         response = ErrorResponse(request, http::status::internal_server_error, "internal",
                                  "internal error; the server log has details");
+        context.response_body.reset();
       }
     }
     if (stopping) response.keep_alive(false);
     Stamp(response, context);
     transport.expires_after(options.write_timeout);
-    auto [wec, written] = co_await http::async_write(stream, response, kNoThrow);
+    bool written_ok = false;
+    if (context.response_body) {
+      written_ok = co_await SendStreamed(stream, std::move(response), *context.response_body);
+      context.response_body.reset();
+    } else {
+      auto [wec, written] = co_await http::async_write(stream, response, kNoThrow);
+      written_ok = !wec;
+    }
     // Also when the write failed: the request was handled, and its id is in the log.
-    Record(context, request.method_string(), response.result_int(), started);
-    if (wec || !response.keep_alive()) break;
+    Record(context, method, response.result_int(), started);
+    if (!written_ok || !response.keep_alive()) break;
   }
+}
+
+void Server::Impl::FillRequestInfo(const Request& request, HandlerContext& context) {
+  context.info.request_id = RequestIdFor(&request);
+  if (const auto ua = request.find(http::field::user_agent); ua != request.end()) {
+    context.info.user_agent = std::string(ua->value().substr(0, kMaxUserAgentBytes));
+  }
+}
+
+template <class Stream>
+asio::awaitable<void> Server::Impl::AnswerReadError(Stream& stream, Connection& connection,
+                                                    boost::system::error_code ec,
+                                                    const Request* partial,
+                                                    std::chrono::steady_clock::time_point started) {
+  if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
+      ec == beast::error::timeout || ec == asio::error::connection_reset ||
+      ec == asio::error::eof || IsTlsError(ec)) {
+    co_return;  // Nobody to answer (or, for TLS errors, no way to).
+  }
+  Request bare;
+  bare.version(11);
+  bare.keep_alive(false);
+  Response response;
+  if (ec == http::error::body_limit) {
+    response = ErrorResponse(bare, http::status::payload_too_large, "too_large",
+                             "request body exceeds the limit");
+  } else if (ec == http::error::header_limit) {
+    response = ErrorResponse(bare, http::status::request_header_fields_too_large, "too_large",
+                             "request header exceeds the limit");
+  } else {
+    response = ErrorResponse(bare, http::status::bad_request, "bad_request", "malformed HTTP request");
+  }
+  HandlerContext context;
+  context.info.remote_ip = connection.remote_ip;
+  context.info.tls = tls != nullptr;
+  // The header is complete when only the body was too large: its id can be honoured.
+  context.info.request_id = RequestIdFor(partial);
+  response.keep_alive(false);
+  Stamp(response, context);
+  beast::get_lowest_layer(stream).expires_after(options.write_timeout);
+  co_await http::async_write(stream, response, kNoThrow);
+  Record(context, partial != nullptr ? partial->method_string() : "other", response.result_int(),
+         started);
+}
+
+template <class Stream>
+asio::awaitable<Response> Server::Impl::ReceiveStreamed(
+    Stream& stream, beast::flat_buffer& buffer, http::request_parser<http::empty_body>& header_parser,
+    const Request& header, HandlerContext& context, bool& body_unread) {
+  body_unread = true;
+  Response response;
+  std::unique_ptr<BodyReceiver> receiver = StartStreaming(header, context, response);
+  if (!receiver) co_return response;
+  // A client that asked to be told before it sends a large body is told now, when the
+  // request has passed every check its header allows.
+  if (beast::iequals(header[http::field::expect], "100-continue")) {
+    http::response<http::empty_body> go_on{http::status::continue_, header.version()};
+    beast::get_lowest_layer(stream).expires_after(options.write_timeout);
+    if (auto [ec, n] = co_await http::async_write(stream, go_on, kNoThrow); ec) co_return Response{};
+  }
+
+  http::request_parser<http::buffer_body> parser(std::move(header_parser));
+  parser.body_limit(boost::none);  // The receiver bounds what it accepts.
+  std::vector<std::uint8_t> piece(kStreamPieceBytes);
+  beast::tcp_stream& transport = beast::get_lowest_layer(stream);
+  while (!parser.is_done()) {
+    parser.get().body().data = piece.data();
+    parser.get().body().size = piece.size();
+    // Per piece: a large upload may take long in all, but must keep making progress.
+    transport.expires_after(options.read_timeout);
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) co_return Response{};  // Broken or timed out: the receiver keeps what it has.
+    const std::size_t got = piece.size() - parser.get().body().size;
+    if (got == 0) continue;
+    if (auto early = receiver->Write(std::span(piece).first(got))) co_return std::move(*early);
+  }
+  body_unread = false;
+  co_return receiver->Finish();
+}
+
+template <class Stream>
+asio::awaitable<bool> Server::Impl::SendStreamed(Stream& stream, Response head, io::Source& body) {
+  http::response<http::buffer_body> response(std::move(head.base()));
+  response.body().data = nullptr;
+  response.body().more = true;
+  http::response_serializer<http::buffer_body> serializer(response);
+  beast::tcp_stream& transport = beast::get_lowest_layer(stream);
+  if (auto [ec, n] = co_await http::async_write_header(stream, serializer, kNoThrow); ec) {
+    co_return false;
+  }
+  std::vector<std::uint8_t> piece(kStreamPieceBytes);
+  for (;;) {
+    auto n = body.Read(piece);
+    if (!n) {
+      // Headers (and the length) are gone already: the only honest signal left is to close
+      // the connection short, which every client sees as a truncated body.
+      spdlog::error("streaming a response body failed: {}", n.error().message());
+      co_return false;
+    }
+    response.body().data = *n > 0 ? piece.data() : nullptr;
+    response.body().size = *n;
+    response.body().more = *n > 0;
+    transport.expires_after(options.write_timeout);
+    auto [ec, written] = co_await http::async_write(stream, serializer, kNoThrow);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) co_return false;
+    if (*n == 0) break;
+  }
+  co_return serializer.is_done();
 }
 
 void Server::Impl::Stamp(Response& response, const HandlerContext& context) {

@@ -66,12 +66,7 @@ Result<client::ApiClient> Connect(std::string_view server, const Options& o) {
   return client::ApiClient(std::move(*transport));
 }
 
-// A profile with a session, ready for the commands that need one.
-struct Session {
-  client::ProfileStore store;
-  client::Profile profile;
-  client::ApiClient api;
-};
+using Session = SignedInSession;
 
 Error NotSignedIn() {
   return Error::Local("not signed in (run strongroom login)");
@@ -516,6 +511,22 @@ std::optional<int> AccountCommands::Run() {
   if (s.logins->parsed()) return Logins(o);
   if (s.key->parsed()) return Key(o);
   return std::nullopt;
+}
+
+client::Result<SignedInSession> OpenSignedInSession(const std::string& profile,
+                                                   const std::string& ca_file) {
+  Options o;
+  o.profile = profile;
+  o.ca_file = ca_file;
+  return OpenSession(o);
+}
+
+int ReportSessionFailure(SignedInSession& session, client::Error error) {
+  return SessionFailure(session, std::move(error));
+}
+
+client::Result<client::SecretString> ReadExistingPassword(bool from_stdin) {
+  return ReadPassword(from_stdin, "Password");
 }
 
 }  // namespace strongroom::cli

@@ -3,6 +3,10 @@
 // docs/cli.md; integration tests rely on them exactly.
 #pragma once
 
+#include "strongroom/client/api_client.h"
+#include "strongroom/client/profile.h"
+#include "strongroom/client/secret_string.h"
+
 #include <CLI/CLI.hpp>
 
 #include <memory>
@@ -10,6 +14,19 @@
 #include <string_view>
 
 namespace strongroom::cli {
+
+// A signed-in profile, ready for a command that needs a session (room_commands.h too).
+struct SignedInSession {
+  client::ProfileStore store;
+  client::Profile profile;
+  client::ApiClient api;
+};
+[[nodiscard]] client::Result<SignedInSession> OpenSignedInSession(const std::string& profile,
+                                                                  const std::string& ca_file);
+// Reports a failed call made with a session (a dead token removes the session file).
+int ReportSessionFailure(SignedInSession& session, client::Error error);
+// The password: the first line of standard input, or typed on the terminal.
+[[nodiscard]] client::Result<client::SecretString> ReadExistingPassword(bool from_stdin);
 
 class AccountCommands {
  public:

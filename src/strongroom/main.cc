@@ -6,6 +6,7 @@
 // CLI11's own statuses for option errors, as they always had). Errors go to standard error
 // and never contain key material.
 #include "strongroom/account_commands.h"
+#include "strongroom/room_commands.h"
 #include "strongroom/client/identity_file.h"
 #include "strongroom/crypto/container.h"
 #include "strongroom/crypto/identity.h"
@@ -336,6 +337,7 @@ int main(int argc, char** argv) {
   rekey->add_option("input", in, "Container (default: standard input)");
 
   strongroom::cli::AccountCommands account_commands(app);
+  strongroom::cli::RoomCommands room_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -345,7 +347,9 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc && command.empty(); ++i) {
       if (argv[i][0] != '-') command = argv[i];
     }
-    if (e.get_exit_code() != 0 && strongroom::cli::AccountCommands::IsAccountCommand(command)) {
+    if (e.get_exit_code() != 0 &&
+        (strongroom::cli::AccountCommands::IsAccountCommand(command) ||
+         strongroom::cli::RoomCommands::IsRoomCommand(command))) {
       std::cerr << "strongroom: " << e.what() << "\nRun 'strongroom " << command
                 << " --help' for the options.\n";
       return 2;
@@ -354,6 +358,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (auto status = account_commands.Run()) return *status;
+    if (auto status = room_commands.Run()) return *status;
     if (keygen->parsed()) return Keygen(out, show, user_id);
     if (encrypt->parsed()) {
       return Encrypt(recipients, identity, in, out, content_type, chunk_size, threads);

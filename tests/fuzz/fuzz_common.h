@@ -11,6 +11,7 @@
 #include "strongroom/crypto/identity.h"
 #include "strongroom/crypto/init.h"
 #include "strongroom/crypto/password.h"
+#include "strongroom/crypto/room.h"
 #include "strongroom/error.h"
 #include "strongroom/io.h"
 
@@ -129,6 +130,30 @@ inline const crypto::PasswordKeys& FixedPasswordKeys() {
   return keys;
 }
 
+// The folder key and folder id room records are sealed and opened with (fuzz_room_records),
+// and the file key of file records: bytes 0x50.., 0x90.., 0xd0...
+inline const crypto::Secret<32>& FixedFolderKey() {
+  static const crypto::Secret<32> key = [] {
+    crypto::Secret<32> k;
+    for (int i = 0; i < 32; ++i) k.data()[i] = static_cast<std::uint8_t>(0x50 + i);
+    return k;
+  }();
+  return key;
+}
+inline crypto::FolderId FixedFolderId() {
+  crypto::FolderId id{};
+  for (std::size_t i = 0; i < id.size(); ++i) id[i] = static_cast<std::uint8_t>(0x90 + i);
+  return id;
+}
+inline const crypto::Secret<32>& FixedFileKey() {
+  static const crypto::Secret<32> key = [] {
+    crypto::Secret<32> k;
+    for (int i = 0; i < 32; ++i) k.data()[i] = static_cast<std::uint8_t>(0xd0 + i);
+    return k;
+  }();
+  return key;
+}
+
 inline crypto::KdfParams FixedKdfParams() {
   crypto::KdfParams p;
   for (std::size_t i = 0; i < p.salt.size(); ++i) p.salt[i] = static_cast<std::uint8_t>(0x70 + i);
@@ -143,6 +168,8 @@ inline void InitFixedKeys() {
   (void)OtherIdentity();
   (void)FixedRecoveryKey();
   (void)FixedPasswordKeys();
+  (void)FixedFolderKey();
+  (void)FixedFileKey();
 }
 
 // FNV-1a: derives deterministic "random" choices (offsets, failure points) from an input.
@@ -217,7 +244,7 @@ inline bool SameSecrets(const crypto::Identity& a, const crypto::Identity& b) {
 }
 
 // Whether two container descriptions agree on everything the header says (not on
-// plaintext_size, which depends on how the container was read).
+// plaintext_size and final_tag, which depend on how the container was read).
 inline bool SameInfo(const crypto::ContainerInfo& a, const crypto::ContainerInfo& b) {
   if (a.recipients.size() != b.recipients.size()) return false;
   for (std::size_t i = 0; i < a.recipients.size(); ++i) {
@@ -227,7 +254,8 @@ inline bool SameInfo(const crypto::ContainerInfo& a, const crypto::ContainerInfo
     }
   }
   return a.version == b.version && a.file_id == b.file_id && a.chunk_size == b.chunk_size &&
-         a.content_type == b.content_type && a.author == b.author && a.header_size == b.header_size;
+         a.content_type == b.content_type && a.author == b.author &&
+         a.header_size == b.header_size && a.header_mac == b.header_mac;
 }
 
 }  // namespace strongroom::fuzz

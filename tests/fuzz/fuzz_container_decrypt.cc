@@ -8,10 +8,12 @@
 //    error-code mismatches; success/failure must agree regardless);
 //  - DecryptContainer succeeds exactly when DecryptContainerRange over the whole plaintext
 //    succeeds, with the same plaintext and the same container information;
-//  - on success: the plaintext size is what ContainerInfo says, the fixed identity is among
-//    the recipients, a sub-range (chosen from a hash of the input) is exactly that slice of
-//    the plaintext, an offset past the end is invalid_argument, and a source that fails
-//    before the end (stream or random-access) makes decryption fail.
+//  - on success: the plaintext size is what ContainerInfo says, the header MAC and final tag
+//    it reports are the bytes the format puts them at (the same from every path, and from
+//    OpenFileKey, which also gives a file key), the fixed identity is among the recipients, a
+//    sub-range (chosen from a hash of the input) is exactly that slice of the plaintext, an offset
+//    past the end is invalid_argument, and a source that fails before the end (stream or
+//    random-access) makes decryption fail.
 #include "fuzz_common.h"
 #include "strongroom/crypto/container.h"
 
@@ -74,6 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(r.has_value() == r2.has_value());
     if (r) {
       FUZZ_CHECK(SameInfo(*r, *r2) && r->plaintext_size == r2->plaintext_size);
+      FUZZ_CHECK(r->final_tag == r2->final_tag);
       FUZZ_CHECK(out.data() == out2.data());
     } else if (r.error() != r2.error()) {
       ErrorMismatch(r.error(), r2.error());
@@ -95,6 +98,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::vector<std::uint8_t>& plain = out.data();
   FUZZ_CHECK(r->plaintext_size && *r->plaintext_size == plain.size());
   FUZZ_CHECK(SameInfo(*r, *full) && r->plaintext_size == full->plaintext_size);
+  FUZZ_CHECK(r->final_tag && r->final_tag == full->final_tag);
+  FUZZ_CHECK(std::equal(r->final_tag->begin(), r->final_tag->end(),
+                        in.end() - kContainerSignatureSize - kFinalTagSize));
+  FUZZ_CHECK(std::equal(r->header_mac.begin(), r->header_mac.end(),
+                        in.begin() + static_cast<std::ptrdiff_t>(r->header_size - kHeaderMacSize)));
+  {
+    io::MemorySource header(in);
+    auto key = OpenFileKey(header, me);
+    FUZZ_CHECK(key.has_value() && SameInfo(key->info, *r) && !key->info.final_tag);
+    FUZZ_CHECK(header.Tell() == r->header_size);
+  }
   FUZZ_CHECK(whole.data() == plain);
   const bool listed = std::any_of(
       r->recipients.begin(), r->recipients.end(),

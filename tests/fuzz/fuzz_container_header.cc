@@ -5,7 +5,9 @@
 //  - a parsed header re-serializes, field by field, to exactly the input bytes (the grammar
 //    has one encoding per header), and every field is within its documented bounds;
 //  - InspectContainer agrees with ParseHeader on the same header bytes, and gives the same
-//    answer whether the source is random-access memory or a stream of short reads.
+//    answer whether the source is random-access memory or a stream of short reads; it
+//    reports the header MAC (the header's last 32 bytes) and, only for a source of known
+//    size, the final tag (the 16 bytes before the last 64).
 #include "crypto/container_format.h"
 #include "fuzz_common.h"
 #include "strongroom/crypto/container.h"
@@ -46,6 +48,7 @@ void CheckInfoMatchesHeader(const ContainerInfo& info, const container::Header& 
   FUZZ_CHECK(info.content_type == h.content_type);
   FUZZ_CHECK(info.author.fingerprint() == h.author.fingerprint());
   FUZZ_CHECK(info.header_size == h.raw.size());
+  FUZZ_CHECK(info.header_mac == h.mac);
   FUZZ_CHECK(info.recipients.size() == h.stanzas.size());
   for (std::size_t i = 0; i < h.stanzas.size(); ++i) {
     FUZZ_CHECK(info.recipients[i].user_id == h.stanzas[i].user_id);
@@ -92,6 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   FUZZ_CHECK(SameInfo(*info, *streamed));
   FUZZ_CHECK(!streamed->plaintext_size.has_value());  // A stream has no size.
+  FUZZ_CHECK(!streamed->final_tag.has_value());
   FUZZ_CHECK(len && info->header_size == *len && info->header_size <= size);
   auto h = container::ParseHeader(in.first(static_cast<std::size_t>(info->header_size)));
   FUZZ_CHECK(h.has_value());
@@ -99,6 +103,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   constexpr std::uint64_t kMinPayload = kContainerSignatureSize + 16;  // Tag of one chunk.
   const bool room_for_payload = size >= info->header_size + kMinPayload;
   FUZZ_CHECK(info->plaintext_size.has_value() == room_for_payload);
+  FUZZ_CHECK(info->final_tag.has_value() == room_for_payload);
+  if (info->final_tag) {
+    FUZZ_CHECK(std::equal(info->final_tag->begin(), info->final_tag->end(),
+                          in.end() - kContainerSignatureSize - kFinalTagSize));
+  }
   if (info->plaintext_size) {
     FUZZ_CHECK(*info->plaintext_size <= size - info->header_size - kMinPayload);
   }

@@ -6,6 +6,7 @@
 // replaced, other files (what the fuzzers added) are left alone.
 #include "fuzz_common.h"
 #include "strongroom/crypto/container.h"
+#include "strongroom/crypto/room.h"
 
 #include <filesystem>
 #include <fstream>
@@ -149,6 +150,58 @@ int main(int argc, char** argv) {
   Write("fuzz_identity_text", "recovery-code-lower", lower);
   Write("fuzz_identity_text", "recovery-code-plain", fuzz::FixedRecoveryCode());
   Write("fuzz_identity_text", "base64", Base64UrlEncode(Plaintext(100)));
+
+  // Private Room records signed by the fixed identity under the fixed keys, each alone and
+  // followed by its signature (the layout fuzz_room_records opens); a sealed folder key;
+  // names and metadata.
+  {
+    auto must = [](auto r) {
+      if (!r) {
+        std::cerr << "fuzz_make_corpus: sealing a room record failed\n";
+        std::exit(1);
+      }
+      return std::move(*r);
+    };
+    auto write_record = [&](const std::string& name, const SignedRecord& s) {
+      Write("fuzz_room_records", name, s.record);
+      std::vector<std::uint8_t> signed_bytes = s.record;
+      signed_bytes.insert(signed_bytes.end(), s.signature.begin(), s.signature.end());
+      Write("fuzz_room_records", name + "-signed", signed_bytes);
+    };
+    FolderRecord root_folder;
+    root_folder.folder_id = fuzz::FixedFolderId();
+    root_folder.owner_id = me.user_id();
+    write_record("folder-root", must(SealFolderRecord(root_folder, fuzz::FixedFolderKey(), me)));
+    FolderRecord child = root_folder;
+    child.folder_id[0] ^= 0xff;
+    child.parent_id = root_folder.folder_id;
+    child.name = "Contracts";
+    child.name_hmac =
+        must(ComputeNameHmac(fuzz::FixedFolderKey(), root_folder.folder_id, child.name));
+    child.revision = 7;
+    write_record("folder-child", must(SealFolderRecord(child, fuzz::FixedFolderKey(), me)));
+    FileRecord file;
+    file.file_id = root_folder.folder_id;
+    file.owner_id = other.user_id();
+    file.author_id = me.user_id();
+    file.parent_id = child.folder_id;
+    file.name_hmac = *child.name_hmac;
+    file.version = 2;
+    file.metadata.name = "NDA.docx";
+    file.metadata.plaintext_size = 5000;
+    file.metadata.content_type = "application/octet-stream";
+    file.metadata.modified_ms = 1700000000000;
+    const SignedRecord file_rec = must(SealFileRecord(file, fuzz::FixedFileKey(), me));
+    write_record("file", file_rec);
+    const SealedFolderKey sealed =
+        must(SealFolderKey(fuzz::FixedFolderKey(), fuzz::FixedFolderId(), me_pub));
+    Write("fuzz_room_records", "sealed-folder-key", sealed);
+    Write("fuzz_room_records", "name-ascii", std::string_view("NDA.docx"));
+    Write("fuzz_room_records", "name-utf8", std::string_view("\xc3\x84rger \xe2\x82\xac.xlsx"));
+    std::vector<std::uint8_t> metadata = {0, 3, 'a', '.', 'b', 0, 0, 0, 0, 0, 0, 0,
+                                          9, 0, 1,   'x', 0,   0, 0, 0, 0, 0, 0, 1};
+    Write("fuzz_room_records", "metadata", metadata);
+  }
 
   std::cout << "fuzz_make_corpus: wrote " << written << " seed files under " << root.string()
             << "\n";

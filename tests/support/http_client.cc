@@ -72,4 +72,56 @@ std::string RawExchange(const std::string& host, std::uint16_t port, const std::
   return out;
 }
 
+struct RawConnection::Impl {
+  asio::io_context io;
+  beast::tcp_stream stream{io};
+  bool connected = false;
+};
+
+RawConnection::RawConnection(const std::string& host, std::uint16_t port)
+    : impl_(std::make_unique<Impl>()) {
+  boost::system::error_code ec;
+  impl_->stream.expires_after(std::chrono::seconds(30));
+  impl_->stream.connect(tcp::endpoint(asio::ip::make_address(host), port), ec);
+  impl_->connected = !ec;
+}
+
+RawConnection::~RawConnection() {
+  Close();
+}
+
+bool RawConnection::connected() const {
+  return impl_->connected;
+}
+
+bool RawConnection::Send(const std::string& bytes) {
+  if (!impl_->connected) return false;
+  boost::system::error_code ec;
+  impl_->stream.expires_after(std::chrono::seconds(30));
+  asio::write(impl_->stream, asio::buffer(bytes), ec);
+  return !ec;
+}
+
+std::string RawConnection::ReadUntilClose() {
+  std::string out;
+  if (!impl_->connected) return out;
+  impl_->stream.expires_after(std::chrono::seconds(30));
+  char buf[4096];
+  boost::system::error_code ec;
+  for (;;) {
+    const std::size_t n = impl_->stream.read_some(asio::buffer(buf), ec);
+    out.append(buf, n);
+    if (ec) break;
+  }
+  return out;
+}
+
+void RawConnection::Close() {
+  if (!impl_->connected) return;
+  boost::system::error_code ec;
+  impl_->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  impl_->stream.socket().close(ec);
+  impl_->connected = false;
+}
+
 }  // namespace strongroom::testing

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 namespace strongroom::testing {
@@ -25,5 +26,27 @@ HttpReply HttpRequest(const std::string& host, std::uint16_t port, const std::st
 
 // Sends raw bytes and returns whatever the server answered before closing (or timeout).
 std::string RawExchange(const std::string& host, std::uint16_t port, const std::string& bytes);
+
+// A raw connection held open across calls: a client in the middle of a request, whose
+// connection the test breaks (Close) or finishes when it chooses.
+class RawConnection {
+ public:
+  RawConnection(const std::string& host, std::uint16_t port);
+  ~RawConnection();
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool connected() const;
+  // Writes all of `bytes`; false on failure.
+  bool Send(const std::string& bytes);
+  // Reads until the server closes the connection (or 30 s pass); returns what it sent.
+  std::string ReadUntilClose();
+  // Closes at once, whatever the state of the request.
+  void Close();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace strongroom::testing

@@ -577,6 +577,13 @@ TYPED_TEST_P(BlobStoreConformance, OpenRangeStreamsClampedRanges) {
     EXPECT_TRUE(*got == Bytes(data.begin() + static_cast<std::ptrdiff_t>(c.offset),
                               data.begin() + static_cast<std::ptrdiff_t>(end)))
         << c.offset << "+" << c.length;
+    // Positioned reads, relative to the window and clamped to it.
+    Bytes head(8);
+    auto n = (*source)->ReadAt(0, head);
+    ASSERT_TRUE(n);
+    EXPECT_EQ(*n, std::min<std::size_t>(8, got->size()));
+    EXPECT_TRUE(std::equal(head.begin(), head.begin() + static_cast<std::ptrdiff_t>(*n),
+                           got->begin()));
   }
   EXPECT_EQ(this->store().OpenRange(id, 200'001, 1).error(), errc::invalid_argument);
   EXPECT_EQ(this->store().OpenRange(Id("absent"), 0, 1).error(), errc::not_found);

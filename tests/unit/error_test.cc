@@ -19,8 +19,8 @@ TEST(Error, CodesCompareAndDescribe) {
 
 TEST(Error, EveryCodeHasItsOwnNameAndAMessage) {
   std::set<std::string_view> names;
-  for (int i = static_cast<int>(errc::invalid_argument); i <= static_cast<int>(errc::conflict);
-       ++i) {
+  for (int i = static_cast<int>(errc::invalid_argument);
+       i <= static_cast<int>(errc::record_mismatch); ++i) {
     const auto code = static_cast<errc>(i);
     const std::string_view name = error_name(code);
     EXPECT_FALSE(name.empty()) << i;
@@ -30,6 +30,9 @@ TEST(Error, EveryCodeHasItsOwnNameAndAMessage) {
     EXPECT_EQ(ec.message().find("unknown"), std::string::npos) << name;
   }
   EXPECT_EQ(error_name(errc::conflict), "conflict");
+  EXPECT_EQ(error_name(errc::rolled_back), "rolled_back");
+  EXPECT_EQ(error_name(errc::untrusted_signer), "untrusted_signer");
+  EXPECT_EQ(error_name(errc::record_mismatch), "record_mismatch");
 }
 
 TEST(Error, ResultCarriesValueOrError) {

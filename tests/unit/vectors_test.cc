@@ -3,6 +3,7 @@
 #include "crypto/wire.h"
 #include "strongroom/crypto/container.h"
 #include "strongroom/crypto/password.h"
+#include "strongroom/crypto/room.h"
 
 #include <gtest/gtest.h>
 
@@ -82,6 +83,134 @@ KdfParams ParseParams(const std::string& text) {
   return p;
 }
 
+// Hex of a fixed-size field, or "none" when unset.
+template <std::size_t N>
+std::string HexOrNone(const std::optional<std::array<std::uint8_t, N>>& v) {
+  return v ? HexEncode(*v) : "none";
+}
+
+Secret<32> KeyFromHex(const std::string& hex) {
+  Secret<32> key;
+  auto bytes = HexDecode(hex);
+  EXPECT_TRUE(bytes && bytes->size() == 32) << hex;
+  if (bytes && bytes->size() == 32) std::copy(bytes->begin(), bytes->end(), key.data());
+  return key;
+}
+
+template <std::size_t N>
+std::array<std::uint8_t, N> ArrayFromHex(const std::string& hex) {
+  std::array<std::uint8_t, N> out{};
+  auto bytes = HexDecode(hex);
+  EXPECT_TRUE(bytes && bytes->size() == N) << hex;
+  if (bytes && bytes->size() == N) std::copy(bytes->begin(), bytes->end(), out.begin());
+  return out;
+}
+
+Buffer BytesFromHex(const std::string& hex) {
+  auto bytes = HexDecode(hex);
+  EXPECT_TRUE(bytes.has_value()) << hex;
+  return bytes ? *bytes : Buffer{};
+}
+
+PublicBundle BundleFromText(const std::string& text) {
+  auto b = PublicBundle::FromText(text);
+  EXPECT_TRUE(b) << text;
+  return b ? *b : PublicBundle();
+}
+
+// tests/vectors/room/: one directory, the operation in the head (see its README).
+void CheckRoom(const Vector& v) {
+  const std::string expect = v.head.at("expect");
+  const std::string op = v.head.at("operation");
+  if (op == "open-folder-key") {
+    auto id = Identity::FromText(v.head.at("identity"));
+    ASSERT_TRUE(id);
+    const FolderId folder_id = ArrayFromHex<kFolderIdSize>(v.head.at("folder-id"));
+    auto key = OpenFolderKey(v.body, folder_id, *id);
+    EXPECT_EQ(Outcome(key ? boost::system::error_code() : key.error()), expect);
+    if (key && expect == "success") {
+      EXPECT_EQ(HexEncode(key->bytes()), v.head.at("folder-key"));
+    }
+  } else if (op == "name-hmac") {
+    const Secret<32> key = KeyFromHex(v.head.at("folder-key"));
+    const FolderId folder_id = ArrayFromHex<kFolderIdSize>(v.head.at("folder-id"));
+    const Buffer name = BytesFromHex(v.head.at("name-hex"));
+    auto mac = ComputeNameHmac(
+        key, folder_id, std::string_view(reinterpret_cast<const char*>(name.data()), name.size()));
+    EXPECT_EQ(Outcome(mac ? boost::system::error_code() : mac.error()), expect);
+    if (mac && expect == "success") {
+      EXPECT_EQ(HexEncode(*mac), v.head.at("name-hmac"));
+    }
+  } else if (op == "open-folder-record") {
+    const Secret<32> key = KeyFromHex(v.head.at("folder-key"));
+    const Buffer signature = BytesFromHex(v.head.at("signature"));
+    auto r = OpenFolderRecord(v.body, signature, key, BundleFromText(v.head.at("owner")));
+    EXPECT_EQ(Outcome(r ? boost::system::error_code() : r.error()), expect);
+    if (r && expect == "success") {
+      EXPECT_EQ(HexEncode(r->folder_id), v.head.at("folder-id"));
+      EXPECT_EQ(r->owner_id, v.head.at("owner-id"));
+      EXPECT_EQ(HexOrNone(r->parent_id), v.head.at("parent-id"));
+      EXPECT_EQ(HexOrNone(r->name_hmac), v.head.at("name-hmac"));
+      EXPECT_EQ(std::to_string(r->revision), v.head.at("revision"));
+      EXPECT_EQ(r->parent_id ? HexEncode(AsBytes(r->name)) : "none", v.head.at("name-hex"));
+      // The public parse agrees with the authenticated one.
+      auto pub = ParseFolderRecordPublic(v.body);
+      ASSERT_TRUE(pub);
+      EXPECT_EQ(*pub, static_cast<const FolderRecordPublic&>(*r));
+    }
+  } else if (op == "open-file-record") {
+    const Secret<32> key = KeyFromHex(v.head.at("file-key"));
+    const Buffer signature = BytesFromHex(v.head.at("signature"));
+    auto r = OpenFileRecord(v.body, signature, key, BundleFromText(v.head.at("author")));
+    EXPECT_EQ(Outcome(r ? boost::system::error_code() : r.error()), expect);
+    if (r && expect == "success") {
+      EXPECT_EQ(HexEncode(r->file_id), v.head.at("file-id"));
+      EXPECT_EQ(r->owner_id, v.head.at("owner-id"));
+      EXPECT_EQ(r->author_id, v.head.at("author-id"));
+      EXPECT_EQ(HexEncode(r->parent_id), v.head.at("parent-id"));
+      EXPECT_EQ(HexEncode(r->name_hmac), v.head.at("name-hmac"));
+      EXPECT_EQ(std::to_string(r->version), v.head.at("version"));
+      EXPECT_EQ(HexEncode(r->header_mac), v.head.at("header-mac"));
+      EXPECT_EQ(HexEncode(r->final_tag), v.head.at("final-tag"));
+      EXPECT_EQ(r->metadata.name, v.head.at("name"));
+      EXPECT_EQ(std::to_string(r->metadata.plaintext_size), v.head.at("plaintext-size"));
+      EXPECT_EQ(r->metadata.content_type, v.head.at("content-type"));
+      EXPECT_EQ(std::to_string(r->metadata.modified_ms), v.head.at("modified-ms"));
+      auto pub = ParseFileRecordPublic(v.body);
+      ASSERT_TRUE(pub);
+      EXPECT_EQ(*pub, static_cast<const FileRecordPublic&>(*r));
+    }
+  } else if (op == "check-file-record") {
+    // The reader's whole path: verify the container, take its file key, open the record,
+    // check the record against the container. The first failure is the outcome.
+    auto id = Identity::FromText(v.head.at("identity"));
+    ASSERT_TRUE(id);
+    auto container = Base64UrlDecode(v.head.at("container"));
+    ASSERT_TRUE(container);
+    io::MemorySource in(*container);
+    io::MemorySink plaintext;
+    auto info = DecryptContainer(in, plaintext, *id, 1);
+    ASSERT_TRUE(info) << info.error().message();
+    io::MemorySource header(*container);
+    auto key = OpenFileKey(header, *id);
+    ASSERT_TRUE(key) << key.error().message();
+    const PublicBundle author = BundleFromText(v.head.at("author"));
+    const Buffer signature = BytesFromHex(v.head.at("signature"));
+    std::optional<std::uint64_t> highest;
+    if (v.head.at("highest-version") != "none") highest = std::stoull(v.head.at("highest-version"));
+    boost::system::error_code ec;
+    auto record = OpenFileRecord(v.body, signature, key->file_key, author);
+    if (!record) {
+      ec = record.error();
+    } else if (auto r = CheckFileRecord(*record, author, *info, highest); !r) {
+      ec = r.error();
+    }
+    EXPECT_EQ(Outcome(ec), expect);
+  } else {
+    ADD_FAILURE() << "unknown room operation " << op;
+  }
+}
+
 void Check(const Vector& v) {
   SCOPED_TRACE(v.path.string() + " (" + v.head.at("comment") + ")");
   const std::string expect = v.head.at("expect");
@@ -135,6 +264,8 @@ void Check(const Vector& v) {
     if (id && expect == "success") {
       EXPECT_EQ(id->public_bundle().ToText(), v.head.at("public-key"));
     }
+  } else if (v.kind == "room") {
+    CheckRoom(v);
   } else {
     ADD_FAILURE() << "unknown vector kind " << v.kind;
   }
@@ -148,7 +279,10 @@ TEST(Vectors, EveryVectorGivesItsExpectedResult) {
 
 TEST(Vectors, EveryFailureKindHasAVector) {
   std::set<std::string> seen;
-  for (const auto& v : All()) seen.insert(v.kind + "/" + v.head.at("expect"));
+  for (const auto& v : All()) {
+    const std::string kind = v.kind == "room" ? "room/" + v.head.at("operation") : v.kind;
+    seen.insert(kind + "/" + v.head.at("expect"));
+  }
   for (const char* needed : {"container/success",
                              "container/not_a_recipient",
                              "container/header_tampered",
@@ -170,7 +304,28 @@ TEST(Vectors, EveryFailureKindHasAVector) {
                              "private-bundle/unsupported_version",
                              "recovery/success",
                              "recovery/wrong_password",
-                             "recovery/malformed"}) {
+                             "recovery/malformed",
+                             "room/open-folder-key/success",
+                             "room/open-folder-key/header_tampered",
+                             "room/open-folder-key/malformed",
+                             "room/name-hmac/success",
+                             "room/name-hmac/invalid_argument",
+                             "room/open-folder-record/success",
+                             "room/open-folder-record/bad_signature",
+                             "room/open-folder-record/record_mismatch",
+                             "room/open-folder-record/untrusted_signer",
+                             "room/open-folder-record/unsupported_version",
+                             "room/open-folder-record/malformed",
+                             "room/open-file-record/success",
+                             "room/open-file-record/bad_signature",
+                             "room/open-file-record/record_mismatch",
+                             "room/open-file-record/untrusted_signer",
+                             "room/open-file-record/unsupported_version",
+                             "room/open-file-record/malformed",
+                             "room/check-file-record/success",
+                             "room/check-file-record/rolled_back",
+                             "room/check-file-record/untrusted_signer",
+                             "room/check-file-record/record_mismatch"}) {
     EXPECT_TRUE(seen.count(needed)) << "no vector for " << needed;
   }
 }

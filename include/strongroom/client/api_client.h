@@ -168,11 +168,23 @@ class ApiClient {
   // `limit` 0: the server's default.
   [[nodiscard]] Result<LoginList> ListLogins(int limit);
   [[nodiscard]] Result<PublicKeyInfo> PublicKeyByEmail(std::string_view email);
+  [[nodiscard]] Result<PublicKeyInfo> PublicKeyById(std::string_view user_id);
+
+  // For API families with a typed module of their own (room.h): one signed-in JSON call
+  // (an empty object for 204), errors as above.
+  [[nodiscard]] Result<boost::json::object> CallJson(Method method, std::string_view target,
+                                                     const boost::json::object* body);
+  // One signed-in request with a raw body and/or a streamed response (SendOptions); a
+  // non-2xx answer becomes Kind::server as above.
+  [[nodiscard]] Result<HttpResponse> SendBytes(Method method, std::string_view target,
+                                               std::string_view body, const SendOptions& options);
 
  private:
   // Sends and parses a JSON object answer; non-2xx becomes Kind::server.
   [[nodiscard]] Result<boost::json::object> Call(Method method, std::string_view target,
                                                  const boost::json::object* body, bool signed_in);
+
+  [[nodiscard]] static Result<PublicKeyInfo> ReadPublicKey(Result<boost::json::object> o);
 
   HttpTransport transport_;
   SecretString token_;

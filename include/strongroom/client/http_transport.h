@@ -11,6 +11,7 @@
 #pragma once
 
 #include "strongroom/client/client_error.h"
+#include "strongroom/io.h"
 
 #include <chrono>
 #include <cstdint>
@@ -44,12 +45,25 @@ struct TransportOptions {
   std::string user_agent;                    // "strongroom/<version>".
 };
 
-enum class Method { get, post, del };
+enum class Method { get, post, put, del };
 
 struct HttpResponse {
   int status = 0;
-  std::string body;
-  int retry_after = -1;  // Seconds, from Retry-After when present.
+  std::string body;        // Empty when a 2xx body went to SendOptions::body_sink.
+  int retry_after = -1;    // Seconds, from Retry-After when present.
+  std::string etag;        // From ETag, when present.
+  std::string content_range;  // From Content-Range, when present.
+};
+
+// Less common needs of one request; the defaults are a JSON API call.
+struct SendOptions {
+  std::string_view content_type = "application/json";  // Of a non-empty body.
+  std::string_view range;                               // A Range header value, when set.
+  // When set, a 2xx response body is streamed here (any size: the bytes are not held in
+  // memory); other statuses are read into HttpResponse::body as usual, bounded.
+  io::Sink* body_sink = nullptr;
+  // Overrides TransportOptions::timeout for this request (large transfers); 0: no override.
+  std::chrono::seconds timeout{0};
 };
 
 class HttpTransport {
@@ -66,7 +80,8 @@ class HttpTransport {
   // Content-Type application/json. Any HTTP status is a success here; only a failed exchange
   // is an error (Kind::network).
   [[nodiscard]] Result<HttpResponse> Send(Method method, std::string_view target,
-                                          std::string_view body, std::string_view bearer);
+                                          std::string_view body, std::string_view bearer,
+                                          const SendOptions& options = {});
 
   [[nodiscard]] const ServerUrl& url() const;
 

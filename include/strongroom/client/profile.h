@@ -7,6 +7,7 @@
 //       profile.json   {"server": URL, "email": E, "user_id": ID}
 //       session        the bearer token alone on one line (mode 0600)
 //       pins.json      {USER_ID: {"email", "fingerprint", "public_bundle"}}
+//       versions.json  {FILE_ID: highest version seen} (Private Room rollback protection)
 //
 // Every file is mode 0600 and replaced atomically (temporary file, fsync, rename), so a crash
 // never leaves a half-written profile or pin set. A profile holds no key material: private
@@ -41,6 +42,10 @@ struct Pin {
 };
 using Pins = std::map<std::string, Pin>;  // By user id.
 
+// The highest version of each Private Room file this client has seen, by file id (32 hex
+// digits): what lets it refuse a server that serves an older version (rollback).
+using SeenVersions = std::map<std::string, std::uint64_t>;
+
 class ProfileStore {
  public:
   // The store for profile `name` (letters, digits, '.', '_', '-'; at most 64; not starting
@@ -64,6 +69,9 @@ class ProfileStore {
   // Empty when there is no pin file yet.
   [[nodiscard]] Result<Pins> LoadPins() const;
   [[nodiscard]] Result<void> SavePins(const Pins& pins);
+  // Empty when there is no versions file yet.
+  [[nodiscard]] Result<SeenVersions> LoadSeenVersions() const;
+  [[nodiscard]] Result<void> SaveSeenVersions(const SeenVersions& seen);
 
  private:
   ProfileStore(std::string name, std::string dir) : name_(std::move(name)), dir_(std::move(dir)) {}

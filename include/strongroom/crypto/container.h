@@ -45,8 +45,14 @@ inline constexpr std::size_t kMaxHeaderSize = std::size_t{1024} * 1024;
 inline constexpr std::size_t kMaxContentTypeSize = 255;
 inline constexpr std::size_t kFileIdSize = 16;
 inline constexpr std::size_t kContainerSignatureSize = 64;
+inline constexpr std::size_t kHeaderMacSize = 32;
+inline constexpr std::size_t kFinalTagSize = 16;
 
 using FileId = std::array<std::uint8_t, kFileIdSize>;
+// The header's HMAC (its last 32 bytes) and the final chunk's GCM tag: together what the
+// container signature signs, and what a Private Room file record binds (private-room.md 4).
+using HeaderMac = std::array<std::uint8_t, kHeaderMacSize>;
+using FinalTag = std::array<std::uint8_t, kFinalTagSize>;
 
 struct RecipientEntry {
   std::string user_id;
@@ -64,24 +70,60 @@ struct ContainerInfo {
   std::vector<RecipientEntry> recipients;
   std::uint64_t header_size = 0;
   std::optional<std::uint64_t> plaintext_size;  // Known when the container size is known.
+  // The header's last 32 bytes. Authenticated (MAC verified under the file key) from every
+  // operation but InspectContainer.
+  HeaderMac header_mac{};
+  // The last 16 bytes of the final chunk. Set by every operation that reaches the end of the
+  // payload (Encrypt, Decrypt, DecryptRange, Add/RemoveRecipients, Rekey: the final chunk
+  // opened, or was copied, under a verified signature) and by InspectContainer when the
+  // source has a known size (then read from offset size - 80, unauthenticated). Unset from
+  // OpenFileKey (header only) and from InspectContainer on a stream.
+  std::optional<FinalTag> final_tag;
 };
 
 struct EncryptOptions {
   std::string content_type = "application/octet-stream";  // Printable ASCII, <= 255 bytes.
   std::uint32_t chunk_size = kDefaultChunkSize;           // Power of two in [4 KiB, 16 MiB].
   unsigned threads = 0;
+  // Unset: a new random file id (a new document). Set: the id of the document this is a new
+  // version of (new content under a new file key; a Private Room file keeps its id).
+  std::optional<FileId> file_id;
 };
 
-// Reads the header without any key. Errors: malformed, truncated, unsupported_version,
-// too_large, bad_signature (author bundle).
+// Reads the header without any key; from a source of known size (random access) also the
+// final tag, with one positioned read near the end. Nothing is authenticated.
+// Errors: malformed, truncated, unsupported_version, too_large, bad_signature (author
+// bundle), io_error.
 [[nodiscard]] result<ContainerInfo> InspectContainer(io::Source& in);
 
 // Encrypts `plaintext` for `recipients` (1..kMaxRecipients, duplicates removed), signed by
 // `author`. The author is not added implicitly. Streams with memory independent of size.
+// When `file_key_out` is not null it receives the new file key, only on success (it is left
+// untouched on failure): what a Private Room file record's metadata key is derived from
+// (SealFileRecord in room.h). The author need not be a recipient to get it.
 [[nodiscard]] result<ContainerInfo> EncryptContainer(io::Source& plaintext, io::Sink& out,
                                                      const Identity& author,
                                                      std::span<const PublicBundle> recipients,
-                                                     const EncryptOptions& options = {});
+                                                     const EncryptOptions& options = {},
+                                                     Secret<32>* file_key_out = nullptr);
+
+// The file key and header of a container, opened by a recipient.
+struct ContainerKey {
+  // Every header field MAC-verified under file_key (the container's signature is not checked
+  // here); final_tag and plaintext_size unset.
+  ContainerInfo info;
+  Secret<32> file_key;
+};
+
+// Reads exactly the header from `in` (header_len bytes, nothing after it), finds
+// `identity`'s stanza, unwraps the file key and verifies the header MAC: steps 1-4 of
+// format.md 7.4. The key is authentic for this header (the MAC commits the header to it),
+// which is all a file record needs (OpenFileRecord in room.h). It does NOT check the
+// payload or the signature: the container's author, final tag and content are unverified
+// until DecryptContainer or DecryptContainerRange succeeds.
+// Errors: not_a_recipient, header_tampered, truncated, malformed, unsupported_version,
+// too_large, bad_signature (author bundle), io_error.
+[[nodiscard]] result<ContainerKey> OpenFileKey(io::Source& in, const Identity& identity);
 
 // Decrypts and verifies. Plaintext reaches `plaintext` only chunk by chunk after each chunk
 // authenticates; success is known only when this returns. Errors: not_a_recipient,
@@ -93,7 +135,9 @@ struct EncryptOptions {
 
 // Decrypts plaintext bytes [offset, offset + length) (clamped to the end) from a
 // random-access source, verifying the header, the signature (through the final chunk) and
-// every chunk it reads. errc::invalid_argument when offset is past the end.
+// every chunk it reads. errc::invalid_argument when offset is past the end. A zero-length
+// read at offset 0 is the cheapest way to get an authenticated `final_tag` (it reads the
+// header and the final chunk only).
 [[nodiscard]] result<ContainerInfo> DecryptContainerRange(io::Source& in, std::uint64_t offset,
                                                           std::uint64_t length, io::Sink& plaintext,
                                                           const Identity& identity);
@@ -114,9 +158,11 @@ struct EncryptOptions {
 
 // Re-encrypts the payload under a new file key for exactly `recipients`, signed by `signer`
 // (who must be a current recipient). Keeps the file id, content type and chunk size.
+// `file_key_out`, when not null, receives the new file key on success (as EncryptContainer).
 [[nodiscard]] result<ContainerInfo> RekeyContainer(io::Source& in, io::Sink& out,
                                                    const Identity& signer,
                                                    std::span<const PublicBundle> recipients,
-                                                   unsigned threads = 0);
+                                                   unsigned threads = 0,
+                                                   Secret<32>* file_key_out = nullptr);
 
 }  // namespace strongroom::crypto

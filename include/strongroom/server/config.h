@@ -52,6 +52,13 @@ struct RateLimitSettings {
   std::int64_t per_account_burst = 200;
 };
 
+// The Private Room's storage limits (docs/private-room.md). Whether it is on, and which
+// content types it accepts, are portal settings that administrators change at run time.
+struct RoomSettings {
+  std::int64_t max_upload_bytes = std::int64_t{4} << 30;  // One container, all pieces.
+  std::int64_t upload_ttl_s = 24 * 3600;  // An unfinished upload is removed after this.
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "./var";
@@ -66,6 +73,7 @@ struct Config {
   bool metrics_enabled = true;      // Serve /metrics (Prometheus text format).
   AuthSettings auth;
   RateLimitSettings rate_limits;
+  RoomSettings room;
   ServerOptions server;            // Limits, timeouts, threads; listen_* filled from `listen`.
 };
 

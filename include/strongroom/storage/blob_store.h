@@ -118,7 +118,8 @@ class BlobStore {
   // Opens bytes [offset, offset + length) of the blob (end clamped as for GetRange) as a
   // Source, for a caller that streams a large blob out piece by piece (an HTTP download)
   // without holding it in memory or blocking on a sink. The source reads the blob as it was
-  // when opened, even if it is deleted meanwhile; its Size() is the clamped length.
+  // when opened, even if it is deleted meanwhile; its Size() is the clamped length, and it
+  // supports ReadAt() with offsets relative to the window (a container parser seeks).
   // Errors: as for GetRange(), reported here or by a later Read().
   [[nodiscard]] virtual result<std::unique_ptr<io::Source>> OpenRange(const BlobId& id,
                                                                       std::uint64_t offset,

@@ -68,4 +68,24 @@ Response AdminAudit(const Request&, HandlerContext&);
 Response AdminLogins(const Request&, HandlerContext&);
 Response AdminCreateInvitation(const Request&, HandlerContext&);
 
+// --- room.cc (and the Private Room's portal settings) -----------------------------------------
+Response AdminGetSettings(const Request&, HandlerContext&);
+Response AdminPutSetting(const Request&, HandlerContext&);
+Response RoomRoot(const Request&, HandlerContext&);
+Response RoomCreateFolder(const Request&, HandlerContext&);
+Response RoomGetFolder(const Request&, HandlerContext&);
+Response RoomMoveFolder(const Request&, HandlerContext&);
+Response RoomDeleteFolder(const Request&, HandlerContext&);
+Response RoomStartUpload(const Request&, HandlerContext&);
+Response RoomGetUpload(const Request&, HandlerContext&);
+Response RoomCancelUpload(const Request&, HandlerContext&);
+std::unique_ptr<BodyReceiver> RoomUploadPiece(const Request& header, HandlerContext&);
+Response RoomCompleteUpload(const Request&, HandlerContext&);
+Response RoomGetFile(const Request&, HandlerContext&);
+Response RoomGetContent(const Request&, HandlerContext&);
+Response RoomMoveFile(const Request&, HandlerContext&);
+Response RoomDeleteFile(const Request&, HandlerContext&);
+Response RoomSharedWithMe(const Request&, HandlerContext&);
+Response RoomNotSupported(const Request&, HandlerContext&);
+
 }  // namespace strongroom::server::api

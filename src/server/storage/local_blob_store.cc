@@ -424,6 +424,21 @@ class BlobRangeSource final : public io::Source {
   }
   std::optional<std::uint64_t> Size() const override { return end_ - begin_; }
   std::optional<std::uint64_t> Tell() const override { return position_ - begin_; }
+  // Offsets are relative to the start of the window.
+  result<std::size_t> ReadAt(std::uint64_t offset, std::span<std::uint8_t> out) override {
+    if (offset > end_ - begin_) return errc::invalid_argument;
+    const auto want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), end_ - begin_ - offset));
+    std::size_t done = 0;
+    while (done < want) {
+      const ssize_t n = ::pread(fd_.get(), out.data() + done, want - done,
+                                static_cast<off_t>(begin_ + offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return errc::io_error;
+      done += static_cast<std::size_t>(n);
+    }
+    return done;
+  }
 
  private:
   Fd fd_;
