@@ -58,8 +58,17 @@ Error Unexpected(std::string_view what) {
 }
 
 Error Crypto(std::string_view what, const boost::system::error_code& ec) {
-  // Every refusal names what was checked; the error code's text names the failure kind.
-  return Error::Refused(std::string(what) + ": " + ec.message());
+  // Every refusal names what was checked; the message says the failure kind in words and the
+  // code gives its name ("record_mismatch"), which the CLI prints in parentheses.
+  Error e = Error::Refused(std::string(what) + ": " + ec.message());
+  if (ec.category() == error_category()) e.code = std::string(error_name(static_cast<errc>(ec.value())));
+  return e;
+}
+
+Error Refusal(std::string message, std::string_view code) {
+  Error e = Error::Refused(std::move(message));
+  e.code = std::string(code);
+  return e;
 }
 
 std::string Str(const json::object& o, std::string_view k) {
@@ -242,9 +251,9 @@ Result<Folder> OpenFolder(Ctx& c, const json::object& o) {
       (opened->name_hmac ? f.name_hmac == Hex(*opened->name_hmac) : !f.name_hmac) &&
       static_cast<std::int64_t>(opened->revision) == Int(o, "revision");
   if (!placed) {
-    return Error::Refused("folder " + f.id +
-                          " is not where its signed record puts it: the server moved or "
-                          "renamed it (record_mismatch)");
+    return Refusal("folder " + f.id +
+                       " is not where its signed record puts it: the server moved or renamed it",
+                   "record_mismatch");
   }
   f.name = opened->name;
   f.revision = static_cast<std::int64_t>(opened->revision);
@@ -322,8 +331,9 @@ Result<Folder> ResolveFolder(Ctx& c, const std::vector<std::string>& parts, std:
     auto next = OpenFolder(c, *child.folder);
     if (!next) return next.error();
     if (crypto::NormaliseRoomName(next->name) != crypto::NormaliseRoomName(parts[i])) {
-      return Error::Refused("folder '" + Printable(parts[i]) +
-                            "' carries another name in its signed record (record_mismatch)");
+      return Refusal("folder '" + Printable(parts[i]) +
+                         "' carries another name in its signed record",
+                     "record_mismatch");
     }
     folder = std::move(*next);
   }
@@ -377,9 +387,9 @@ Result<OpenedFile> OpenFile(Ctx& c, const json::object& o, const Folder* listed_
   if (!opened) return Crypto("file " + id + "'s record does not verify", opened.error());
   if (Hex(opened->file_id) != id || opened->owner_id != Str(o, "owner_id") ||
       opened->header_mac != key->info.header_mac) {
-    return Error::Refused("file " + id +
-                          "'s record does not belong to its container: the server swapped "
-                          "them (record_mismatch)");
+    return Refusal("file " + id +
+                       "'s record does not belong to its container: the server swapped them",
+                   "record_mismatch");
   }
   if (listed_in != nullptr) {
     auto hmac = HexArray<32>(Str(o, "name_hmac"));
@@ -542,8 +552,9 @@ Result<crypto::ContainerInfo> VerifyContainer(Ctx& c, const OpenedFile& f, const
   auto signer = PinnedBundle(c, info->author.user_id());
   if (!signer) return signer.error();
   if (!(*signer == info->author)) {
-    return Error::Refused("the file is signed by a key that is not the pinned key of " +
-                          info->author.user_id() + " (untrusted_signer)");
+    return Refusal("the file is signed by a key that is not the pinned key of " +
+                       info->author.user_id(),
+                   "untrusted_signer");
   }
   auto seen = c.store.LoadSeenVersions();
   if (!seen) return seen.error();
@@ -552,9 +563,10 @@ Result<crypto::ContainerInfo> VerifyContainer(Ctx& c, const OpenedFile& f, const
   if (auto it = seen->find(id); it != seen->end()) highest = it->second;
   if (auto r = crypto::CheckFileRecord(f.record, f.author, *info, highest); !r) {
     if (r.error() == errc::rolled_back) {
-      return Error::Refused("the server served version " + std::to_string(f.record.version) +
-                            " of this file, but you have seen version " +
-                            std::to_string(*highest) + ": refusing an older version (rolled_back)");
+      return Refusal("the server served version " + std::to_string(f.record.version) +
+                         " of this file, but you have seen version " + std::to_string(*highest) +
+                         ": refusing an older version",
+                     "rolled_back");
     }
     return Crypto("the file's record does not match its content", r.error());
   }
@@ -721,7 +733,9 @@ Result<RoomEntry> Room::MakeFolder(std::string_view path) {
   auto r = ResolveItem(c, path);
   if (!r) return r.error();
   if (r->folder || r->file) {
-    return Error::Local("'" + Printable(path) + "' already exists (the Private Room never overwrites)");
+    Error e = Error::Local("'" + Printable(path) + "' already exists; the Private Room never overwrites");
+    e.code = "name_taken";
+    return e;
   }
   const auto fid = crypto::GenerateFolderId();
   auto key = crypto::GenerateFolderKey();
@@ -765,8 +779,10 @@ Result<RoomEntry> Room::Upload(const std::string& local, std::string_view dir,
   auto r = ResolveItem(c, target + name);
   if (!r) return r.error();
   if (r->folder || r->file) {
-    return Error::Local("'" + Printable(target + name) +
-                        "' already exists; the Private Room never overwrites (name_taken)");
+    Error e = Error::Local("'" + Printable(target + name) +
+                           "' already exists; the Private Room never overwrites");
+    e.code = "name_taken";
+    return e;
   }
   auto input = OpenInput(local);
   if (!input) return input.error();
@@ -864,7 +880,9 @@ Result<RoomEntry> Room::Move(std::string_view from, std::string_view to) {
     if (!h) return h.error();
     new_hmac = *h;
   } else if (dst->file) {
-    return Error::Local("'" + Printable(to) + "' already exists; the Private Room never overwrites (name_taken)");
+    Error e = Error::Local("'" + Printable(to) + "' already exists; the Private Room never overwrites");
+    e.code = "name_taken";
+    return e;
   }
   if (src->folder) {
     auto folder = OpenFolder(c, *src->folder);
