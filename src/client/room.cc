@@ -189,11 +189,50 @@ std::string PinnedEmail(Ctx& c, const std::string& user_id) {
 
 // The pinned key of `email`, for wrapping a file key: refused loudly if the server now
 // offers a different key than the pinned one.
+std::string LowerAscii(std::string_view s) {
+  return crypto::NormaliseRoomName(s);  // ASCII lower-case, other bytes unchanged.
+}
+
+// The user id pinned for `email`, if any (emails compared case-insensitively).
+Result<std::optional<std::string>> PinnedUserIdFor(Ctx& c, std::string_view email) {
+  auto pins = c.store.LoadPins();
+  if (!pins) return pins.error();
+  for (const auto& [user_id, pin] : *pins) {
+    if (!pin.email.empty() && LowerAscii(pin.email) == LowerAscii(email)) return user_id;
+  }
+  return std::optional<std::string>();
+}
+
 Result<crypto::PublicBundle> PinnedBundleByEmail(Ctx& c, std::string_view email) {
   auto info = c.api.PublicKeyByEmail(email);
   if (!info) return info.error();
+  if (LowerAscii(info->email) != LowerAscii(email)) {
+    return Refusal("the server answered with the key of another email (" +
+                       Printable(info->email, 254) + "); nothing was shared",
+                   "key_mismatch");
+  }
   auto bundle = VerifyPublicBundle(info->public_bundle, info->user_id);
   if (!bundle) return bundle.error();
+  // The email must still name the account it named when pinned, and that account must still
+  // be known by this email: otherwise the server is redirecting the share to someone else.
+  auto pinned_id = PinnedUserIdFor(c, email);
+  if (!pinned_id) return pinned_id.error();
+  if (*pinned_id && **pinned_id != info->user_id) {
+    return Refusal("WARNING: the server now says " + Printable(email) + " is account " +
+                       info->user_id + ", but you pinned " + Printable(email) + " as account " +
+                       **pinned_id + ". Nothing was shared.",
+                   "key_mismatch");
+  }
+  if (auto pins = c.store.LoadPins(); pins) {
+    if (auto it = pins->find(info->user_id);
+        it != pins->end() && !it->second.email.empty() &&
+        LowerAscii(it->second.email) != LowerAscii(email)) {
+      return Refusal("WARNING: the server says " + Printable(email) +
+                         " is the account you pinned as " + Printable(it->second.email) +
+                         ". Nothing was shared.",
+                     "key_mismatch");
+    }
+  }
   auto pin = TrustOnFirstUse(c.store, *bundle, info->email);
   if (!pin) return pin.error();
   if (pin->status == PinStatus::mismatch) {
@@ -413,11 +452,22 @@ RoomEntry EntryOf(Ctx& c, const OpenedFile& f) {
   e.container_size = static_cast<std::uint64_t>(std::max<std::int64_t>(0, Int(f.raw, "size")));
   e.content_type = f.record.metadata.content_type;
   e.modified_ms = f.record.metadata.modified_ms;
+  // Fingerprints in the form people compare (12 groups of 5 digits), from the pinned key
+  // when the stanza names it; a stanza whose key is not pinned shows "not pinned".
+  auto pins = c.store.LoadPins();
   for (const auto& r : f.key.info.recipients) {
-    e.recipients.push_back({r.user_id, PinnedEmail(c, r.user_id), [&] {
-                              std::string hex = Hex(r.fingerprint);
-                              return hex.substr(0, 16);
-                            }()});
+    std::string shown = "not pinned: " + Hex(r.fingerprint).substr(0, 16);
+    if (r.user_id == c.me.user_id() && r.fingerprint == c.me.public_bundle().fingerprint()) {
+      shown = c.me.public_bundle().DisplayFingerprint();
+    } else if (pins) {
+      if (auto it = pins->find(r.user_id); it != pins->end()) {
+        if (auto b = crypto::PublicBundle::Parse(it->second.public_bundle);
+            b && b->fingerprint() == r.fingerprint) {
+          shown = b->DisplayFingerprint();
+        }
+      }
+    }
+    e.recipients.push_back({r.user_id, PinnedEmail(c, r.user_id), shown});
   }
   e.created_at = Str(f.raw, "created_at");
   e.updated_at = Str(f.raw, "updated_at");
@@ -864,8 +914,11 @@ Result<RoomEntry> Room::Move(std::string_view from, std::string_view to) {
   auto src = ResolveItem(c, from);
   if (!src) return src.error();
   if (!src->folder && !src->file) return Error::Local("no such item: '" + Printable(from) + "'");
-  // The destination: into an existing folder under the same name, or a new name.
-  auto dst = ResolveItem(c, to);
+  // The destination: into an existing folder under the same name, or a new name; "/" is the
+  // room's root folder.
+  std::string to_path(to);
+  if (auto parts = SplitPath(to); parts && parts->empty()) to_path = "/" + src->name;
+  auto dst = ResolveItem(c, to_path);
   if (!dst) return dst.error();
   Folder* target_parent = &dst->parent;
   std::string new_name = dst->name, new_hmac = dst->name_hmac;
@@ -994,12 +1047,19 @@ Result<RoomEntry> Room::Unshare(std::string_view path, std::string_view email) {
   Ctx c{api_, store_, me_};
   auto f = OpenOwnFileAt(c, path);
   if (!f) return f.error();
-  auto info = api_.PublicKeyByEmail(email);
-  if (!info) return info.error();
+  // Who to remove comes from the local pins, never from the server: a server that swapped two
+  // emails must not make this remove the wrong person.
+  auto pinned_id = PinnedUserIdFor(c, email);
+  if (!pinned_id) return pinned_id.error();
+  if (!*pinned_id) {
+    return Error::Local("no pinned key for " + Printable(email) +
+                        ": this client never shared with them (see strongroom keys show)");
+  }
+  const std::string removed_id = **pinned_id;
   bool found = false;
   std::vector<crypto::PublicBundle> remaining;
   for (const auto& r : f->key.info.recipients) {
-    if (r.user_id == info->user_id) {
+    if (r.user_id == removed_id) {
       found = true;
       continue;
     }

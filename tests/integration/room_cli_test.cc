@@ -8,8 +8,9 @@
 // conflicts, moves, the refused copy, deletes (blobs go with their rows); that no name or
 // content reaches the server's disk or log; and a malicious server, played by the test
 // editing the SQLite database and the blob directory under the running strongroomd: a
-// rename, a blob swap, a rollback, a flipped byte, a truncation and a key substitution, each
-// of which the CLI must refuse (exit 1, a clear error, no output file).
+// rename or move, a blob swap, a rollback, a flipped byte, a truncation, a key substitution
+// and an email mapped to another user id, each of which the CLI must refuse (exit 1, a clear
+// error naming its code as docs/cli.md lists them, no output file); `info` and `keys show`.
 //
 // Cost: every room command derives the password key with Argon2id (~0.3 s), so tests keep
 // their command counts low; B and C are registered only by the tests that use them.
@@ -378,14 +379,12 @@ struct User {
   // Runs the CLI (in `cwd` when given) with this user's environment.
   RunResult Cli(const std::vector<std::string>& args, const std::string& input = "",
                 const std::string& cwd = "") const {
-    std::string command = "exec /usr/bin/env STRONGROOM_HOME=" + ShellQuote(home.path()) +
-                          " TMPDIR=" + ShellQuote(Tmp()) + " " + ShellQuote(STRONGROOM_CLI_PATH);
-    for (const auto& a : args) command += " " + ShellQuote(a);
     std::string script;
-    if (!cwd.empty()) {
-      script.append("cd ").append(ShellQuote(cwd)).append(" && ");
-    }
-    script.append(command);
+    if (!cwd.empty()) script.append("cd ").append(ShellQuote(cwd)).append(" && ");
+    script.append("exec /usr/bin/env STRONGROOM_HOME=").append(ShellQuote(home.path()));
+    script.append(" TMPDIR=").append(ShellQuote(Tmp()));
+    script.append(" ").append(ShellQuote(STRONGROOM_CLI_PATH));
+    for (const auto& a : args) script.append(" ").append(ShellQuote(a));
     return RunProcess({"/bin/sh", "-c", script}, input, 600s);
   }
   // A room command: the password on standard input.
@@ -653,11 +652,20 @@ TEST_F(RoomCliTest, NameConflictsMovesCopyAndRemove) {
   Database db(portal_.db_path());
   ASSERT_EQ(a.Room({"mkdir", "/Dir"}).exit_code, 0);
   RunResult r = a.Room({"mkdir", "/Dir"});
-  EXPECT_EQ(r.exit_code, 1) << Describe(r);
-  EXPECT_TRUE(r.err.find("already exists") != std::string::npos ||
-              r.err.find("(name_taken)") != std::string::npos)
-      << Describe(r);
+  ExpectFailure(r, "(name_taken)");
+  EXPECT_NE(r.err.find("already exists"), std::string::npos) << Describe(r);
   ExpectFailure(a.Room({"mkdir", "/Nowhere/Sub"}), "no such folder");
+
+  // Only office documents: a name without a known extension is a usage error; a type the
+  // portal does not allow (.txt) is refused by the server, and nothing of it stays on disk.
+  WriteFile(a.Local("notes"), "x");
+  r = a.Room({"upload", a.Local("notes")});
+  EXPECT_EQ(r.exit_code, 2) << Describe(r);
+  WriteFile(a.Local("notes.txt"), "plain text");
+  ExpectFailure(a.Room({"upload", a.Local("notes.txt")}), "(type_not_allowed)");
+  EXPECT_TRUE(AllBlobs().empty());
+  EXPECT_EQ(EntriesIn(portal_.blob_dir() / "staging"), 0u);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM room_uploads"), 0);
 
   const std::string x_content = RandomString(20'000, 31);
   const std::string x_id = Upload(a, "x.docx", x_content, "/Dir");
@@ -667,11 +675,7 @@ TEST_F(RoomCliTest, NameConflictsMovesCopyAndRemove) {
   WriteFile(a.Local("upper/X.DOCX"), "other content");
   ExpectFailure(a.Room({"upload", a.Local("upper/X.DOCX"), "/Dir"}), "(name_taken)");
   // Files and folders share one namespace per folder.
-  r = a.Room({"mkdir", "/Dir/x.docx"});
-  EXPECT_EQ(r.exit_code, 1) << Describe(r);
-  EXPECT_TRUE(r.err.find("already exists") != std::string::npos ||
-              r.err.find("(name_taken)") != std::string::npos)
-      << Describe(r);
+  ExpectFailure(a.Room({"mkdir", "/Dir/x.docx"}), "(name_taken)");
   EXPECT_EQ(db.Int("SELECT count(*) FROM room_items WHERE owner_id = ?1", {a.user_id}), 3)
       << "root, /Dir and /Dir/x.docx only";
 
@@ -687,6 +691,11 @@ TEST_F(RoomCliTest, NameConflictsMovesCopyAndRemove) {
   EXPECT_EQ(db.Int("SELECT revision FROM room_items WHERE id = ?1", {x_id}), 1);
   EXPECT_EQ(db.Int("SELECT revision FROM room_items WHERE id = ?1", {x2_id}), 1);
   EXPECT_EQ(db.Int("SELECT revision FROM room_items WHERE id = ?1", {y_id}), 1);
+
+  // A folder cannot move into itself.
+  ASSERT_EQ(a.Room({"mkdir", "/Dir/Inner"}).exit_code, 0);
+  ExpectFailure(a.Room({"mv", "/Dir", "/Dir/Inner"}), "(invalid_move)");
+  ASSERT_EQ(a.Room({"rm", "/Dir/Inner"}).exit_code, 0);
 
   // A move with a rename works, and the file keeps its id.
   const json::value moved = JsonOf(a.Room({"mv", "/y.docx", "/Dir/z.docx", "--json"}));
@@ -991,10 +1000,91 @@ TEST_F(RoomCliTest, ServerSubstitutingARecipientsKeyIsRefusedUntilTrusted) {
             fake_fingerprint);
 }
 
+// The server answers the key lookup for b@example.com with a user id and key of its own
+// making (B's account keeps its keys under another email). A pinned B's key before: the
+// file key must not be wrapped for the server's key without a warning (docs/private-room.md
+// section 1, "substitute a recipient's public key"; docs/cli.md: "a changed key when
+// sharing ... nothing is shared until keys trust").
+TEST_F(RoomCliTest, ServerMappingAnEmailToAnotherUserIdCannotRedirectAShare) {
+  const User& a = a_;
+  const User& b = B();
+  RunResult r = a.Cli({"key", b.email});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  const std::string id = Upload(a, "s.docx", RandomString(10'000, 121));
+
+  std::random_device device;
+  std::vector<std::uint8_t> random_id(16);
+  for (auto& x : random_id) x = static_cast<std::uint8_t>(device());
+  const std::string fake_id = "u-" + crypto::HexEncode(random_id);
+  auto fake = crypto::Identity::Generate(fake_id);
+  ASSERT_TRUE(fake.has_value());
+  const auto fake_bytes = fake->public_bundle().Serialize();
+  Database db(portal_.db_path());
+  db.Exec("BEGIN IMMEDIATE");
+  db.Exec("UPDATE users SET email = 'moved-b@example.com' WHERE id = ?1", {b.user_id});
+  db.Exec("INSERT INTO users (id, email, display_name, role, active, auth_verifier, kdf_algorithm,"
+          " kdf_opslimit, kdf_memlimit, kdf_salt, public_bundle, private_bundle, recovery_bundle,"
+          " recovery_verifier, created_at, updated_at)"
+          " SELECT ?1, ?2, display_name, role, active, auth_verifier, kdf_algorithm, kdf_opslimit,"
+          " kdf_memlimit, kdf_salt, ?3, private_bundle, recovery_bundle, recovery_verifier,"
+          " created_at, updated_at FROM users WHERE id = ?4",
+          {fake_id, b.email, Blob{std::string(fake_bytes.begin(), fake_bytes.end())}, b.user_id});
+  db.Exec("COMMIT");
+
+  r = a.Room({"share", "/s.docx", b.email});
+  EXPECT_EQ(r.exit_code, 1) << "the file was shared with a key the server made:\n" << Describe(r);
+  EXPECT_NE(r.err.find("WARNING"), std::string::npos) << Describe(r);
+  EXPECT_EQ(db.Int("SELECT count(*) FROM room_recipients WHERE file_id = ?1 AND user_id = ?2",
+                   {id, fake_id}),
+            0)
+      << "the server's key is now a recipient of s.docx";
+}
+
+// The server swaps the emails of B and C, both recipients. "unshare FILE b@example.com"
+// must take away B's access (or refuse), never C's while B keeps it.
+TEST_F(RoomCliTest, ServerSwappingEmailsCannotRedirectAnUnshare) {
+  const User& a = a_;
+  const User& b = B();
+  const User& c = C();
+  const std::string id = Upload(a, "u.docx", RandomString(10'000, 131));
+  ASSERT_EQ(a.Room({"share", "/u.docx", b.email}).exit_code, 0);
+  ASSERT_EQ(a.Room({"share", "/u.docx", c.email}).exit_code, 0);
+  Database db(portal_.db_path());
+  db.Exec("BEGIN IMMEDIATE");
+  db.Exec("UPDATE users SET email = 'swapping@example.com' WHERE id = ?1", {b.user_id});
+  db.Exec("UPDATE users SET email = ?2 WHERE id = ?1", {c.user_id, b.email});
+  db.Exec("UPDATE users SET email = ?2 WHERE id = ?1", {b.user_id, c.email});
+  db.Exec("COMMIT");
+
+  const RunResult r = a.Room({"unshare", "/u.docx", b.email});
+  const std::int64_t b_left =
+      db.Int("SELECT count(*) FROM room_recipients WHERE file_id = ?1 AND user_id = ?2",
+             {id, b.user_id});
+  EXPECT_TRUE(r.exit_code != 0 || b_left == 0)
+      << "`unshare u.docx " << b.email << "` succeeded, but B is still a recipient and C was "
+      << "removed instead:\n" << Describe(r);
+}
+
+// "/" is the room, the folder `upload` puts files into by default; `mv ITEM /` moves an item
+// there like into any other folder (docs/cli.md: "into DST when it is a folder").
+TEST_F(RoomCliTest, MoveIntoTheRootFolderBySlash) {
+  const User& a = a_;
+  ASSERT_EQ(a.Room({"mkdir", "/Dir"}).exit_code, 0);
+  const std::string id = Upload(a, "m.docx", RandomString(3000, 141), "/Dir");
+  const RunResult r = a.Room({"mv", "/Dir/m.docx", "/"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  Database db(portal_.db_path());
+  EXPECT_EQ(db.Text("SELECT parent_id FROM room_items WHERE id = ?1", {id}),
+            db.Text("SELECT id FROM room_items WHERE owner_id = ?1 AND parent_id IS NULL",
+                    {a.user_id}))
+      << "m.docx is not in the root folder";
+}
+
 // --- 6. info and keys show -----------------------------------------------------------------
 
 // The binary fingerprint of `user_id`'s key as the server stores it, in hex.
-std::string HexFingerprintOf(Database& db, const std::string& user_id) {
+// The fingerprint people compare (12 groups of 5 digits) of a user's registered key.
+std::string DisplayFingerprintOf(Database& db, const std::string& user_id) {
   const auto rows = db.Query("SELECT public_bundle FROM users WHERE id = ?1", {user_id});
   if (rows.size() != 1 || !std::holds_alternative<Blob>(rows[0][0])) {
     ADD_FAILURE() << "no public bundle for " << user_id;
@@ -1007,7 +1097,7 @@ std::string HexFingerprintOf(Database& db, const std::string& user_id) {
     ADD_FAILURE() << "unparsable public bundle for " << user_id;
     return {};
   }
-  return crypto::HexEncode(bundle->fingerprint());
+  return bundle->DisplayFingerprint();
 }
 
 TEST_F(RoomCliTest, InfoListsRecipientsWithFingerprintsAndKeysShowListsPins) {
@@ -1034,10 +1124,10 @@ TEST_F(RoomCliTest, InfoListsRecipientsWithFingerprintsAndKeysShowListsPins) {
     const std::string uid = JStr(rcp, "/user_id");
     email_of[uid] = JStr(rcp, "/email");
     const std::string fp = JStr(rcp, "/fingerprint");
-    const std::string full = HexFingerprintOf(db, uid);
-    EXPECT_GE(fp.size(), 16u) << fp;
-    EXPECT_TRUE(!fp.empty() && full.starts_with(fp))
-        << uid << ": info shows " << fp << ", the key's fingerprint is " << full;
+    // Every recipient here is pinned (A shared with them), so info shows the full form.
+    const std::string full = DisplayFingerprintOf(db, uid);
+    EXPECT_FALSE(full.empty());
+    EXPECT_EQ(fp, full) << uid << ": info shows " << fp << ", the key's fingerprint is " << full;
   }
   EXPECT_EQ(email_of.count(a.user_id), 1u);
   EXPECT_EQ(email_of[b.user_id], b.email);
