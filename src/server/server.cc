@@ -248,6 +248,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   template <class Stream>
   asio::awaitable<bool> SendStreamed(Stream& stream, Response head, io::Source& body);
   static void FillRequestInfo(const Request& request, HandlerContext& context);
+  template <class Stream>
+  asio::awaitable<void> DiscardRestOfBody(Stream& stream, beast::tcp_stream& transport);
   // Sets the headers every response carries.
   static void Stamp(Response& response, const HandlerContext& context);
   // Records an answered request in the metrics and writes its access line.
@@ -403,16 +405,15 @@ asio::awaitable<void> Server::Impl::ServeRequests(Stream& stream, Connection& co
     context.info.tls = tls != nullptr;
     Response response;
     std::string method;
+    bool body_unread = false;
     if (IsStreamingRoute(header_parser.get().method(), header_parser.get().target())) {
       const Request header(header_parser.get().base());
       FillRequestInfo(header, context);
       method = std::string(header.method_string());
-      bool body_unread = false;
-      {
-        RequestLogScope log_scope(context.info.request_id);
-        response = co_await ReceiveStreamed(stream, buffer, header_parser, header, context,
-                                            body_unread);
-      }
+      // No log scope around this: it suspends, and the scope is per thread, not per request.
+      // ReceiveStreamed sets it around each synchronous step instead.
+      response = co_await ReceiveStreamed(stream, buffer, header_parser, header, context,
+                                          body_unread);
       if (body_unread) response.keep_alive(false);
       if (!response.result_int()) break;  // The connection broke mid-body: nobody to answer.
     } else {
@@ -456,6 +457,7 @@ asio::awaitable<void> Server::Impl::ServeRequests(Stream& stream, Connection& co
     }
     // Also when the write failed: the request was handled, and its id is in the log.
     Record(context, method, response.result_int(), started);
+    if (written_ok && body_unread) co_await DiscardRestOfBody(stream, transport);
     if (!written_ok || !response.keep_alive()) break;
   }
 }
@@ -509,7 +511,11 @@ asio::awaitable<Response> Server::Impl::ReceiveStreamed(
     const Request& header, HandlerContext& context, bool& body_unread) {
   body_unread = true;
   Response response;
-  std::unique_ptr<BodyReceiver> receiver = StartStreaming(header, context, response);
+  std::unique_ptr<BodyReceiver> receiver;
+  {
+    RequestLogScope log_scope(context.info.request_id);
+    receiver = StartStreaming(header, context, response);
+  }
   if (!receiver) co_return response;
   // A client that asked to be told before it sends a large body is told now, when the
   // request has passed every check its header allows.
@@ -533,10 +539,33 @@ asio::awaitable<Response> Server::Impl::ReceiveStreamed(
     if (ec) co_return Response{};  // Broken or timed out: the receiver keeps what it has.
     const std::size_t got = piece.size() - parser.get().body().size;
     if (got == 0) continue;
-    if (auto early = receiver->Write(std::span(piece).first(got))) co_return std::move(*early);
+    std::optional<Response> early;
+    {
+      RequestLogScope log_scope(context.info.request_id);
+      early = receiver->Write(std::span(piece).first(got));
+    }
+    if (early) co_return std::move(*early);
   }
   body_unread = false;
+  RequestLogScope log_scope(context.info.request_id);
   co_return receiver->Finish();
+}
+
+// An answer sent before the end of a large body (a refused upload) must reach the client:
+// closing with unread bytes would make the kernel send RST, which can destroy the answer in
+// the client's receive buffer. So read and drop what keeps arriving, briefly and bounded.
+template <class Stream>
+asio::awaitable<void> Server::Impl::DiscardRestOfBody(Stream& stream, beast::tcp_stream& transport) {
+  constexpr std::size_t kMaxDiscard = std::size_t{64} << 20;
+  constexpr std::chrono::seconds kMaxLinger{2};
+  std::vector<std::uint8_t> sink(64 * 1024);
+  std::size_t dropped = 0;
+  transport.expires_after(kMaxLinger);
+  while (dropped < kMaxDiscard) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), kNoThrow);
+    if (ec) break;
+    dropped += n;
+  }
 }
 
 template <class Stream>
