@@ -257,7 +257,30 @@ if ((smoke)); then
   echo "smoke mode: not judged"
   exit 0
 fi
-verdict() { if (($1)); then echo PASS; else echo MISS; fi; }
-printf 'target upload >= %s%% of nginx: %s\n' "$TARGET_RATIO_PCT" "$(verdict $((up_pct >= TARGET_RATIO_PCT)))"
-printf 'target download >= %s%% of nginx: %s\n' "$TARGET_RATIO_PCT" "$(verdict $((down_pct >= TARGET_RATIO_PCT)))"
-printf 'target RSS growth < %s MiB: %s\n' "$TARGET_RSS_GROWTH_MIB" "$(verdict $((growth_mib < TARGET_RSS_GROWTH_MIB)))"
+color_on='' color_off=''
+if [[ -t 1 ]]; then
+  color_on=$'\e[1;31m'
+  color_off=$'\e[0m'
+fi
+total=0 misses=0
+verdict() {
+  local ok=$1 desc=$2
+  total=$((total + 1))
+  if ((ok)); then
+    printf '  PASS  %s\n' "$desc"
+  else
+    misses=$((misses + 1))
+    printf '%s  MISS  %s   <<<<<<<<<< MISSED%s\n' "$color_on" "$desc" "$color_off"
+  fi
+}
+printf 'Targets (%s MiB, loopback)\n' "$size_mib"
+verdict $((up_pct >= TARGET_RATIO_PCT)) "upload: ${up_pct}% of nginx's throughput; target >= ${TARGET_RATIO_PCT}%"
+verdict $((down_pct >= TARGET_RATIO_PCT)) "download: ${down_pct}% of nginx's throughput; target >= ${TARGET_RATIO_PCT}%"
+verdict $((growth_mib < TARGET_RSS_GROWTH_MIB)) "strongroomd memory growth during transfers: ${growth_mib} MiB; target < ${TARGET_RSS_GROWTH_MIB} MiB"
+echo
+if ((misses)); then
+  printf '%sRESULT: %s of %s targets MISSED (see the MISS lines above)%s\n' "$color_on" "$misses" "$total" "$color_off"
+else
+  printf 'RESULT: all %s targets PASS\n' "$total"
+fi
+exit 0

@@ -529,12 +529,35 @@ asio::awaitable<Response> Server::Impl::ReceiveStreamed(
   parser.body_limit(boost::none);  // The receiver bounds what it accepts.
   std::vector<std::uint8_t> piece(kStreamPieceBytes);
   beast::tcp_stream& transport = beast::get_lowest_layer(stream);
+  // The connection's buffer is sized for headers (each read is at most its size, and each
+  // read re-arms the timer): a large body goes through a buffer of its own, which takes over
+  // whatever of the body already arrived, and gives back what follows it.
+  beast::flat_buffer body_buffer(kStreamPieceBytes);
+  // Reserved up front: Beast sizes each read by the buffer's free capacity (at least 512
+  // bytes), so a buffer grown on demand reads a large body 512 bytes at a time.
+  body_buffer.reserve(kStreamPieceBytes);
+  body_buffer.commit(asio::buffer_copy(body_buffer.prepare(buffer.size()), buffer.data()));
+  buffer.consume(buffer.size());
+  struct GiveBack {
+    beast::flat_buffer& from;
+    beast::flat_buffer& to;
+    bool& overflow;
+    ~GiveBack() {
+      if (from.size() > to.max_size()) {
+        overflow = true;  // A pipelined request too large to keep: the connection ends.
+        return;
+      }
+      to.commit(asio::buffer_copy(to.prepare(from.size()), from.data()));
+    }
+  };
+  bool overflow = false;
+  GiveBack give_back{body_buffer, buffer, overflow};
   while (!parser.is_done()) {
     parser.get().body().data = piece.data();
     parser.get().body().size = piece.size();
     // Per piece: a large upload may take long in all, but must keep making progress.
     transport.expires_after(options.read_timeout);
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+    auto [ec, n] = co_await http::async_read(stream, body_buffer, parser, kNoThrow);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) co_return Response{};  // Broken or timed out: the receiver keeps what it has.
     const std::size_t got = piece.size() - parser.get().body().size;
@@ -546,7 +569,7 @@ asio::awaitable<Response> Server::Impl::ReceiveStreamed(
     }
     if (early) co_return std::move(*early);
   }
-  body_unread = false;
+  body_unread = body_buffer.size() > buffer.max_size();  // See GiveBack.
   RequestLogScope log_scope(context.info.request_id);
   co_return receiver->Finish();
 }
