@@ -1186,5 +1186,57 @@ TEST_F(RoomCliTest, InfoShowsTheSameFingerprintAsKeysShow) {
       << pinned << "': a person cannot compare them";
 }
 
+// `strongroom open` with STRONGROOM_EDITOR standing in for the desktop application.
+RunResult OpenWithEditor(const User& u, const std::string& ref, const std::string& editor) {
+  std::string script = "exec /usr/bin/env STRONGROOM_HOME=" + ShellQuote(u.home.path()) +
+                       " TMPDIR=" + ShellQuote(u.Tmp()) + " STRONGROOM_EDITOR=" +
+                       ShellQuote(editor) + " " + ShellQuote(STRONGROOM_CLI_PATH) + " open " +
+                       ShellQuote(ref) + " --password-stdin";
+  return RunProcess({"/bin/sh", "-c", script}, u.password + "\n", 600s);
+}
+
+std::set<std::string> OpenWorkingDirectories() {
+  std::set<std::string> out;
+  for (const char* base : {"/dev/shm", "/tmp"}) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(base, ec)) {
+      if (e.path().filename().string().starts_with("strongroom-open-")) out.insert(e.path());
+    }
+  }
+  return out;
+}
+
+TEST_F(RoomCliTest, OpenEditsAsANewVersionForTheSameRecipientsAndWipesTheWorkingCopy) {
+  const User& a = a_;
+  const User& b = B();
+  const std::string original = RandomString(70'000, 131);
+  const std::string id = Upload(a, "e.docx", original);
+  ASSERT_EQ(a.Room({"share", "/e.docx", b.email}).exit_code, 0);  // Version 2.
+  const auto before = OpenWorkingDirectories();
+
+  // B, a recipient, edits the shared file: the change is uploaded as version 3 by B.
+  const RunResult edited = OpenWithEditor(b, id, "sh -c 'printf EDITED-BY-B >> \"$0\"'");
+  ASSERT_EQ(edited.exit_code, 0) << Describe(edited);
+  EXPECT_NE(edited.out.find("Uploaded the changes as version 3"), std::string::npos)
+      << Describe(edited);
+  ASSERT_EQ(a.Room({"download", "/e.docx", a.Local("e-after.docx")}).exit_code, 0);
+  EXPECT_EQ(ReadFile(a.Local("e-after.docx")), original + "EDITED-BY-B");
+  const json::value info = JsonOf(a.Room({"info", "/e.docx", "--json"}));
+  EXPECT_EQ(JInt(info, "/version"), 3);
+  EXPECT_EQ(JStr(info, "/author_id"), b.user_id);
+  EXPECT_EQ(JArr(info, "/recipients").size(), 2u) << "both keep access";
+
+  // No change, or a failing application: nothing is uploaded.
+  const RunResult unchanged = OpenWithEditor(a, "/e.docx", "true");
+  ASSERT_EQ(unchanged.exit_code, 0) << Describe(unchanged);
+  EXPECT_NE(unchanged.out.find("No changes"), std::string::npos) << Describe(unchanged);
+  const RunResult failed = OpenWithEditor(a, "/e.docx", "sh -c 'printf x >> \"$0\"; exit 3'");
+  EXPECT_EQ(failed.exit_code, 1) << Describe(failed);
+  EXPECT_EQ(JInt(JsonOf(a.Room({"info", "/e.docx", "--json"})), "/version"), 3);
+
+  // Every working copy is gone, whatever happened.
+  EXPECT_EQ(OpenWorkingDirectories(), before);
+}
+
 }  // namespace
 }  // namespace strongroom::testing
