@@ -8,7 +8,10 @@
 
 #include "strongroom/error.h"
 
+#include <condition_variable>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -114,8 +117,11 @@ class AtomicFile final : public Sink {
   ~AtomicFile() override;  // Removes the temporary file unless committed.
 
   [[nodiscard]] result<void> Write(std::span<const std::uint8_t> data) override;
-  // fsync, rename over `path`, fsync the directory. After success the object is inert.
-  [[nodiscard]] result<void> Commit();
+  enum class Replace { yes, no };
+  // fsync, rename to `path`, fsync the directory. After success the object is inert. With
+  // Replace::no an existing `path` is never overwritten: errc::already_exists, and the
+  // temporary file stays until destruction (the check and the rename are one atomic step).
+  [[nodiscard]] result<void> Commit(Replace replace = Replace::yes);
 
  private:
   AtomicFile(std::string path, std::string temp, int fd)
@@ -123,6 +129,50 @@ class AtomicFile final : public Sink {
   std::string path_;
   std::string temp_;
   int fd_ = -1;
+};
+
+// A bounded in-memory pipe between two threads: one pushes bytes into writer(), the other
+// pulls them from reader(). It lets a reader that pulls (a decryptor) consume a producer that
+// pushes (an HTTP response body) while both run, in memory bounded by `capacity`.
+//
+// Either side may stop early: CloseWriter() ends the stream (with `failed`, the reader's next
+// Read fails with errc::io_error once buffered bytes are consumed, instead of seeing a clean
+// end), and CloseReader() makes every pending and later Write fail with errc::io_error, so a
+// producer blocked on a full pipe wakes up and gives up. Both must be called, each by its own
+// side, before the pipe is destroyed.
+class Pipe {
+ public:
+  explicit Pipe(std::size_t capacity);
+  Pipe(const Pipe&) = delete;
+  Pipe& operator=(const Pipe&) = delete;
+
+  [[nodiscard]] Sink& writer() { return writer_; }
+  [[nodiscard]] Source& reader() { return reader_; }
+  void CloseWriter(bool failed = false);
+  void CloseReader();
+
+ private:
+  struct Writer final : Sink {
+    Pipe* pipe;
+    explicit Writer(Pipe* p) : pipe(p) {}
+    [[nodiscard]] result<void> Write(std::span<const std::uint8_t> data) override;
+  };
+  struct Reader final : Source {
+    Pipe* pipe;
+    explicit Reader(Pipe* p) : pipe(p) {}
+    [[nodiscard]] result<std::size_t> Read(std::span<std::uint8_t> out) override;
+  };
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::uint8_t> ring_;  // Circular buffer of ring_.size() == capacity bytes.
+  std::size_t head_ = 0;            // Next byte to read.
+  std::size_t used_ = 0;
+  bool writer_closed_ = false;
+  bool writer_failed_ = false;
+  bool reader_closed_ = false;
+  Writer writer_{this};
+  Reader reader_{this};
 };
 
 }  // namespace strongroom::io

@@ -83,6 +83,7 @@ struct Exchange {
   http::request<http::string_body> request;
   io::Sink* body_sink = nullptr;
   std::optional<Result<HttpResponse>> outcome;
+  int body_status = 0;  // SendOptions::body_status.
 
   void Fail(std::string message) { outcome.emplace(Error::Network(std::move(message))); }
 };
@@ -118,6 +119,12 @@ net::awaitable<void> ReadIntoSink(Stream& stream, boost::beast::flat_buffer& buf
   }
   HttpResponse response = FromHeader(parser.get().base());
   const bool to_sink = response.status / 100 == 2;
+  if (to_sink && x.body_status != 0 && response.status != x.body_status) {
+    // Not the body the caller asked for (a whole file instead of the range that resumes it):
+    // report the status and leave the body unread (the connection closes).
+    x.outcome.emplace(std::move(response));
+    co_return;
+  }
   std::vector<std::uint8_t> piece(256 * 1024);
   while (!parser.is_done()) {
     parser.get().body().data = piece.data();
@@ -342,6 +349,8 @@ Result<HttpResponse> HttpTransport::Send(Method method, std::string_view target,
     x.request.body() = body;
   }
   if (!send.range.empty()) x.request.set(http::field::range, send.range);
+  if (!send.if_range.empty()) x.request.set(http::field::if_range, send.if_range);
+  x.body_status = send.body_status;
   x.request.prepare_payload();
 
   net::io_context ioc;

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <thread>
 
 namespace strongroom::client {
 namespace {
@@ -33,6 +34,9 @@ constexpr std::size_t kFirstHeaderFetch = 64 * 1024;
 constexpr std::chrono::seconds kTransferTimeout{3600};
 
 // --- small helpers --------------------------------------------------------------------------
+
+// versions.json keys: a file's id, or this prefix and a folder's id.
+constexpr std::string_view kFolderVersionPrefix = "folder-";
 
 struct Ctx {
   ApiClient& api;
@@ -68,6 +72,15 @@ Error Crypto(std::string_view what, const boost::system::error_code& ec) {
 Error Refusal(std::string message, std::string_view code) {
   Error e = Error::Refused(std::move(message));
   e.code = std::string(code);
+  return e;
+}
+
+Error Exists(const std::string& local) {
+  // Built by append: GCC 12 warns (-Wrestrict, a false positive) on the chained operator+.
+  std::string message = "'";
+  message.append(Printable(local)).append("' exists; nothing was overwritten (--force replaces it)");
+  Error e = Error::Local(std::move(message));
+  e.code = "already_exists";
   return e;
 }
 
@@ -296,6 +309,21 @@ Result<Folder> OpenFolder(Ctx& c, const json::object& o) {
   }
   f.name = opened->name;
   f.revision = static_cast<std::int64_t>(opened->revision);
+  // Rollback: a folder's signed revision only grows (each move or rename adds one). A server
+  // that serves an older record (undoing a move or a rename) is refused, as for files.
+  auto seen = c.store.LoadSeenVersions();
+  if (!seen) return seen.error();
+  std::uint64_t& highest = (*seen)[std::string(kFolderVersionPrefix) + f.id];
+  if (opened->revision < highest) {
+    return Refusal("the server served revision " + std::to_string(opened->revision) +
+                       " of folder " + f.id + ", but you have seen revision " +
+                       std::to_string(highest) + ": refusing an older state (moved back?)",
+                   "rolled_back");
+  }
+  if (opened->revision > highest) {
+    highest = opened->revision;
+    if (auto r = c.store.SaveSeenVersions(*seen); !r) return r.error();
+  }
   return f;
 }
 
@@ -561,49 +589,74 @@ Result<json::object> UploadContainer(Ctx& c, const std::string& path, const std:
                         &complete);
 }
 
-// Downloads a file's container into a temporary file.
-Result<TempFile> DownloadContainer(Ctx& c, const std::string& id, const Progress& progress) {
+// Fetches a file's container into `out` as it arrives. A connection that breaks is resumed
+// where it stopped (Range from the bytes received, If-Range on the listed ETag), up to
+// kUploadRetries times; a file that changed on the server meanwhile fails rather than join
+// the start of one version to the end of another.
+Result<void> FetchContainer(Ctx& c, const OpenedFile& f, io::Sink& out, const Progress& progress) {
+  struct Counting final : io::Sink {
+    io::Sink& inner;
+    const Progress& progress;
+    std::uint64_t total = 0;
+    std::uint64_t done = 0;
+    Counting(io::Sink& i, const Progress& p, std::uint64_t t) : inner(i), progress(p), total(t) {}
+    result<void> Write(std::span<const std::uint8_t> data) override {
+      if (auto w = inner.Write(data); !w) return w;
+      done += data.size();
+      if (progress) progress(done, total);
+      return {};
+    }
+  } counting(out, progress, static_cast<std::uint64_t>(std::max<std::int64_t>(0, Int(f.raw, "size"))));
+  const std::string target = "/api/v1/room/files/" + Str(f.raw, "id") + "/content";
+  const std::string etag = Str(f.raw, "etag");
+  int failures = 0;
+  for (;;) {
+    SendOptions options;
+    options.body_sink = &counting;
+    options.timeout = kTransferTimeout;
+    const std::uint64_t from = counting.done;
+    std::string range;
+    if (from > 0) {
+      range = "bytes=" + std::to_string(from) + "-";
+      options.range = range;
+      options.if_range = etag;
+      options.body_status = 206;
+    }
+    auto r = c.api.SendBytes(Method::get, target, "", options);
+    if (r) {
+      if (from > 0 && (r->status != 206 ||
+                       !r->content_range.starts_with("bytes " + std::to_string(from) + "-"))) {
+        return Error::Network("the file changed on the server while it was downloading; "
+                              "nothing was written, try again");
+      }
+      return {};
+    }
+    if (r.error().kind != Error::Kind::network || ++failures > kUploadRetries) return r.error();
+    // A broken connection: go on from the bytes that arrived (only whole pieces reach `out`).
+  }
+}
+
+// Downloads a file's container into a temporary file (for operations that need to read it
+// twice or at random: sharing, denying access).
+Result<TempFile> DownloadContainer(Ctx& c, const OpenedFile& f) {
   auto temp = TempFile::Create();
   if (!temp) return temp.error();
   auto sink = temp->OpenSink();
   if (!sink) return sink.error();
-  struct Counting final : io::Sink {
-    io::Sink& inner;
-    const Progress& progress;
-    std::uint64_t done = 0;
-    Counting(io::Sink& i, const Progress& p) : inner(i), progress(p) {}
-    result<void> Write(std::span<const std::uint8_t> data) override {
-      done += data.size();
-      if (progress) progress(done, 0);
-      return inner.Write(data);
-    }
-  } counting(**sink, progress);
-  SendOptions options;
-  options.body_sink = &counting;
-  options.timeout = kTransferTimeout;
-  auto r = c.api.SendBytes(Method::get, "/api/v1/room/files/" + id + "/content", "", options);
+  auto r = FetchContainer(c, f, **sink, {});
   temp->CloseSink();
   if (!r) return r.error();
   return std::move(*temp);
 }
 
-// Checks a whole downloaded container against its record: decryption (every chunk, the
-// header MAC, the container signature), the container's author is pinned, and the record
-// check of private-room.md section 4 including rollback. `out` receives the plaintext.
-Result<crypto::ContainerInfo> VerifyContainer(Ctx& c, const OpenedFile& f, const std::string& path,
-                                              io::Sink& out) {
-  auto input = OpenInput(path);
-  if (!input) return input.error();
-  auto info = crypto::DecryptContainer(input->source(), out, c.me);
-  if (!info) {
-    return Crypto("the downloaded file failed verification (tampered with on the server?)",
-                  info.error());
-  }
-  auto signer = PinnedBundle(c, info->author.user_id());
+// The checks after a successful decryption (`info` is authenticated): the container's author
+// is pinned, and the record check of private-room.md section 4, including rollback.
+Result<void> CheckDecrypted(Ctx& c, const OpenedFile& f, const crypto::ContainerInfo& info) {
+  auto signer = PinnedBundle(c, info.author.user_id());
   if (!signer) return signer.error();
-  if (!(*signer == info->author)) {
+  if (!(*signer == info.author)) {
     return Refusal("the file is signed by a key that is not the pinned key of " +
-                       info->author.user_id(),
+                       info.author.user_id(),
                    "untrusted_signer");
   }
   auto seen = c.store.LoadSeenVersions();
@@ -611,7 +664,7 @@ Result<crypto::ContainerInfo> VerifyContainer(Ctx& c, const OpenedFile& f, const
   std::optional<std::uint64_t> highest;
   const std::string id = Hex(f.record.file_id);
   if (auto it = seen->find(id); it != seen->end()) highest = it->second;
-  if (auto r = crypto::CheckFileRecord(f.record, f.author, *info, highest); !r) {
+  if (auto r = crypto::CheckFileRecord(f.record, f.author, info, highest); !r) {
     if (r.error() == errc::rolled_back) {
       return Refusal("the server served version " + std::to_string(f.record.version) +
                          " of this file, but you have seen version " + std::to_string(*highest) +
@@ -620,7 +673,53 @@ Result<crypto::ContainerInfo> VerifyContainer(Ctx& c, const OpenedFile& f, const
     }
     return Crypto("the file's record does not match its content", r.error());
   }
-  return std::move(*info);
+  return {};
+}
+
+Result<crypto::ContainerInfo> Decrypted(result<crypto::ContainerInfo> r) {
+  if (!r) {
+    return Crypto("the downloaded file failed verification (tampered with on the server?)",
+                  r.error());
+  }
+  return std::move(*r);
+}
+
+// Decrypts and checks a whole container read from `in` (every chunk, the header MAC, the
+// signature, then CheckDecrypted). `out` receives plaintext as chunks verify; only a success
+// says the whole is authentic.
+Result<crypto::ContainerInfo> VerifyContainer(Ctx& c, const OpenedFile& f, io::Source& in,
+                                              io::Sink& out) {
+  auto info = Decrypted(crypto::DecryptContainer(in, out, c.me));
+  if (!info) return info.error();
+  if (auto r = CheckDecrypted(c, f, *info); !r) return r.error();
+  return info;
+}
+
+// Downloads, decrypts and verifies a file while it streams: a thread fetches the container
+// into a bounded pipe that the decryptor reads, so neither the container nor the plaintext
+// is ever held whole, and no copy of the container is written anywhere. `out` receives
+// plaintext chunk by chunk (callers write through io::AtomicFile and commit only on success).
+// When the fetch fails, its error is reported, not the decryptor's view of a cut stream.
+Result<crypto::ContainerInfo> DecryptStreamed(Ctx& c, const OpenedFile& f, io::Sink& out,
+                                              const Progress& progress) {
+  constexpr std::size_t kPipeBytes = 4 << 20;  // Ciphertext in flight: ~64 chunks.
+  io::Pipe pipe(kPipeBytes);
+  std::optional<Error> fetch_error;
+  std::thread fetcher([&] {
+    auto r = FetchContainer(c, f, pipe.writer(), progress);
+    if (!r) fetch_error = r.error();
+    pipe.CloseWriter(/*failed=*/!r);
+  });
+  // The verifier must not use c.api while the fetcher does: DecryptContainer does not, and the
+  // key lookups of VerifyContainer run after the join.
+  auto decrypted = crypto::DecryptContainer(pipe.reader(), out, c.me);
+  pipe.CloseReader();  // Stops the fetch if the decryptor gave up early.
+  fetcher.join();
+  if (fetch_error && (decrypted || decrypted.error() == errc::io_error)) return *fetch_error;
+  auto info = Decrypted(std::move(decrypted));
+  if (!info) return info.error();
+  if (auto r = CheckDecrypted(c, f, *info); !r) return r.error();
+  return info;
 }
 
 Result<void> RememberVersion(Ctx& c, const std::string& file_id, std::uint64_t version) {
@@ -637,23 +736,39 @@ using Transform = std::function<Result<crypto::ContainerInfo>(io::Source& in, io
                                                               crypto::Secret<32>* new_key)>;
 using MetadataUpdate = std::function<void(crypto::FileMetadata&)>;
 
-Result<RoomEntry> WriteNewVersion(Ctx& c, OpenedFile& f, const Transform& make,
+enum class Current { read, unused };
+
+Result<RoomEntry> WriteNewVersion(Ctx& c, OpenedFile& f, Current current, const Transform& make,
                                   const MetadataUpdate& update = {}) {
   const std::string id = Hex(f.record.file_id);
-  auto current = DownloadContainer(c, id, {});
-  if (!current) return current.error();
-  struct Discard final : io::Sink {
-    result<void> Write(std::span<const std::uint8_t>) override { return {}; }
-  } discard;
-  if (auto v = VerifyContainer(c, f, current->path(), discard); !v) return v.error();
+  // `make` reads the current container only when it keeps part of it (sharing, denying);
+  // then it is downloaded and verified whole first. A new content (Open) needs none of it:
+  // the upload names the version it replaces, and the server refuses it if that is stale.
+  std::optional<TempFile> downloaded;
+  std::optional<io::InputFile> input;
+  io::MemorySource nothing({});
+  io::Source* in = &nothing;
+  if (current == Current::read) {
+    auto container = DownloadContainer(c, f);
+    if (!container) return container.error();
+    struct Discard final : io::Sink {
+      result<void> Write(std::span<const std::uint8_t>) override { return {}; }
+    } discard;
+    auto check = OpenInput(container->path());
+    if (!check) return check.error();
+    if (auto v = VerifyContainer(c, f, check->source(), discard); !v) return v.error();
+    auto opened = OpenInput(container->path());
+    if (!opened) return opened.error();
+    downloaded.emplace(std::move(*container));
+    input.emplace(std::move(*opened));
+    in = &input->source();
+  }
   auto next = TempFile::Create();
   if (!next) return next.error();
   auto sink = next->OpenSink();
   if (!sink) return sink.error();
-  auto input = OpenInput(current->path());
-  if (!input) return input.error();
   crypto::Secret<32> new_key;
-  auto info = make(input->source(), **sink, &new_key);
+  auto info = make(*in, **sink, &new_key);
   next->CloseSink();
   if (!info) return info.error();
   crypto::FileRecord record = f.record;
@@ -696,6 +811,19 @@ Result<OpenedFile> OpenFileByRef(Ctx& c, std::string_view ref) {
   auto o = c.api.CallJson(Method::get, "/api/v1/room/files/" + std::string(ref), nullptr);
   if (!o) return o.error();
   return OpenFile(c, *o, nullptr);
+}
+
+// A listed item that failed verification becomes a flagged entry (RoomEntry::problem) when
+// the failure is a refusal; any other error (the network, the profile) is not about the item
+// and fails the listing. Returns false for those.
+bool Flag(const json::object& o, bool is_folder, const Error& e, std::vector<RoomEntry>& out) {
+  if (e.kind != Error::Kind::refused) return false;
+  RoomEntry flagged;
+  flagged.is_folder = is_folder;
+  flagged.id = Str(o, "id");
+  flagged.problem = e.message + (e.code.empty() ? "" : " (" + e.code + ")");
+  out.push_back(std::move(flagged));
+  return true;
 }
 
 }  // namespace
@@ -759,22 +887,32 @@ Result<std::vector<RoomEntry>> Room::List(std::string_view path) {
   if (!folder) return folder.error();
   auto listing = ListingOf(c, *folder);
   if (!listing) return listing.error();
-  std::vector<RoomEntry> folders, files;
+  std::vector<RoomEntry> folders, files, flagged;
   for (const auto& v : listing->at("folders").as_array()) {
     auto f = OpenFolder(c, v.as_object());
-    if (!f) return f.error();
-    if (f->parent_id != folder->id) return Error::Refused("a listed folder claims another parent");
+    if (f && f->parent_id != folder->id) {
+      f = Refusal("folder " + f->id + " claims another parent than the folder it is listed in",
+                  "record_mismatch");
+    }
+    if (!f) {
+      if (!Flag(v.as_object(), true, f.error(), flagged)) return f.error();
+      continue;
+    }
     folders.push_back(EntryOf(*f));
   }
   for (const auto& v : listing->at("files").as_array()) {
     auto f = OpenFile(c, v.as_object(), &*folder);
-    if (!f) return f.error();
+    if (!f) {
+      if (!Flag(v.as_object(), false, f.error(), flagged)) return f.error();
+      continue;
+    }
     files.push_back(EntryOf(c, *f));
   }
   auto by_name = [](const RoomEntry& a, const RoomEntry& b) { return a.name < b.name; };
   std::sort(folders.begin(), folders.end(), by_name);
   std::sort(files.begin(), files.end(), by_name);
   folders.insert(folders.end(), files.begin(), files.end());
+  folders.insert(folders.end(), flagged.begin(), flagged.end());
   return folders;
 }
 
@@ -874,17 +1012,20 @@ Result<RoomEntry> Room::Upload(const std::string& local, std::string_view dir,
 }
 
 Result<RoomEntry> Room::Download(std::string_view path, const std::string& local,
-                                 const Progress& progress) {
+                                 bool overwrite, const Progress& progress) {
   Ctx c{api_, store_, me_};
   auto f = OpenFileByRef(c, path);
   if (!f) return f.error();
-  auto container = DownloadContainer(c, Hex(f->record.file_id), progress);
-  if (!container) return container.error();
+  const auto replace = overwrite ? io::AtomicFile::Replace::yes : io::AtomicFile::Replace::no;
+  if (!overwrite && ::access(local.c_str(), F_OK) == 0) return Exists(local);  // Fail early.
   auto out = io::AtomicFile::Create(local);
   if (!out) return Error::Local("cannot write '" + Printable(local) + "'", out.error());
-  auto info = VerifyContainer(c, *f, container->path(), *out);
+  auto info = DecryptStreamed(c, *f, *out, progress);
   if (!info) return info.error();  // `out` removes its temporary file.
-  if (auto r = out->Commit(); !r) return Error::Local("cannot write '" + Printable(local) + "'", r.error());
+  if (auto r = out->Commit(replace); !r) {
+    if (r.error() == errc::already_exists) return Exists(local);
+    return Error::Local("cannot write '" + Printable(local) + "'", r.error());
+  }
   if (auto r = RememberVersion(c, Hex(f->record.file_id), f->record.version); !r) return r.error();
   return EntryOf(c, *f);
 }
@@ -1032,7 +1173,7 @@ Result<RoomEntry> Room::Share(std::string_view path, std::string_view email) {
     }
   }
   const crypto::PublicBundle added = *bundle;
-  auto entry = WriteNewVersion(c, *f, [&](io::Source& in, io::Sink& out, crypto::Secret<32>* key)
+  auto entry = WriteNewVersion(c, *f, Current::read, [&](io::Source& in, io::Sink& out, crypto::Secret<32>* key)
                                           -> Result<crypto::ContainerInfo> {
     const std::vector<crypto::PublicBundle> list = {added};
     auto info = crypto::AddRecipients(in, out, me_, list);
@@ -1073,7 +1214,7 @@ Result<RoomEntry> Room::Unshare(std::string_view path, std::string_view email) {
   if (!found) {
     return Error::Local("'" + Printable(path) + "' is not shared with " + Printable(email));
   }
-  return WriteNewVersion(c, *f, [&](io::Source& in, io::Sink& out, crypto::Secret<32>* key)
+  return WriteNewVersion(c, *f, Current::read, [&](io::Source& in, io::Sink& out, crypto::Secret<32>* key)
                                     -> Result<crypto::ContainerInfo> {
     auto rekeyed = crypto::RekeyContainer(in, out, me_, remaining, 0, key);
     if (!rekeyed) return Crypto("re-encrypting under a new key", rekeyed.error());
@@ -1145,11 +1286,9 @@ Result<RoomEntry> Room::Open(std::string_view path, const Editor& editor, bool* 
   if (!dir) return dir.error();
   const std::string copy = dir->path() + "/" + f->record.metadata.name;
   {
-    auto container = DownloadContainer(c, Hex(f->record.file_id), {});
-    if (!container) return container.error();
     auto out = io::AtomicFile::Create(copy, 0600);
     if (!out) return Error::Local("cannot write the working copy", out.error());
-    auto info = VerifyContainer(c, *f, container->path(), *out);
+    auto info = DecryptStreamed(c, *f, *out, {});
     if (!info) return info.error();
     if (auto r = out->Commit(); !r) return Error::Local("cannot write the working copy", r.error());
   }
@@ -1184,7 +1323,7 @@ Result<RoomEntry> Room::Open(std::string_view path, const Editor& editor, bool* 
   const std::uint64_t modified_ms =
       static_cast<std::uint64_t>(after.st_mtim.tv_sec) * 1000 + after.st_mtim.tv_nsec / 1000000;
   std::uint64_t new_size = 0;
-  auto entry = WriteNewVersion(c, *f, [&](io::Source&, io::Sink& out, crypto::Secret<32>* key)
+  auto entry = WriteNewVersion(c, *f, Current::unused, [&](io::Source&, io::Sink& out, crypto::Secret<32>* key)
                                           -> Result<crypto::ContainerInfo> {
     auto input = OpenInput(copy);
     if (!input) return input.error();
@@ -1207,12 +1346,16 @@ Result<std::vector<RoomEntry>> Room::SharedWithMe() {
   Ctx c{api_, store_, me_};
   auto shared = api_.CallJson(Method::get, "/api/v1/room/shared", nullptr);
   if (!shared) return shared.error();
-  std::vector<RoomEntry> out;
+  std::vector<RoomEntry> out, flagged;
   for (const auto& v : shared->at("files").as_array()) {
     auto f = OpenFile(c, v.as_object(), nullptr);
-    if (!f) return f.error();
+    if (!f) {
+      if (!Flag(v.as_object(), false, f.error(), flagged)) return f.error();
+      continue;
+    }
     out.push_back(EntryOf(c, *f));
   }
+  out.insert(out.end(), flagged.begin(), flagged.end());
   return out;
 }
 

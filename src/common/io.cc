@@ -139,7 +139,7 @@ result<void> AtomicFile::Write(std::span<const std::uint8_t> data) {
   return FdSink(fd_).Write(data);
 }
 
-result<void> AtomicFile::Commit() {
+result<void> AtomicFile::Commit(Replace replace) {
   if (fd_ < 0) return errc::invalid_argument;
   if (::fsync(fd_) != 0) return errc::io_error;
   if (::close(fd_) != 0) {
@@ -147,8 +147,18 @@ result<void> AtomicFile::Commit() {
     return errc::io_error;
   }
   fd_ = -1;
-  if (::rename(temp_.c_str(), path_.c_str()) != 0) return errc::io_error;
-  temp_.clear();
+  if (replace == Replace::yes) {
+    if (::rename(temp_.c_str(), path_.c_str()) != 0) return errc::io_error;
+    temp_.clear();
+  } else {
+    // link() refuses an existing target atomically, on every file system that has hard links
+    // (renameat2's RENAME_NOREPLACE is missing on some, e.g. older NFS).
+    if (::link(temp_.c_str(), path_.c_str()) != 0) {
+      return errno == EEXIST ? errc::already_exists : errc::io_error;
+    }
+    ::unlink(temp_.c_str());
+    temp_.clear();
+  }
   const std::filesystem::path target(path_);
   const std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -157,6 +167,62 @@ result<void> AtomicFile::Commit() {
     ::close(dfd);
   }
   return {};
+}
+
+Pipe::Pipe(std::size_t capacity) : ring_(capacity == 0 ? 1 : capacity) {}
+
+void Pipe::CloseWriter(bool failed) {
+  {
+    std::lock_guard lock(mutex_);
+    writer_closed_ = true;
+    writer_failed_ = failed;
+  }
+  changed_.notify_all();
+}
+
+void Pipe::CloseReader() {
+  {
+    std::lock_guard lock(mutex_);
+    reader_closed_ = true;
+  }
+  changed_.notify_all();
+}
+
+result<void> Pipe::Writer::Write(std::span<const std::uint8_t> data) {
+  Pipe& p = *pipe;
+  while (!data.empty()) {
+    std::unique_lock lock(p.mutex_);
+    p.changed_.wait(lock, [&p] { return p.reader_closed_ || p.used_ < p.ring_.size(); });
+    if (p.reader_closed_) return errc::io_error;
+    const std::size_t cap = p.ring_.size();
+    const std::size_t tail = (p.head_ + p.used_) % cap;
+    const std::size_t n = std::min({data.size(), cap - p.used_, cap - tail});
+    std::memcpy(p.ring_.data() + tail, data.data(), n);
+    p.used_ += n;
+    data = data.subspan(n);
+    lock.unlock();
+    p.changed_.notify_all();
+  }
+  return {};
+}
+
+result<std::size_t> Pipe::Reader::Read(std::span<std::uint8_t> out) {
+  Pipe& p = *pipe;
+  if (out.empty()) return std::size_t{0};
+  std::unique_lock lock(p.mutex_);
+  p.changed_.wait(lock, [&p] { return p.used_ > 0 || p.writer_closed_; });
+  if (p.used_ == 0) {
+    if (p.writer_failed_) return errc::io_error;
+    return std::size_t{0};
+  }
+  const std::size_t cap = p.ring_.size();
+  const std::size_t n = std::min({out.size(), p.used_, cap - p.head_});
+  std::memcpy(out.data(), p.ring_.data() + p.head_, n);
+  p.head_ = (p.head_ + n) % cap;
+  p.used_ -= n;
+  lock.unlock();
+  p.changed_.notify_all();
+  return n;
 }
 
 }  // namespace strongroom::io

@@ -541,17 +541,13 @@ asio::awaitable<Response> Server::Impl::ReceiveStreamed(
   struct GiveBack {
     beast::flat_buffer& from;
     beast::flat_buffer& to;
-    bool& overflow;
     ~GiveBack() {
-      if (from.size() > to.max_size()) {
-        overflow = true;  // A pipelined request too large to keep: the connection ends.
-        return;
-      }
+      // A pipelined request too large to keep is dropped: body_unread ends the connection.
+      if (from.size() > to.max_size()) return;
       to.commit(asio::buffer_copy(to.prepare(from.size()), from.data()));
     }
   };
-  bool overflow = false;
-  GiveBack give_back{body_buffer, buffer, overflow};
+  GiveBack give_back{body_buffer, buffer};
   while (!parser.is_done()) {
     parser.get().body().data = piece.data();
     parser.get().body().size = piece.size();

@@ -28,6 +28,7 @@ struct Options {
   std::string ca_file;
   bool password_stdin = false;
   bool json = false;
+  bool force = false;
   std::string a;  // First positional argument.
   std::string b;  // Second.
 };
@@ -47,6 +48,10 @@ client::Progress Bar() {
 
 boost::json::object EntryJson(const RoomEntry& e) {
   boost::json::object o{{"type", e.is_folder ? "folder" : "file"}, {"id", e.id}, {"name", e.name}};
+  if (!e.problem.empty()) {
+    o["problem"] = e.problem;
+    return o;
+  }
   if (!e.is_folder) {
     o["owner_id"] = e.owner_id;
     o["owner"] = e.owner_email;
@@ -77,7 +82,9 @@ void PrintEntries(const std::vector<RoomEntry>& entries, bool json) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& e : entries) {
-    if (e.is_folder) {
+    if (!e.problem.empty()) {
+      rows.push_back({"!!", "(" + e.id + ": failed verification, not opened)", "", "", ""});
+    } else if (e.is_folder) {
       rows.push_back({"dir", e.name + "/", "", "", ""});
     } else {
       rows.push_back({"enc", e.name, std::to_string(e.plaintext_size),
@@ -87,6 +94,23 @@ void PrintEntries(const std::vector<RoomEntry>& entries, bool json) {
     }
   }
   PrintTable({"KIND", "NAME", "SIZE", "OWNER", "SHARING"}, rows);
+}
+
+// After a listing: every flagged item on standard error, and the exit status that makes a
+// script notice (1), even though the good items were printed.
+int ReportFlagged(const std::vector<RoomEntry>& entries) {
+  int flagged = 0;
+  for (const auto& e : entries) {
+    if (e.problem.empty()) continue;
+    ++flagged;
+    std::cerr << "strongroom: " << (e.is_folder ? "folder " : "file ") << e.id
+              << " failed verification and was not opened: " << client::Printable(e.problem)
+              << "\n";
+  }
+  if (flagged == 0) return kExitOk;
+  std::cerr << "strongroom: " << flagged << (flagged == 1 ? " item" : " items")
+            << " above may have been put here or altered by the server; nothing was opened\n";
+  return kExitFailed;
 }
 
 void PrintEntry(const RoomEntry& e, bool json) {
@@ -252,6 +276,7 @@ RoomCommands::RoomCommands(CLI::App& app) : state_(std::make_unique<State>()) {
   s.download = app.add_subcommand("download", "Download, verify and decrypt a file");
   s.download->add_option("path", o.a, "File path, or the id of a file shared with you")->required();
   s.download->add_option("local", o.b, "Where to write it (default: its name, here)");
+  s.download->add_flag("--force", o.force, "Replace LOCAL if it exists");
   common(s.download, true);
   s.open = app.add_subcommand("open", "Edit a file: decrypt, run your application, re-upload");
   s.open->add_option("path", o.a, "File path, or the id of a file shared with you")->required();
@@ -316,6 +341,7 @@ std::optional<int> RoomCommands::Run() {
     auto list = room.List(o.a.empty() ? "/" : o.a);
     if (!list) return fail(list.error());
     PrintEntries(*list, o.json);
+    return ReportFlagged(*list);
   } else if (s.mkdir->parsed()) {
     auto e = room.MakeFolder(o.a);
     if (!e) return fail(e.error());
@@ -331,7 +357,7 @@ std::optional<int> RoomCommands::Run() {
       if (!info) return fail(info.error());
       local = info->name;
     }
-    auto e = room.Download(o.a, local, Bar());
+    auto e = room.Download(o.a, local, o.force, Bar());
     if (!e) return fail(e.error());
     if (o.json) {
       PrintEntry(*e, true);
@@ -376,11 +402,16 @@ std::optional<int> RoomCommands::Run() {
     } else {
       std::vector<std::vector<std::string>> rows;
       for (const auto& e : *list) {
+        if (!e.problem.empty()) {
+          rows.push_back({e.id, "(failed verification, not opened)", "", ""});
+          continue;
+        }
         rows.push_back({e.id, e.name, std::to_string(e.plaintext_size),
                         e.owner_email.empty() ? e.owner_id : e.owner_email});
       }
       PrintTable({"ID", "NAME", "SIZE", "OWNER"}, rows);
     }
+    return ReportFlagged(*list);
   } else if (s.info->parsed()) {
     auto e = room.Info(o.a);
     if (!e) return fail(e.error());

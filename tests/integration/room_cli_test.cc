@@ -14,6 +14,7 @@
 //
 // Cost: every room command derives the password key with Argon2id (~0.3 s), so tests keep
 // their command counts low; B and C are registered only by the tests that use them.
+#include "support/cutting_proxy.h"
 #include "support/process.h"
 
 #include "strongroom/crypto/container.h"
@@ -854,6 +855,66 @@ TEST_F(RoomCliTest, ServerRenamingOrMovingItemsIsDetected) {
   EXPECT_FALSE(fs::exists(a.Local("a2.docx.out")));
 }
 
+// The server plants B's folder and B's file in A's room (rows moved, owner changed). A's
+// listing still shows A's own items, flags the two planted ones by id without opening them
+// (no name, nothing decrypted), and exits 1; fetching the planted file by id is refused.
+TEST_F(RoomCliTest, ItemsTheServerInjectsAreFlaggedAndNeverOpened) {
+  const User& a = a_;
+  const User& b = B();
+  Upload(a, "mine.docx", RandomString(20'000, 93));
+  ASSERT_EQ(b.Room({"mkdir", "/PlantedFolder"}).exit_code, 0);
+  const std::string planted_file = Upload(b, "planted.docx", RandomString(20'000, 94));
+  Database db(portal_.db_path());
+  const std::string a_root =
+      db.Text("SELECT id FROM room_items WHERE owner_id = ?1 AND parent_id IS NULL", {a.user_id});
+  const std::string planted_folder = db.Text(
+      "SELECT id FROM room_items WHERE owner_id = ?1 AND kind = 'folder' AND parent_id IS NOT NULL",
+      {b.user_id});
+  ASSERT_FALSE(a_root.empty());
+  ASSERT_FALSE(planted_folder.empty());
+  for (const std::string& id : {planted_folder, planted_file}) {
+    db.Exec("UPDATE room_items SET parent_id = ?2, owner_id = ?3 WHERE id = ?1",
+            {id, a_root, a.user_id});
+  }
+
+  RunResult r = a.Room({"ls", "/"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_NE(r.out.find("mine.docx"), std::string::npos) << "A's own file is still listed\n"
+                                                        << Describe(r);
+  EXPECT_EQ(r.out.find("Planted"), std::string::npos) << Describe(r);
+  EXPECT_EQ(r.out.find("planted"), std::string::npos) << Describe(r);
+  for (const std::string& id : {planted_folder, planted_file}) {
+    EXPECT_NE(r.out.find(id + ": failed verification"), std::string::npos) << id << "\n"
+                                                                           << Describe(r);
+    EXPECT_NE(r.err.find(id + " failed verification and was not opened"), std::string::npos)
+        << id << "\n" << Describe(r);
+  }
+
+  r = a.Room({"ls", "/", "--json"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  const json::value listing = ParseJson(r.out);
+  std::map<std::string, std::string> problems;
+  std::set<std::string> names;
+  for (const auto& item : listing.at("items").as_array()) {
+    const auto& o = item.as_object();
+    if (const auto* p = o.if_contains("problem")) {
+      problems[std::string(o.at("id").as_string())] = std::string(p->as_string());
+    } else {
+      names.insert(std::string(o.at("name").as_string()));
+    }
+  }
+  EXPECT_EQ(names, std::set<std::string>{"mine.docx"});
+  ASSERT_EQ(problems.size(), 2u) << r.out;
+  EXPECT_NE(problems[planted_folder].find("not your folder"), std::string::npos)
+      << problems[planted_folder];
+  EXPECT_NE(problems[planted_file].find("not_a_recipient"), std::string::npos)
+      << problems[planted_file];
+
+  r = a.Room({"download", planted_file, a.Local("planted.out")});
+  ExpectFailure(r, "not_a_recipient");
+  EXPECT_FALSE(fs::exists(a.Local("planted.out")));
+}
+
 TEST_F(RoomCliTest, ServerSwappingTwoFilesBlobsIsDetected) {
   const User& a = a_;
   ASSERT_EQ(a.Room({"mkdir", "/Folder"}).exit_code, 0);
@@ -909,6 +970,42 @@ TEST_F(RoomCliTest, ServerRollingBackAFileIsDetected) {
   EXPECT_FALSE(fs::exists(a.Local("v1-again.docx")));
 }
 
+// A folder's move is undone by the server (its old row and signed record put back): the
+// client, having seen the newer revision, refuses the older one.
+TEST_F(RoomCliTest, ServerRollingBackAFolderMoveIsDetected) {
+  const User& a = a_;
+  ASSERT_EQ(a.Room({"mkdir", "/Old"}).exit_code, 0);
+  ASSERT_EQ(a.Room({"mkdir", "/Archive"}).exit_code, 0);
+  Database db(portal_.db_path());
+  const std::string root =
+      db.Text("SELECT id FROM room_items WHERE owner_id = ?1 AND parent_id IS NULL", {a.user_id});
+  const auto before = db.Query(
+      "SELECT id, parent_id, name_hmac, revision, record, signature FROM room_items "
+      "WHERE owner_id = ?1 AND kind = 'folder' AND parent_id = ?2 ORDER BY created_at, id",
+      {a.user_id, root});
+  ASSERT_EQ(before.size(), 2u);
+  RunResult r = a.Room({"ls", "/"});  // Sees both at revision 1.
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  ASSERT_EQ(a.Room({"mv", "/Old", "/Archive"}).exit_code, 0);
+  r = a.Room({"ls", "/Archive"});  // Sees Old at revision 2.
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  ASSERT_NE(r.out.find("Old/"), std::string::npos) << Describe(r);
+
+  // The server puts the row of the folder that moved back as it was.
+  for (const auto& row : before) {
+    db.Exec("UPDATE room_items SET parent_id = ?2, name_hmac = ?3, revision = ?4, record = ?5, "
+            "signature = ?6 WHERE id = ?1",
+            {row[0], row[1], row[2], row[3], row[4], row[5]});
+  }
+  r = a.Room({"ls", "/"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_NE(r.err.find("rolled_back"), std::string::npos) << Describe(r);
+  EXPECT_NE(r.out.find("Archive/"), std::string::npos) << Describe(r);
+  EXPECT_EQ(r.out.find("Old/"), std::string::npos) << "the rolled-back folder is not shown by name\n"
+                                                   << Describe(r);
+  ExpectFailure(a.Room({"ls", "/Old"}), "rolled_back");
+}
+
 TEST_F(RoomCliTest, TamperedOrTruncatedBlobFailsAndLeavesNoOutput) {
   const User& a = a_;
   const std::string content = RandomString(kMiB, 81);
@@ -952,6 +1049,99 @@ TEST_F(RoomCliTest, TamperedOrTruncatedBlobFailsAndLeavesNoOutput) {
             {id, static_cast<std::int64_t>(original.size())});
   }
   r = a.Room({"download", "/t.docx", out});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(ReadFile(out), content);
+}
+
+// `download` decrypts while the container streams in: no copy of it is written anywhere (the
+// user's TMPDIR is made unusable, and the download still works), a connection cut in the
+// middle of the body is resumed with a Range request from where it broke (not from zero),
+// and when the network keeps failing the command fails with nothing left behind.
+TEST_F(RoomCliTest, DownloadDecryptsWhileStreamingAndResumesABrokenConnection) {
+  const User& a = a_;
+  const fs::path local = a.Local("big.docx");
+  ASSERT_NO_FATAL_FAILURE(WriteRandomFile(local, 8 * kMiB, 91));
+  ASSERT_EQ(a.Room({"upload", local.string()}).exit_code, 0);
+
+  // TMPDIR becomes a regular file: any temporary file there would fail to be created.
+  fs::rename(a.Tmp(), a.Tmp() + ".away");
+  WriteFile(a.Tmp(), "not a directory");
+
+  // A second profile for the same account, through a relay that cuts the first two content
+  // responses after 3 MiB.
+  const std::string port = portal_.url().substr(portal_.url().rfind(':') + 1);
+  CuttingProxy flaky(std::stoi(port), "/content HTTP/1.1", 3 * kMiB, 2);
+  ASSERT_EQ(a.Cli({"login", "--server", flaky.url(), "--email", a.email, "--profile", "flaky",
+                   "--password-stdin"},
+                  a.password + "\n")
+                .exit_code,
+            0);
+  const std::string out = a.Local("out/big.docx");
+  fs::create_directories(a.Local("out"));
+  RunResult r = a.Room({"download", "/big.docx", out, "--profile", "flaky"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_TRUE(SameContent(local, out));
+  EXPECT_EQ(flaky.cuts(), 2);
+  // Whole-content requests (the client also reads headers alone, with a bounded range).
+  std::vector<std::string> content_requests;
+  for (const auto& q : flaky.Requests()) {
+    if (q.find("/content HTTP/1.1") == std::string::npos) continue;
+    const auto range = q.find("Range: bytes=");
+    const auto end = q.find("\r\n", range);
+    if (range != std::string::npos && q.substr(range, end - range).back() != '-') continue;
+    content_requests.push_back(q);
+  }
+  ASSERT_EQ(content_requests.size(), 3u) << "one request, then one per cut";
+  EXPECT_EQ(content_requests[0].find("Range:"), std::string::npos) << content_requests[0];
+  // Each resumption starts after the bytes that arrived (a reset loses what the client had
+  // not read yet, so less than the relay's 3 MiB), never from zero.
+  std::uint64_t previous = 0;
+  for (std::size_t i = 1; i < 3; ++i) {
+    const std::string& q = content_requests[i];
+    const auto at = q.find("Range: bytes=");
+    ASSERT_NE(at, std::string::npos) << q;
+    const std::uint64_t from = std::stoull(q.substr(at + 13));
+    EXPECT_GT(from, previous) << "resumed from the bytes that arrived:\n" << q;
+    previous = from;
+    EXPECT_NE(q.find("If-Range: \""), std::string::npos) << q;
+  }
+
+  // Every attempt cut: a network error, no output and no temporary file.
+  CuttingProxy broken(std::stoi(port), "/content HTTP/1.1", kMiB, 100);
+  ASSERT_EQ(a.Cli({"login", "--server", broken.url(), "--email", a.email, "--profile", "broken",
+                   "--password-stdin"},
+                  a.password + "\n")
+                .exit_code,
+            0);
+  const std::string out2 = a.Local("out/big2.docx");
+  r = a.Room({"download", "/big.docx", out2, "--profile", "broken"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_EQ(r.err.find("tampered"), std::string::npos) << "a broken network is not tampering\n"
+                                                       << Describe(r);
+  EXPECT_FALSE(fs::exists(out2));
+  EXPECT_EQ(EntriesIn(a.Local("out")), 1u) << "only big.docx";
+  EXPECT_EQ(broken.cuts(), 4) << "one try and three resumptions";
+
+  fs::remove(a.Tmp());
+  fs::rename(a.Tmp() + ".away", a.Tmp());
+}
+
+// `download` never replaces an existing file unless told to (--force); without it, it
+// refuses before transferring anything.
+TEST_F(RoomCliTest, DownloadDoesNotOverwriteAnExistingFileWithoutForce) {
+  const User& a = a_;
+  const std::string content = RandomString(200'000, 92);
+  Upload(a, "o.docx", content);
+  const std::string out = a.Local("existing.docx");
+  WriteFile(out, "precious local edits");
+  RunResult r = a.Room({"download", "/o.docx", out});
+  ExpectFailure(r, "(already_exists)");
+  EXPECT_EQ(ReadFile(out), "precious local edits");
+  // The default target (the file's name in the current directory) is protected the same way.
+  r = a.Room({"download", "/o.docx"}, a.Work());
+  ExpectFailure(r, "(already_exists)");
+  EXPECT_EQ(ReadFile(a.Local("o.docx")), content) << "the uploaded original is untouched";
+  r = a.Room({"download", "/o.docx", out, "--force"});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_EQ(ReadFile(out), content);
 }

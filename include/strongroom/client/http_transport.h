@@ -59,9 +59,14 @@ struct HttpResponse {
 struct SendOptions {
   std::string_view content_type = "application/json";  // Of a non-empty body.
   std::string_view range;                               // A Range header value, when set.
+  std::string_view if_range;                            // An If-Range header value, when set.
   // When set, a 2xx response body is streamed here (any size: the bytes are not held in
   // memory); other statuses are read into HttpResponse::body as usual, bounded.
   io::Sink* body_sink = nullptr;
+  // When not 0, only a response with exactly this status streams into body_sink; another 2xx
+  // status returns at once with an empty body (e.g. 200, the whole file, where 206 was needed
+  // to resume a download: its bytes must not be appended to the part already received).
+  int body_status = 0;
   // Overrides TransportOptions::timeout for this request (large transfers); 0: no override.
   std::chrono::seconds timeout{0};
 };

@@ -7,7 +7,8 @@
 //       profile.json   {"server": URL, "email": E, "user_id": ID}
 //       session        the bearer token alone on one line (mode 0600)
 //       pins.json      {USER_ID: {"email", "fingerprint", "public_bundle"}}
-//       versions.json  {FILE_ID: highest version seen} (Private Room rollback protection)
+//       versions.json  {FILE_ID: highest version seen, "folder-" FOLDER_ID: highest revision}
+//                      (Private Room rollback protection)
 //
 // Every file is mode 0600 and replaced atomically (temporary file, fsync, rename), so a crash
 // never leaves a half-written profile or pin set. A profile holds no key material: private

@@ -52,6 +52,12 @@ struct RoomEntry {
   std::vector<RoomRecipientInfo> recipients;
   std::string created_at;
   std::string updated_at;
+  // Set when the item failed verification (Kind::refused): what failed, with its code. Then
+  // only `is_folder` and `id` are filled, and nothing about the item is to be believed: an
+  // item the server injected into my room, or one it altered. Listings report such items
+  // instead of failing as a whole, so one bad item cannot hide the rest of a folder; every
+  // other operation on them is refused.
+  std::string problem;
 };
 
 // Progress of a transfer: bytes done and total (total 0 when unknown).
@@ -62,7 +68,8 @@ class Room {
   // `identity` is the signed-in user's, opened with their password (UnlockIdentity).
   Room(ApiClient& api, ProfileStore& store, const crypto::Identity& identity);
 
-  // The items directly in folder `path`, folders first, then files, each sorted by name.
+  // The items directly in folder `path`, folders first, then files, each sorted by name;
+  // items that failed verification last, flagged (RoomEntry::problem).
   [[nodiscard]] Result<std::vector<RoomEntry>> List(std::string_view path);
   // Creates folder `path`; its parent must exist. Kind::server name_taken if it exists.
   [[nodiscard]] Result<RoomEntry> MakeFolder(std::string_view path);
@@ -71,10 +78,15 @@ class Room {
   // allows) are accepted.
   [[nodiscard]] Result<RoomEntry> Upload(const std::string& local, std::string_view dir,
                                          const Progress& progress = {});
-  // Downloads and decrypts file `path` into `local` (atomically; nothing on failure).
-  // `path` may also be the id of a file shared with me (32 hex digits; see SharedWithMe).
+  // Downloads and decrypts file `path` into `local`, decrypting while it streams: plaintext
+  // goes to a temporary file beside `local` that replaces it only after the final chunk, the
+  // signature and the record verified (nothing is left on failure; no copy of the container
+  // is written). An existing `local` is replaced only when `overwrite` (else Kind::local,
+  // code already_exists, before anything is downloaded). A broken connection is resumed
+  // with a Range request. `path` may also be the id of a file shared with me (32 hex
+  // digits; see SharedWithMe).
   [[nodiscard]] Result<RoomEntry> Download(std::string_view path, const std::string& local,
-                                           const Progress& progress = {});
+                                           bool overwrite = false, const Progress& progress = {});
   // Moves or renames an item of my room. When `to` is an existing folder, the item keeps
   // its name and goes into it. Never onto an existing name.
   [[nodiscard]] Result<RoomEntry> Move(std::string_view from, std::string_view to);
@@ -95,7 +107,7 @@ class Room {
   using Editor = std::function<int(const std::string& working_copy)>;
   [[nodiscard]] Result<RoomEntry> Open(std::string_view path, const Editor& editor,
                                        bool* changed = nullptr);
-  // Files others shared with me.
+  // Files others shared with me; those that failed verification flagged, last.
   [[nodiscard]] Result<std::vector<RoomEntry>> SharedWithMe();
   // The item at `path` (or a shared file's id) with its recipients.
   [[nodiscard]] Result<RoomEntry> Info(std::string_view path);

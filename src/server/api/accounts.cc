@@ -23,13 +23,6 @@ constexpr std::size_t kMaxTokenText = 128;
 constexpr std::size_t kMaxSealedBundle = 4096;  // Private and recovery bundles are ~150 bytes.
 constexpr TimeMs kTouchEveryMs = 60'000;
 
-
-TimeMs Now(Services& s) {
-  return s.now();
-}
-
-
-
 std::span<const std::uint8_t, 32> Key32(const std::vector<std::uint8_t>& v) {
   return std::span<const std::uint8_t, 32>(v.data(), 32);
 }
@@ -51,7 +44,7 @@ void RecordAttempt(HandlerContext& context, const std::string& email,
                    std::optional<std::string> user_id, std::string result, std::string reason) {
   Services& s = Svc(context);
   storage::LoginAttempt a;
-  a.time = Now(s);
+  a.time = s.now();
   a.email = email;
   a.user_id = std::move(user_id);
   a.ip = context.info.remote_ip;
@@ -77,7 +70,7 @@ void EnforceBackoff(HandlerContext& context, const std::string& email,
                     const std::optional<std::string>& user_id, std::string_view action) {
   Services& s = Svc(context);
   const AuthSettings& policy = s.config.auth;
-  const TimeMs now = Now(s);
+  const TimeMs now = s.now();
   const TimeMs since = now - policy.lockout_window_s * 1000;
   const auto account = Must(s.store->AccountFailures(email, since));
   const auto ip = Must(s.store->IpFailures(context.info.remote_ip, since));
@@ -107,7 +100,7 @@ NewSession IssueSession(HandlerContext& context, const std::string& user_id) {
   out.record.id = crypto::RandomHex(16);
   out.record.token_digest = crypto::TokenDigest(out.token);
   out.record.user_id = user_id;
-  out.record.created_at = Now(s);
+  out.record.created_at = s.now();
   out.record.last_seen_at = out.record.created_at;
   out.record.expires_at = out.record.created_at + s.config.auth.session_lifetime_s * 1000;
   out.record.ip = context.info.remote_ip;
@@ -220,7 +213,7 @@ void Audit(HandlerContext& context, std::string actor, std::string action, std::
            std::string result, std::string detail) {
   Services& s = Svc(context);
   storage::AuditEvent e;
-  e.time = Now(s);
+  e.time = s.now();
   e.actor = std::move(actor);
   e.action = std::move(action);
   e.target = std::move(target);
@@ -252,7 +245,7 @@ Caller Authenticate(const Request& request, HandlerContext& context) {
     throw unauthenticated();
   }
   const std::string_view token = header.substr(kBearer.size());
-  const TimeMs now = Now(s);
+  const TimeMs now = s.now();
   auto found = s.store->FindSessionWithUser(crypto::TokenDigest(token), now);
   if (!found) {
     if (found.error() == errc::not_found) throw unauthenticated();
@@ -319,7 +312,7 @@ Response Register(const Request& request, HandlerContext& context) {
   }
 
   const std::string digest = crypto::TokenDigest(invitation);
-  const TimeMs now = Now(s);
+  const TimeMs now = s.now();
   const auto invalid_invitation = [] {
     return ApiError(http::status::forbidden, "invalid_invitation",
                     "the invitation is unknown, already used, expired, or for another email");
@@ -451,7 +444,7 @@ Response RecoveryComplete(const Request& request, HandlerContext& context) {
   change.recovery_bundle = recovery_bundle;
   change.recovery_verifier = MakeVerifier(new_recovery_key);
   change.keep_session_id = "";  // Recovery signs out everywhere.
-  change.now = Now(s);
+  change.now = s.now();
   change.audit = storage::AuditEvent{
       0, change.now, user.id, "user.recover", user.id, context.info.remote_ip, "success", ""};
   auto changed = s.store->ChangeCredentials(change);
@@ -514,7 +507,7 @@ Response ChangePassword(const Request& request, HandlerContext& context) {
           Detail("reason", "wrong_credentials"));
     throw ApiError(http::status::unauthorized, "invalid_credentials", "wrong current password");
   }
-  const TimeMs now = Now(s);
+  const TimeMs now = s.now();
   const auto sessions = Must(s.store->ListSessions(caller.user.id, now));
   const std::int64_t others = static_cast<std::int64_t>(sessions.size()) - 1;
 
@@ -543,7 +536,7 @@ Response MySessions(const Request& request, HandlerContext& context) {
   Services& s = Svc(context);
   const Caller caller = Authenticate(request, context);
   boost::json::array list;
-  for (const auto& session : Must(s.store->ListSessions(caller.user.id, Now(s)))) {
+  for (const auto& session : Must(s.store->ListSessions(caller.user.id, s.now()))) {
     list.push_back(SessionJson(session, caller.session.id));
   }
   boost::json::object out;

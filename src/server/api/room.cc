@@ -48,10 +48,6 @@ constexpr std::size_t kSignatureSize = 64;
 constexpr std::size_t kMaxRecordSize = 4096;  // A name of 255 bytes and fixed fields fit.
 constexpr std::size_t kExpiredSweep = 16;     // Abandoned uploads removed per new upload.
 
-TimeMs Now(Services& s) {
-  return s.now();
-}
-
 ApiError NotFound(std::string_view what) {
   return ApiError(http::status::not_found, "not_found", "no such " + std::string(what));
 }
@@ -246,7 +242,7 @@ RoomUpload OwnUpload(Services& s, const std::string& id, const Caller& caller) {
   auto u = s.store->FindRoomUpload(id);
   if (!u && u.error() == errc::not_found) throw NotFound("upload");
   RoomUpload upload = Must(std::move(u));
-  if (upload.owner_id != caller.user.id || upload.expires_at <= Now(s)) throw NotFound("upload");
+  if (upload.owner_id != caller.user.id || upload.expires_at <= s.now()) throw NotFound("upload");
   return upload;
 }
 
@@ -263,7 +259,7 @@ storage::BlobId StagedName(const RoomUpload& upload) {
 storage::AuditEvent MakeAudit(Services& s, const HandlerContext& context, const Caller& caller,
                               std::string action, std::string target, std::string detail = "") {
   storage::AuditEvent e;
-  e.time = Now(s);
+  e.time = s.now();
   e.actor = caller.user.id;
   e.action = std::move(action);
   e.target = std::move(target);
@@ -303,7 +299,7 @@ T Placed(result<T> r, std::string_view what) {
 // Removes uploads that were abandoned, with their bytes. Best effort: a failure here must
 // not fail the request that happened to trigger the sweep.
 void SweepExpiredUploads(Services& s) {
-  auto expired = s.store->ListExpiredRoomUploads(Now(s), kExpiredSweep);
+  auto expired = s.store->ListExpiredRoomUploads(s.now(), kExpiredSweep);
   if (!expired) return;
   for (const RoomUpload& u : *expired) {
     if (s.blobs->DeleteStaged(StagedName(u))) (void)s.store->DeleteRoomUpload(u.id);
@@ -385,7 +381,7 @@ Response RoomCreateFolder(const Request& request, HandlerContext& context) {
   f.sealed_key = GetBytes(body, "sealed_key", kSealedKeySize, kSealedKeySize);
   f.record = GetBytes(body, "record", kMaxRecordSize);
   f.signature = GetBytes(body, "signature", kSignatureSize, kSignatureSize);
-  f.created_at = f.updated_at = Now(s);
+  f.created_at = f.updated_at = s.now();
   if (!f.parent_id) {
     auto existing = s.store->FindRoomRoot(caller.user.id);
     if (existing) {
@@ -424,7 +420,7 @@ Response RoomMoveFolder(const Request& request, HandlerContext& context) {
   f.revision = IntField(body, "revision", 2, INT64_MAX);
   f.record = GetBytes(body, "record", kMaxRecordSize);
   f.signature = GetBytes(body, "signature", kSignatureSize, kSignatureSize);
-  f.updated_at = Now(s);
+  f.updated_at = s.now();
   Placed(s.store->UpdateRoomFolder(
              f, MakeAudit(s, context, caller, "room.move", f.id,
                           Detail({{"kind", "folder"}, {"parent_id", f.parent_id->c_str()}}))),
@@ -483,7 +479,7 @@ Response RoomStartUpload(const Request& request, HandlerContext& context) {
   SweepExpiredUploads(s);
   u.id = crypto::RandomHex(16);
   u.owner_id = caller.user.id;
-  u.created_at = Now(s);
+  u.created_at = s.now();
   u.expires_at = u.created_at + s.config.room.upload_ttl_s * 1000;
   if (auto r = s.blobs->CreateStaged(StagedName(u)); !r) BlobStoreFailed(r.error());
   if (auto r = s.store->CreateRoomUpload(u); !r) {
@@ -731,8 +727,8 @@ Response RoomCompleteUpload(const Request& request, HandlerContext& context) {
   f.recipients = std::move(recipients);
   f.record = std::move(record);
   f.signature = std::move(signature);
-  f.created_at = previous ? previous->created_at : Now(s);
-  f.updated_at = Now(s);
+  f.created_at = previous ? previous->created_at : s.now();
+  f.updated_at = s.now();
   auto ids = [](const std::vector<std::string>& v) {
     boost::json::array a;
     for (const auto& x : v) a.emplace_back(x);
@@ -880,7 +876,7 @@ Response RoomMoveFile(const Request& request, HandlerContext& context) {
   f.record = GetBytes(body, "record", kMaxRecordSize);
   f.signature = GetBytes(body, "signature", kSignatureSize, kSignatureSize);
   f.author_id = caller.user.id;  // The record's signer.
-  f.updated_at = Now(s);
+  f.updated_at = s.now();
   (void)Placed(s.store->UpdateRoomFile(
                    f, MakeAudit(s, context, caller, "room.move", f.id,
                                 Detail({{"kind", "file"}, {"parent_id", f.parent_id.c_str()}}))),
