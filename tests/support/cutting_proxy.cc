@@ -14,7 +14,7 @@ namespace strongroom::testing {
 
 namespace {
 
-// SO_LINGER 0: close() sends a reset, as a broken network path would look to the peer.
+// SO_LINGER 0: close() sends a reset (the server's side of a cut connection).
 void Abort(int fd) {
   linger l{1, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
@@ -158,7 +158,10 @@ void CuttingProxy::Relay(int client, int index) {
       }
     }
   }
-  Abort(client);
+  // The client's side ends with a FIN, not a reset: a reset would make the kernel drop what
+  // the client had received but not read yet, and how much that is depends on timing. With a
+  // FIN it reads every relayed byte, then meets the end in the middle of the body.
+  ::shutdown(client, SHUT_RDWR);
   Abort(upstream);
   std::lock_guard lock(mutex_);
   std::erase(open_fds_, client);

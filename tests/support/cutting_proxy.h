@@ -2,7 +2,8 @@
 //
 // Every accepted connection is relayed to the upstream port in both directions. The first
 // `connections_to_cut` connections whose request contains `match` and whose response reaches
-// `cut_after` bytes are closed there (both sides, abruptly): a response cut in
+// `cut_after` bytes are closed there (both sides: the client sees the connection end in the
+// middle of the body, the server a reset): a response cut in
 // the middle of its body, as a broken network would. Other connections pass untouched. The relay records the bytes each client sent, so a test can check
 // which requests (and Range headers) arrived.
 #pragma once
