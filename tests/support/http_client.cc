@@ -20,14 +20,23 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-HttpReply HttpRequest(const std::string& host, std::uint16_t port, const std::string& method,
-                      const std::string& target, const std::string& body,
-                      const std::map<std::string, std::string>& headers) {
+namespace {
+
+HttpReply Exchange(const std::string* source, const std::string& host, std::uint16_t port,
+                   const std::string& method, const std::string& target, const std::string& body,
+                   const std::map<std::string, std::string>& headers) {
   HttpReply reply;
   asio::io_context io;
   beast::tcp_stream stream(io);
   boost::system::error_code ec;
   stream.expires_after(std::chrono::seconds(30));
+  if (source != nullptr) {
+    const auto local = asio::ip::make_address(*source, ec);
+    if (ec) return reply;
+    stream.socket().open(local.is_v4() ? tcp::v4() : tcp::v6(), ec);
+    if (!ec) stream.socket().bind(tcp::endpoint(local, 0), ec);
+    if (ec) return reply;
+  }
   stream.connect(tcp::endpoint(asio::ip::make_address(host), port), ec);
   if (ec) return reply;
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
@@ -53,6 +62,21 @@ HttpReply HttpRequest(const std::string& host, std::uint16_t port, const std::st
   }
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   return reply;
+}
+
+}  // namespace
+
+HttpReply HttpRequest(const std::string& host, std::uint16_t port, const std::string& method,
+                      const std::string& target, const std::string& body,
+                      const std::map<std::string, std::string>& headers) {
+  return Exchange(nullptr, host, port, method, target, body, headers);
+}
+
+HttpReply HttpRequestFrom(const std::string& source, const std::string& host, std::uint16_t port,
+                          const std::string& method, const std::string& target,
+                          const std::string& body,
+                          const std::map<std::string, std::string>& headers) {
+  return Exchange(&source, host, port, method, target, body, headers);
 }
 
 std::string RawExchange(const std::string& host, std::uint16_t port, const std::string& bytes) {

@@ -24,6 +24,13 @@ HttpReply HttpRequest(const std::string& host, std::uint16_t port, const std::st
                       const std::string& target, const std::string& body = "",
                       const std::map<std::string, std::string>& headers = {});
 
+// As HttpRequest, from the local address `source` ("127.0.0.2": all of 127.0.0.0/8 is
+// loopback on Linux), to test rules about client addresses. status 0 if it cannot bind.
+HttpReply HttpRequestFrom(const std::string& source, const std::string& host, std::uint16_t port,
+                          const std::string& method, const std::string& target,
+                          const std::string& body = "",
+                          const std::map<std::string, std::string>& headers = {});
+
 // Sends raw bytes and returns whatever the server answered before closing (or timeout).
 std::string RawExchange(const std::string& host, std::uint16_t port, const std::string& bytes);
 
