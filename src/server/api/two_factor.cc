@@ -19,8 +19,6 @@
 namespace strongroom::server::api {
 namespace {
 
-using storage::TimeMs;
-
 constexpr std::string_view kRequire2faSetting = "auth.require_2fa";
 
 std::string Detail(std::string_view key, boost::json::value value) {
