@@ -139,13 +139,13 @@ boost::json::object SessionJson(const storage::SessionRecord& s, const std::stri
   return o;
 }
 
-// The body every successful sign-in returns (login, recovery/complete).
 // Whether a new session of `user` can do nothing but enrol in two-factor authentication yet
 // (told to the client at sign-in, so it can say what to do).
 bool EnrolmentRequired(Services& s, const storage::UserRecord& user) {
   return !user.totp_enabled && TwoFactorRequired(s);
 }
 
+// The body every successful sign-in returns (login, recovery/complete).
 Response SignedIn(const Request& request, HandlerContext& context, const storage::UserRecord& user,
                   http::status status) {
   const NewSession session = IssueSession(context, user.id);
