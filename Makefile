@@ -32,8 +32,12 @@ build: deps
 	@cmake -S . -B $(RELEASE_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(RELEASE_DIR) --target strongroomd strongroom
 
+# A development portal: created without requiring two-factor authentication (a new portal
+# otherwise requires it; docs/configuration.md, [auth] require_2fa_default). Only read when
+# DATA_DIR holds no portal yet.
 run: build
-	@$(RELEASE_DIR)/bin/strongroomd serve --listen $(LISTEN) --data-dir $(DATA_DIR)
+	@STRONGROOM_REQUIRE_2FA_DEFAULT=false \
+	  $(RELEASE_DIR)/bin/strongroomd serve --listen $(LISTEN) --data-dir $(DATA_DIR)
 
 build-sanitize: deps
 	@cmake -S . -B $(SANITIZE_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug \

@@ -82,9 +82,11 @@ wait_for_line() {
 }
 
 # --- strongroomd and an account ------------------------------------------------------------
+# The account has no second factor: the portal is created without requiring one.
 STRONGROOM_RATE_PER_IP=10000000 STRONGROOM_RATE_PER_IP_BURST=10000000 \
   STRONGROOM_RATE_PER_ACCOUNT=10000000 STRONGROOM_RATE_PER_ACCOUNT_BURST=10000000 \
   STRONGROOM_LOG_LEVEL=warn STRONGROOM_ROOM_MAX_UPLOAD_BYTES=$((8 << 30)) \
+  STRONGROOM_REQUIRE_2FA_DEFAULT=false \
   "$srd_bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" \
   >"$work/strongroomd.out" 2>"$work/strongroomd.err" &
 srd_pid=$!

@@ -81,12 +81,18 @@ Result<CreatedAccount> CreateAccount(ApiClient& api, const Registration& request
                         .recovery_code = CodeOf(recovery_key)};
 }
 
-Result<OpenedAccount> SignIn(ApiClient& api, std::string_view email, std::string_view password) {
+Result<OpenedAccount> SignIn(ApiClient& api, std::string_view email, std::string_view password,
+                             const SecondFactor& second_factor, const SecondFactorPrompt& prompt) {
   auto kdf = api.Prelogin(email);
   if (!kdf) return kdf.error();
   auto keys = Derive(password, *kdf);
   if (!keys) return keys.error();
-  auto signed_in = api.Login(email, keys->auth_key.bytes());
+  auto signed_in = api.Login(email, keys->auth_key.bytes(), second_factor);
+  if (!signed_in && second_factor.empty() && prompt && signed_in.error().code == "totp_required") {
+    auto asked = prompt();
+    if (!asked) return asked.error();
+    signed_in = api.Login(email, keys->auth_key.bytes(), *asked);
+  }
   if (!signed_in) return signed_in.error();
 
   auto bundle = VerifyPublicBundle(signed_in->public_bundle, signed_in->user.id);

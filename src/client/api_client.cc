@@ -168,6 +168,7 @@ Result<SignedIn> ReadSignedIn(const json::object& o, bool with_keys) {
   out.session.id = s.String("id");
   out.session.expires_at = s.OptionalString("expires_at");
   r.Merge(s);
+  out.totp_enrolment_required = r.Bool("totp_enrolment_required");  // Absent: false.
   if (with_keys) {
     out.kdf = ReadKdf(r, "kdf");
     out.public_bundle = r.Binary("public_bundle");
@@ -190,6 +191,26 @@ void WipeJsonStrings(json::object& body) {
       crypto::Wipe(std::span(reinterpret_cast<std::uint8_t*>(s.data()), s.size()));
     }
   }
+}
+
+// Adds the second factor's field (at most one) to a request body.
+void AddSecondFactor(json::object& body, const SecondFactor& factor) {
+  if (!factor.totp.empty()) body["totp"] = factor.totp;
+  if (!factor.recovery_code.empty()) body["recovery_code"] = factor.recovery_code.view();
+}
+
+// The "recovery_codes" list of an answer, as secrets.
+Result<std::vector<SecretString>> ReadRecoveryCodes(json::object& o) {
+  Reader r(o);
+  std::vector<SecretString> codes;
+  for (auto& v : r.Array("recovery_codes")) {
+    if (!v.is_string()) return Unexpected("field 'recovery_codes'");
+    codes.emplace_back(std::string(v.get_string()));
+  }
+  if (!r.ok()) return r.error();
+  if (codes.empty()) return Unexpected("no recovery codes");
+  WipeJsonStrings(o);
+  return codes;
 }
 
 }  // namespace
@@ -303,8 +324,10 @@ Result<crypto::KdfParams> ApiClient::Prelogin(std::string_view email) {
   return kdf;
 }
 
-Result<SignedIn> ApiClient::Login(std::string_view email, AuthKey auth_key) {
+Result<SignedIn> ApiClient::Login(std::string_view email, AuthKey auth_key,
+                                  const SecondFactor& second_factor) {
   json::object body{{"email", email}, {"auth_key", B64(auth_key)}};
+  AddSecondFactor(body, second_factor);
   auto o = Call(Method::post, "/api/v1/login", &body, false);
   WipeJsonStrings(body);
   if (!o) return o.error();
@@ -446,6 +469,59 @@ Result<PublicKeyInfo> ApiClient::PublicKeyById(std::string_view user_id) {
 Result<PublicKeyInfo> ApiClient::PublicKeyByEmail(std::string_view email) {
   return ReadPublicKey(
       Call(Method::get, "/api/v1/public-keys?email=" + UrlEncode(email), nullptr, true));
+}
+
+Result<TwoFactorStatus> ApiClient::GetTwoFactorStatus() {
+  auto o = Call(Method::get, "/api/v1/me/2fa", nullptr, true);
+  if (!o) return o.error();
+  Reader r(*o);
+  TwoFactorStatus status;
+  status.state = r.String("state");
+  status.recovery_codes_left = r.Int("recovery_codes_left");
+  status.required = r.Bool("required");
+  if (!r.ok()) return r.error();
+  status.raw = std::move(*o);
+  return status;
+}
+
+Result<TwoFactorEnrolment> ApiClient::BeginTwoFactor() {
+  json::object body;
+  auto o = Call(Method::post, "/api/v1/me/2fa/begin", &body, true);
+  if (!o) return o.error();
+  Reader r(*o);
+  TwoFactorEnrolment out{.otpauth_uri = SecretString(r.String("otpauth_uri")),
+                         .secret = SecretString(r.String("secret"))};
+  WipeJsonStrings(*o);
+  if (!r.ok()) return r.error();
+  if (!out.otpauth_uri.view().starts_with("otpauth://totp/") || out.secret.empty()) {
+    return Unexpected("not an otpauth://totp/ URI");
+  }
+  return out;
+}
+
+Result<std::vector<SecretString>> ApiClient::ConfirmTwoFactor(std::string_view totp) {
+  json::object body{{"totp", totp}};
+  auto o = Call(Method::post, "/api/v1/me/2fa/confirm", &body, true);
+  if (!o) return o.error();
+  return ReadRecoveryCodes(*o);
+}
+
+Result<void> ApiClient::DisableTwoFactor(const SecondFactor& proof) {
+  json::object body;
+  AddSecondFactor(body, proof);
+  auto o = Call(Method::post, "/api/v1/me/2fa/disable", &body, true);
+  WipeJsonStrings(body);
+  if (!o) return o.error();
+  return {};
+}
+
+Result<std::vector<SecretString>> ApiClient::NewRecoveryCodes(const SecondFactor& proof) {
+  json::object body;
+  AddSecondFactor(body, proof);
+  auto o = Call(Method::post, "/api/v1/me/2fa/recovery-codes", &body, true);
+  WipeJsonStrings(body);
+  if (!o) return o.error();
+  return ReadRecoveryCodes(*o);
 }
 
 Result<PublicKeyInfo> ApiClient::ReadPublicKey(Result<json::object> o) {

@@ -99,6 +99,8 @@ const std::vector<Key>& Keys() {
        Int(&AuthSettings::session_cache_ms)},
       {"auth", "invitation_lifetime_s", "STRONGROOM_INVITATION_LIFETIME_S", value_kind::integer,
        60, kYear, Int(&AuthSettings::invitation_lifetime_s)},
+      {"auth", "require_2fa_default", "STRONGROOM_REQUIRE_2FA_DEFAULT", value_kind::boolean, 0, 0,
+       [](Config& c, const std::string& v) { c.auth.require_2fa_default = v == "true"; }},
       {"auth", "account_lockout_threshold", "STRONGROOM_ACCOUNT_LOCKOUT_THRESHOLD",
        value_kind::integer, 1, 1000, Int(&AuthSettings::account_lockout_threshold)},
       {"auth", "ip_lockout_threshold", "STRONGROOM_IP_LOCKOUT_THRESHOLD", value_kind::integer, 1,

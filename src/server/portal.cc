@@ -27,6 +27,8 @@ namespace fs = std::filesystem;
 // Settings keys. The portal exists once kPortalCreated is set.
 constexpr std::string_view kPortalCreated = "portal.created_at";
 constexpr std::string_view kPreloginKey = "portal.prelogin_key";
+// Read by the API (api/two_factor.cc); written here once, when the portal is created.
+constexpr std::string_view kRequire2fa = "auth.require_2fa";
 
 // The owner setup token lives as long as an ordinary invitation would, at least a week: the
 // person installing the portal may not register at once.
@@ -166,12 +168,28 @@ result<OpenedPortal> OpenPortal(const Config& config, std::string* why) {
   if (!key || key->size() != 32) return Fail(why, "the portal's pre-login key is corrupt");
   std::copy(key->begin(), key->end(), services->prelogin_key.begin());
 
+  // The two-factor requirement of a new portal comes from the configuration, and is written
+  // before the portal is marked created, so a portal never exists without it (a crash in
+  // between leaves no portal, and the next start writes it again). A portal that exists
+  // already, even one made before this setting did, is never touched here.
+  const std::string require_2fa = config.auth.require_2fa_default ? "true" : "false";
+  auto exists = store.GetSetting(kPortalCreated);
+  if (!exists) return Fail(why, "cannot read the portal settings");
+  if (!*exists) {
+    if (auto r = store.PutSettingIfAbsent(kRequire2fa, require_2fa); !r) {
+      return Fail(why, "cannot write the database: " + r.error().message());
+    }
+  }
+
   // Creating the portal is a race two processes may run; exactly one wins it.
   const storage::TimeMs now = NowMs();
   auto created = store.PutSettingIfAbsent(kPortalCreated, std::to_string(now));
   if (!created) return Fail(why, "cannot write the database: " + created.error().message());
   if (*created) {
+    auto required = store.GetSetting(kRequire2fa);
+    if (!required || !*required) return Fail(why, "cannot read the portal settings");
     storage::AuditEvent event{0, now, "system", "portal.create", "", "", "success", ""};
+    event.detail = std::string(R"({"auth.require_2fa":)") + **required + "}";
     if (auto r = store.AppendAudit(event); !r) return Fail(why, "cannot write the audit trail");
     auto invitation =
         MakeInvitation(store, "", storage::Role::owner,
@@ -179,7 +197,7 @@ result<OpenedPortal> OpenPortal(const Config& config, std::string* why) {
                        "system", "invitation.create");
     if (!invitation) return Fail(why, "cannot create the owner setup token");
     out.owner_setup_token = std::move(invitation->token);
-    spdlog::info("portal created");
+    spdlog::info("portal created (two-factor authentication required: {})", **required);
   }
   out.services = std::move(services);
   return out;

@@ -82,6 +82,11 @@ constexpr std::array kRoutes{
     Route{http::verb::delete_, "/api/v1/me/sessions/{id}", &api::RevokeSession},
     Route{http::verb::post, "/api/v1/me/sessions/revoke-others", &api::RevokeOtherSessions},
     Route{http::verb::get, "/api/v1/me/logins", &api::MyLogins},
+    Route{http::verb::get, "/api/v1/me/2fa", &api::TwoFactorStatus},
+    Route{http::verb::post, "/api/v1/me/2fa/begin", &api::TwoFactorBegin},
+    Route{http::verb::post, "/api/v1/me/2fa/confirm", &api::TwoFactorConfirm},
+    Route{http::verb::post, "/api/v1/me/2fa/disable", &api::TwoFactorDisable},
+    Route{http::verb::post, "/api/v1/me/2fa/recovery-codes", &api::TwoFactorRecoveryCodes},
     Route{http::verb::get, "/api/v1/users/{id}/public-key", &api::PublicKeyById},
     Route{http::verb::get, "/api/v1/public-keys", &api::PublicKeyByEmail},
     // Administrators.

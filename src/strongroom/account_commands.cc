@@ -1,6 +1,7 @@
 #include "strongroom/account_commands.h"
 
 #include "strongroom/cli_output.h"
+#include "strongroom/two_factor_commands.h"
 #include "strongroom/client/account.h"
 #include "strongroom/client/api_client.h"
 #include "strongroom/client/http_transport.h"
@@ -14,6 +15,8 @@
 #include <cctype>
 #include <cstdlib>
 #include <iostream>
+
+#include <unistd.h>
 
 namespace strongroom::cli {
 namespace {
@@ -35,6 +38,8 @@ struct Options {
   std::string invite;
   std::string name;
   std::string revoke;
+  std::string totp;           // login --totp
+  std::string recovery_code;  // login --recovery-code (a two-factor recovery code)
   bool revoke_others = false;
   bool password_stdin = false;
   bool recovery_code_stdin = false;
@@ -148,6 +153,32 @@ void DiscardSession(client::ApiClient& api, const client::SignedIn& signed_in) {
   (void)api.Logout();
 }
 
+// Says, after a sign-in, that the session can only enrol until the account has 2FA.
+void NoteEnrolmentRequired(const client::SignedIn& signed_in) {
+  if (!signed_in.totp_enrolment_required) return;
+  std::cerr << "This portal requires two-factor authentication: run strongroom 2fa enable now;"
+               " until then this account can do nothing else.\n";
+}
+
+// Asked when the account turns out to have 2FA and no code was given: typed on the terminal
+// when standard input is one; otherwise there is no one to ask.
+client::Result<client::SecondFactor> AskSecondFactor() {
+  if (::isatty(STDIN_FILENO) == 0) {
+    Error e;
+    e.kind = Error::Kind::server;
+    e.status = 401;
+    e.code = "totp_required";
+    e.message =
+        "this account has two-factor authentication: give the code from the authenticator app "
+        "with --totp CODE (or a recovery code with --recovery-code CODE)";
+    return e;
+  }
+  auto typed =
+      client::ReadSecretFromTerminal("Code from the authenticator app (or a recovery code): ");
+  if (!typed) return typed.error();
+  return SecondFactorFromText(typed->view());
+}
+
 // --- commands -------------------------------------------------------------------------
 
 int Register(const Options& o) {
@@ -178,6 +209,7 @@ int Register(const Options& o) {
               << "  " << created->recovery_code.view() << "\n"
               << "Fingerprint: " << fingerprint << "\n";
   }
+  NoteEnrolmentRequired(created->signed_in);
   return kExitOk;
 }
 
@@ -186,9 +218,11 @@ int Login(const Options& o) {
   if (!store) return Report(store.error());
   auto api = Connect(o.server, o);
   if (!api) return Report(api.error());
+  auto factor = SecondFactorFromOptions(o.totp, o.recovery_code);
+  if (!factor) return Report(factor.error());
   auto password = ReadPassword(o.password_stdin, "Password");
   if (!password) return Report(password.error());
-  auto opened = client::SignIn(*api, o.email, password->view());
+  auto opened = client::SignIn(*api, o.email, password->view(), *factor, &AskSecondFactor);
   password->clear();
   if (!opened) return Report(opened.error());
   const auto& signed_in = opened->signed_in;
@@ -210,6 +244,7 @@ int Login(const Options& o) {
   } else {
     std::cout << "Signed in as " << signed_in.user.email << ".\n";
   }
+  NoteEnrolmentRequired(signed_in);
   return kExitOk;
 }
 
@@ -448,6 +483,15 @@ AccountCommands::AccountCommands(CLI::App& app) : state_(std::make_unique<State>
   s.login = app.add_subcommand("login", "Sign in and open your keys");
   s.login->add_option("--server", o.server, "Server URL (https://...)")->required();
   s.login->add_option("--email", o.email, "Your email address")->required();
+  auto* totp = s.login->add_option(
+      "--totp", o.totp,
+      "The code from your authenticator app, if the account has two-factor authentication "
+      "(asked for on a terminal when needed)");
+  auto* recovery = s.login->add_option(
+      "--recovery-code", o.recovery_code,
+      "One of your two-factor recovery codes, instead of --totp (not the account recovery code "
+      "of strongroom recover)");
+  totp->excludes(recovery);
   password_stdin(s.login);
   json_flag(s.login);
   common(s.login);

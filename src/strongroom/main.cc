@@ -7,6 +7,7 @@
 // and never contain key material.
 #include "strongroom/account_commands.h"
 #include "strongroom/room_commands.h"
+#include "strongroom/two_factor_commands.h"
 #include "strongroom/client/identity_file.h"
 #include "strongroom/crypto/container.h"
 #include "strongroom/crypto/identity.h"
@@ -338,6 +339,7 @@ int main(int argc, char** argv) {
 
   strongroom::cli::AccountCommands account_commands(app);
   strongroom::cli::RoomCommands room_commands(app);
+  strongroom::cli::TwoFactorCommands two_factor_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -349,7 +351,8 @@ int main(int argc, char** argv) {
     }
     if (e.get_exit_code() != 0 &&
         (strongroom::cli::AccountCommands::IsAccountCommand(command) ||
-         strongroom::cli::RoomCommands::IsRoomCommand(command))) {
+         strongroom::cli::RoomCommands::IsRoomCommand(command) ||
+         strongroom::cli::TwoFactorCommands::IsTwoFactorCommand(command))) {
       std::cerr << "strongroom: " << e.what() << "\nRun 'strongroom " << command
                 << " --help' for the options.\n";
       return 2;
@@ -359,6 +362,7 @@ int main(int argc, char** argv) {
   try {
     if (auto status = account_commands.Run()) return *status;
     if (auto status = room_commands.Run()) return *status;
+    if (auto status = two_factor_commands.Run()) return *status;
     if (keygen->parsed()) return Keygen(out, show, user_id);
     if (encrypt->parsed()) {
       return Encrypt(recipients, identity, in, out, content_type, chunk_size, threads);

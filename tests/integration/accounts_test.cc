@@ -164,7 +164,9 @@ class Portal {
  public:
   // `env`: extra "NAME=value" settings for the server process.
   void Start(const std::vector<std::string>& env) {
-    std::string command = "exec /usr/bin/env";
+    // These tests are about accounts without a second factor: the portal is created with
+    // two-factor authentication not required (two_factor_test.cc covers it required).
+    std::string command = "exec /usr/bin/env STRONGROOM_REQUIRE_2FA_DEFAULT=false";
     for (const auto& e : env) command += " " + ShellQuote(e);
     command += " " + ShellQuote(STRONGROOMD_PATH) + " serve --listen 127.0.0.1:0 --data-dir " +
                ShellQuote(data_dir()) + " 2>" + ShellQuote(log_path());

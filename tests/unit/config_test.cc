@@ -92,6 +92,31 @@ TEST_F(ConfigTest, UnknownKeysAndBadValuesAreErrorsThatNameTheKey) {
   EXPECT_NE(why.find("[log] level"), std::string::npos) << why;
 }
 
+// Only the value a new portal starts with (see docs/configuration.md): on unless said otherwise.
+TEST_F(ConfigTest, ANewPortalRequiresTwoFactorUnlessConfiguredOff) {
+  std::string why;
+  auto c = LoadConfig({}, &why);
+  ASSERT_TRUE(c) << why;
+  EXPECT_TRUE(c->auth.require_2fa_default);
+  ConfigSources s;
+  s.file = WriteToml("[auth]\nrequire_2fa_default = false\n");
+  c = LoadConfig(s, &why);
+  ASSERT_TRUE(c) << why;
+  EXPECT_FALSE(c->auth.require_2fa_default);
+  s.environment = {{"STRONGROOM_REQUIRE_2FA_DEFAULT", "true"}};
+  c = LoadConfig(s, &why);
+  ASSERT_TRUE(c) << why;
+  EXPECT_TRUE(c->auth.require_2fa_default) << "the environment overrides the file";
+  s.environment = {{"STRONGROOM_REQUIRE_2FA_DEFAULT", "off"}};
+  EXPECT_FALSE(LoadConfig(s, &why));
+  EXPECT_NE(why.find("STRONGROOM_REQUIRE_2FA_DEFAULT must be true or false"), std::string::npos)
+      << why;
+  s.environment.clear();
+  s.file = WriteToml("[auth]\nrequire_2fa_default = \"false\"\n");
+  EXPECT_FALSE(LoadConfig(s, &why));
+  EXPECT_NE(why.find("require_2fa_default must not be a string"), std::string::npos) << why;
+}
+
 TEST_F(ConfigTest, PlainHttpOffLoopbackNeedsExplicitConsent) {
   std::string why;
   ConfigSources s;

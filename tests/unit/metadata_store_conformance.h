@@ -132,6 +132,29 @@ inline LoginAttempt MakeAttempt(TimeMs time, std::optional<std::string> user_id,
   return a;
 }
 
+// A pending TOTP enrolment with a secret unique to the user (so swapped rows show).
+inline TotpRecord MakeTotp(const std::string& user_id, TimeMs created_at = kT0) {
+  TotpRecord t;
+  t.user_id = user_id;
+  t.secret = Bytes(20, static_cast<std::uint8_t>(user_id.size()));
+  t.secret[0] = 0x00;
+  t.secret[19] = 0xff;
+  t.created_at = created_at;
+  return t;
+}
+
+inline TotpConfirmation MakeTotpConfirmation(const std::string& user_id, std::int64_t step,
+                                             std::vector<std::string> digests,
+                                             TimeMs now = kT0 + 1000) {
+  TotpConfirmation c;
+  c.user_id = user_id;
+  c.step = step;
+  c.recovery_code_digests = std::move(digests);
+  c.now = now;
+  c.audit = MakeAudit(now, user_id, "2fa.enable", user_id);
+  return c;
+}
+
 // Private Room rows. Ids and HMACs are readable labels: the store treats them as opaque text.
 inline RoomFolder MakeFolder(const std::string& id, const std::string& owner,
                              std::optional<std::string> parent = std::nullopt,
@@ -1500,6 +1523,214 @@ TYPED_TEST_P(MetadataStoreConformance, PingAndCheckIntegrityReportHealthy) {
   EXPECT_TRUE(this->store().Ping());
 }
 
+// --- two-factor authentication ------------------------------------------------------------------
+
+TYPED_TEST_P(MetadataStoreConformance, TotpIsPendingUntilConfirmedAndUsersShowItOnlyThen) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("s1", "alice-id")));
+  const auto enabled = [&] {
+    const bool by_id = this->store().FindUserById("alice-id")->totp_enabled;
+    EXPECT_EQ(this->store().FindUserByEmail("alice@example.com")->totp_enabled, by_id);
+    EXPECT_EQ(this->store().FindSessionWithUser("digest-of-s1", kT0)->user.totp_enabled, by_id);
+    return by_id;
+  };
+  EXPECT_EQ(this->store().FindTotp("alice-id").error(), errc::not_found);
+  EXPECT_FALSE(enabled());
+
+  const TotpRecord pending = MakeTotp("alice-id");
+  ASSERT_TRUE(this->store().BeginTotp(pending, MakeAudit(kT0, "alice-id", "2fa.enrol")));
+  auto found = this->store().FindTotp("alice-id");
+  ASSERT_TRUE(found) << found.error().message();
+  EXPECT_EQ(*found, pending);
+  EXPECT_FALSE(enabled()) << "a pending enrolment does not count";
+
+  ASSERT_TRUE(
+      this->store().ConfirmTotp(MakeTotpConfirmation("alice-id", 56'666'666, {"d1", "d2", "d3"})));
+  found = this->store().FindTotp("alice-id");
+  ASSERT_TRUE(found);
+  TotpRecord confirmed = pending;
+  confirmed.confirmed = true;
+  confirmed.confirmed_at = kT0 + 1000;
+  confirmed.last_step = 56'666'666;
+  confirmed.recovery_codes_left = 3;
+  EXPECT_EQ(*found, confirmed);
+  EXPECT_TRUE(enabled());
+
+  std::vector<std::string> actions;
+  for (const auto& e : this->Audit()) actions.push_back(e.action);
+  EXPECT_EQ(actions[0], "2fa.enable");
+  EXPECT_EQ(actions[1], "2fa.enrol");
+}
+
+TYPED_TEST_P(MetadataStoreConformance, BeginTotpReplacesAPendingEnrolmentButNeverAConfirmedOne) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  const AuditEvent audit = MakeAudit(kT0, "alice-id", "2fa.enrol");
+  ASSERT_TRUE(this->store().BeginTotp(MakeTotp("alice-id"), audit));
+  TotpRecord second = MakeTotp("alice-id", kT0 + 5);
+  second.secret[1] = 0x42;
+  ASSERT_TRUE(this->store().BeginTotp(second, audit));
+  EXPECT_EQ(*this->store().FindTotp("alice-id"), second);
+
+  ASSERT_TRUE(this->store().ConfirmTotp(MakeTotpConfirmation("alice-id", 7, {"d1"})));
+  const TotpRecord confirmed = *this->store().FindTotp("alice-id");
+  const std::size_t audit_before = this->Audit().size();
+  EXPECT_EQ(this->store().BeginTotp(MakeTotp("alice-id"), audit).error(), errc::already_exists);
+  EXPECT_EQ(*this->store().FindTotp("alice-id"), confirmed) << "a refused begin changes nothing";
+
+  EXPECT_EQ(this->store().BeginTotp(MakeTotp("nobody"), audit).error(), errc::not_found);
+  TotpRecord bad = MakeTotp("alice-id");
+  bad.confirmed = true;
+  EXPECT_EQ(this->store().BeginTotp(bad, audit).error(), errc::invalid_argument);
+  bad = MakeTotp("alice-id");
+  bad.last_step = 3;
+  EXPECT_EQ(this->store().BeginTotp(bad, audit).error(), errc::invalid_argument);
+  bad = MakeTotp("alice-id");
+  bad.secret.clear();
+  EXPECT_EQ(this->store().BeginTotp(bad, audit).error(), errc::invalid_argument);
+  EXPECT_EQ(
+      this->store().BeginTotp(MakeTotp("alice-id"), MakeAudit(kT0, "a", "b", "", "meh")).error(),
+      errc::invalid_argument);
+  EXPECT_EQ(this->Audit().size(), audit_before) << "refused begins write no audit entry";
+}
+
+TYPED_TEST_P(MetadataStoreConformance, ConfirmTotpNeedsAPendingEnrolmentAndChangesAllOrNothing) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  EXPECT_EQ(this->store().ConfirmTotp(MakeTotpConfirmation("alice-id", 7, {"d1"})).error(),
+            errc::not_found);
+  ASSERT_TRUE(
+      this->store().BeginTotp(MakeTotp("alice-id"), MakeAudit(kT0, "alice-id", "2fa.enrol")));
+  const std::size_t audit_before = this->Audit().size();
+  EXPECT_EQ(this->store().ConfirmTotp(MakeTotpConfirmation("alice-id", 7, {})).error(),
+            errc::invalid_argument);
+  EXPECT_EQ(this->store().ConfirmTotp(MakeTotpConfirmation("alice-id", -1, {"d1"})).error(),
+            errc::invalid_argument);
+  EXPECT_EQ(this->store().ConfirmTotp(MakeTotpConfirmation("alice-id", 7, {"d1", ""})).error(),
+            errc::invalid_argument);
+  // A duplicate digest fails inside the transaction: the enrolment stays pending.
+  EXPECT_FALSE(this->store().ConfirmTotp(MakeTotpConfirmation("alice-id", 7, {"d1", "d1"})));
+  EXPECT_EQ(*this->store().FindTotp("alice-id"), MakeTotp("alice-id"));
+  EXPECT_FALSE(this->store().FindUserById("alice-id")->totp_enabled);
+  EXPECT_EQ(this->Audit().size(), audit_before);
+
+  ASSERT_TRUE(this->store().ConfirmTotp(MakeTotpConfirmation("alice-id", 7, {"d1", "d2"})));
+  EXPECT_EQ(this->store().ConfirmTotp(MakeTotpConfirmation("alice-id", 9, {"d3"})).error(),
+            errc::conflict);
+  const TotpRecord after = *this->store().FindTotp("alice-id");
+  EXPECT_EQ(after.last_step, 7);
+  EXPECT_EQ(after.recovery_codes_left, 2);
+  EXPECT_EQ(this->Audit().size(), audit_before + 1);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, AcceptTotpStepRefusesEveryStepAtOrBelowTheLastOne) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("bob-id", "bob@example.com")));
+  const AuditEvent audit = MakeAudit(kT0, "x", "2fa.enrol");
+  EXPECT_EQ(this->store().AcceptTotpStep("alice-id", 5).error(), errc::not_found);
+  ASSERT_TRUE(this->store().BeginTotp(MakeTotp("alice-id"), audit));
+  EXPECT_EQ(this->store().AcceptTotpStep("alice-id", 5).error(), errc::not_found)
+      << "a pending enrolment accepts no code";
+  ASSERT_TRUE(this->store().ConfirmTotp(MakeTotpConfirmation("alice-id", 100, {"d1"})));
+  ASSERT_TRUE(this->store().BeginTotp(MakeTotp("bob-id"), audit));
+  ASSERT_TRUE(this->store().ConfirmTotp(MakeTotpConfirmation("bob-id", 100, {"d1"})));
+
+  EXPECT_FALSE(*this->store().AcceptTotpStep("alice-id", 100)) << "the confirming code's step";
+  EXPECT_FALSE(*this->store().AcceptTotpStep("alice-id", 99));
+  EXPECT_TRUE(*this->store().AcceptTotpStep("alice-id", 101));
+  EXPECT_FALSE(*this->store().AcceptTotpStep("alice-id", 101)) << "a replay";
+  EXPECT_FALSE(*this->store().AcceptTotpStep("alice-id", 100));
+  EXPECT_TRUE(*this->store().AcceptTotpStep("alice-id", 103));
+  EXPECT_EQ(this->store().FindTotp("alice-id")->last_step, 103);
+  EXPECT_TRUE(*this->store().AcceptTotpStep("bob-id", 101)) << "steps are per user";
+  EXPECT_EQ(this->store().FindTotp("bob-id")->last_step, 101);
+  EXPECT_EQ(this->store().AcceptTotpStep("nobody", 500).error(), errc::not_found);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, AcceptTotpStepHasExactlyOneWinnerUnderRace) {
+  constexpr int kThreads = 8;
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_TRUE(this->store().BeginTotp(MakeTotp("alice-id"), MakeAudit(kT0, "x", "2fa.enrol")));
+  ASSERT_TRUE(this->store().ConfirmTotp(MakeTotpConfirmation("alice-id", 10, {"d1"})));
+  for (int round = 0; round < 5; ++round) {
+    const std::int64_t step = 11 + round;
+    Gate gate(kThreads);
+    std::atomic<int> accepted{0}, errors{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&] {
+        gate.Arrive();
+        auto r = this->store().AcceptTotpStep("alice-id", step);
+        if (!r) {
+          ++errors;
+        } else if (*r) {
+          ++accepted;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(errors.load(), 0);
+    EXPECT_EQ(accepted.load(), 1) << "round " << round;
+  }
+}
+
+TYPED_TEST_P(MetadataStoreConformance, RecoveryCodesWorkOnceEachAndAreReplacedWhole) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("bob-id", "bob@example.com")));
+  const AuditEvent audit = MakeAudit(kT0, "alice-id", "2fa.recovery_codes", "alice-id");
+  EXPECT_EQ(this->store().ReplaceTotpRecoveryCodes("alice-id", {"n1"}, audit).error(),
+            errc::not_found);
+  ASSERT_TRUE(this->store().BeginTotp(MakeTotp("alice-id"), MakeAudit(kT0, "x", "2fa.enrol")));
+  EXPECT_EQ(this->store().ReplaceTotpRecoveryCodes("alice-id", {"n1"}, audit).error(),
+            errc::not_found)
+      << "a pending enrolment has no recovery codes";
+  EXPECT_FALSE(*this->store().UseTotpRecoveryCode("alice-id", "d1", kT0));
+  ASSERT_TRUE(this->store().ConfirmTotp(MakeTotpConfirmation("alice-id", 10, {"d1", "d2", "d3"})));
+  ASSERT_TRUE(this->store().BeginTotp(MakeTotp("bob-id"), MakeAudit(kT0, "x", "2fa.enrol")));
+  ASSERT_TRUE(this->store().ConfirmTotp(MakeTotpConfirmation("bob-id", 10, {"b1"})));
+
+  EXPECT_TRUE(*this->store().UseTotpRecoveryCode("alice-id", "d2", kT0 + 1));
+  EXPECT_FALSE(*this->store().UseTotpRecoveryCode("alice-id", "d2", kT0 + 2)) << "single use";
+  EXPECT_FALSE(*this->store().UseTotpRecoveryCode("alice-id", "zz", kT0 + 2));
+  EXPECT_FALSE(*this->store().UseTotpRecoveryCode("alice-id", "b1", kT0 + 2)) << "bob's code";
+  EXPECT_FALSE(*this->store().UseTotpRecoveryCode("nobody", "d1", kT0 + 2));
+  EXPECT_EQ(this->store().FindTotp("alice-id")->recovery_codes_left, 2);
+
+  const std::size_t audit_before = this->Audit().size();
+  EXPECT_EQ(this->store().ReplaceTotpRecoveryCodes("alice-id", {}, audit).error(),
+            errc::invalid_argument);
+  ASSERT_TRUE(this->store().ReplaceTotpRecoveryCodes("alice-id", {"n1", "n2"}, audit));
+  EXPECT_EQ(this->Audit().size(), audit_before + 1);
+  EXPECT_EQ(this->store().FindTotp("alice-id")->recovery_codes_left, 2);
+  EXPECT_FALSE(*this->store().UseTotpRecoveryCode("alice-id", "d1", kT0 + 3))
+      << "replaced codes no longer work";
+  EXPECT_TRUE(*this->store().UseTotpRecoveryCode("alice-id", "n1", kT0 + 3));
+  EXPECT_EQ(this->store().FindTotp("alice-id")->recovery_codes_left, 1);
+  EXPECT_TRUE(*this->store().UseTotpRecoveryCode("bob-id", "b1", kT0 + 3));
+}
+
+TYPED_TEST_P(MetadataStoreConformance, DeleteTotpRemovesTheEnrolmentAndItsRecoveryCodes) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("s1", "alice-id")));
+  const AuditEvent audit = MakeAudit(kT0, "alice-id", "2fa.disable", "alice-id");
+  EXPECT_EQ(this->store().DeleteTotp("alice-id", audit).error(), errc::not_found);
+  ASSERT_TRUE(this->store().BeginTotp(MakeTotp("alice-id"), MakeAudit(kT0, "x", "2fa.enrol")));
+  ASSERT_TRUE(this->store().ConfirmTotp(MakeTotpConfirmation("alice-id", 10, {"d1", "d2"})));
+  ASSERT_TRUE(this->store().FindSessionWithUser("digest-of-s1", kT0)->user.totp_enabled);
+  const std::size_t audit_before = this->Audit().size();
+  ASSERT_TRUE(this->store().DeleteTotp("alice-id", audit));
+  EXPECT_EQ(this->Audit().size(), audit_before + 1);
+  EXPECT_EQ(this->store().FindTotp("alice-id").error(), errc::not_found);
+  EXPECT_FALSE(this->store().FindSessionWithUser("digest-of-s1", kT0)->user.totp_enabled);
+  EXPECT_FALSE(*this->store().UseTotpRecoveryCode("alice-id", "d1", kT0));
+  EXPECT_EQ(this->store().DeleteTotp("alice-id", audit).error(), errc::not_found);
+  // A pending enrolment can be deleted too, and enrolment can start over.
+  ASSERT_TRUE(this->store().BeginTotp(MakeTotp("alice-id"), MakeAudit(kT0, "x", "2fa.enrol")));
+  ASSERT_TRUE(this->store().DeleteTotp("alice-id", audit));
+  ASSERT_TRUE(this->store().BeginTotp(MakeTotp("alice-id"), MakeAudit(kT0, "x", "2fa.enrol")));
+  auto problems = this->store().CheckIntegrity();
+  ASSERT_TRUE(problems);
+  EXPECT_TRUE(problems->empty());
+}
+
 // --- concurrency -------------------------------------------------------------------------------
 
 TYPED_TEST_P(MetadataStoreConformance, ConcurrentSessionsAndAuditAllSucceed) {
@@ -1577,8 +1808,13 @@ REGISTER_TYPED_TEST_SUITE_P(
     RoomNamesAreUniquePerFolderAcrossFilesAndFolders, RoomParentsMustBeFoldersOfTheSameOwner,
     RoomFilesRoundTripWithRecipientsAndSharedWith,
     RoomFileUpdatesNeedTheNextVersionAndReturnTheOldBlob,
-    RoomFolderMovesRefuseCyclesRootsAndStaleRevisions,
-    RoomDeletesArePermanentAndFoldersMustBeEmpty, RoomUploadsRoundTripAndExpire, ReferencedBlobIdsIsEmptyWithoutDocuments,
-    PingAndCheckIntegrityReportHealthy, ConcurrentSessionsAndAuditAllSucceed);
+    RoomFolderMovesRefuseCyclesRootsAndStaleRevisions, RoomDeletesArePermanentAndFoldersMustBeEmpty,
+    RoomUploadsRoundTripAndExpire, ReferencedBlobIdsIsEmptyWithoutDocuments,
+    PingAndCheckIntegrityReportHealthy, TotpIsPendingUntilConfirmedAndUsersShowItOnlyThen,
+    BeginTotpReplacesAPendingEnrolmentButNeverAConfirmedOne,
+    ConfirmTotpNeedsAPendingEnrolmentAndChangesAllOrNothing,
+    AcceptTotpStepRefusesEveryStepAtOrBelowTheLastOne, AcceptTotpStepHasExactlyOneWinnerUnderRace,
+    RecoveryCodesWorkOnceEachAndAreReplacedWhole, DeleteTotpRemovesTheEnrolmentAndItsRecoveryCodes,
+    ConcurrentSessionsAndAuditAllSucceed);
 
 }  // namespace strongroom::storage::metadata_testing

@@ -501,6 +501,26 @@ class ScriptedStore final : public MetadataStore {
   result<std::vector<AuditEvent>> QueryAudit(const AuditQuery&) override {
     return Answer("QueryAudit", std::vector<AuditEvent>(3));
   }
+  result<void> BeginTotp(const TotpRecord&, const AuditEvent&) override {
+    return Void("BeginTotp");
+  }
+  result<TotpRecord> FindTotp(std::string_view) override {
+    return Answer("FindTotp", TotpRecord{});
+  }
+  result<void> ConfirmTotp(const TotpConfirmation&) override { return Void("ConfirmTotp"); }
+  result<bool> AcceptTotpStep(std::string_view, std::int64_t) override {
+    return Answer("AcceptTotpStep", true);
+  }
+  result<bool> UseTotpRecoveryCode(std::string_view, std::string_view, TimeMs) override {
+    return Answer("UseTotpRecoveryCode", true);
+  }
+  result<void> ReplaceTotpRecoveryCodes(std::string_view, const std::vector<std::string>&,
+                                        const AuditEvent&) override {
+    return Void("ReplaceTotpRecoveryCodes");
+  }
+  result<void> DeleteTotp(std::string_view, const AuditEvent&) override {
+    return Void("DeleteTotp");
+  }
   result<void> CreateRoomFolder(const RoomFolder&, const AuditEvent&) override { return Void("CreateRoomFolder"); }
   result<RoomFolder> FindRoomFolder(std::string_view) override {
     return Answer("FindRoomFolder", RoomFolder{});
@@ -585,6 +605,13 @@ int CallEveryMethod(MetadataStore& s) {
   count(s.QueryLoginAttempts({}));
   count(s.AppendAudit({}));
   count(s.QueryAudit({}));
+  count(s.BeginTotp({}, {}));
+  count(s.FindTotp("u"));
+  count(s.ConfirmTotp({}));
+  count(s.AcceptTotpStep("u", 1));
+  count(s.UseTotpRecoveryCode("u", "d", 0));
+  count(s.ReplaceTotpRecoveryCodes("u", {"d"}, {}));
+  count(s.DeleteTotp("u", {}));
   count(s.CreateRoomFolder({}, {}));
   count(s.FindRoomFolder("f"));
   count(s.FindRoomRoot("u"));
@@ -611,7 +638,7 @@ TEST(InstrumentedMetadataStoreTest, ForwardsAndReportsEveryOperationUnderItsName
   auto inner = std::make_unique<ScriptedStore>(inner_calls);
   Observations seen;
   InstrumentedMetadataStore store(std::move(inner), seen.Observer());
-  EXPECT_EQ(CallEveryMethod(store), 42);
+  EXPECT_EQ(CallEveryMethod(store), 49);
 
   const auto names = MetadataStoreOperationNames();
   const std::vector<std::string> expected(names.begin(), names.end());
@@ -652,7 +679,7 @@ TEST(InstrumentedMetadataStoreTest, OnlyFailuresOfTheStoreCountAsNotOk) {
     Observations seen;
     InstrumentedMetadataStore store(std::move(inner), seen.Observer());
     EXPECT_EQ(CallEveryMethod(store), 0);
-    ASSERT_EQ(seen.calls.size(), 42u);
+    ASSERT_EQ(seen.calls.size(), 49u);
     for (const auto& c : seen.calls) {
       EXPECT_EQ(c.ok, expect_ok) << error_name(code) << " " << c.operation;
     }
@@ -845,6 +872,14 @@ TEST(SessionCachingMetadataStoreTest, EveryWriteButTouchAndLogAppendsEmptiesTheC
       {"QueryLoginAttempts", {[&] { (void)cache.QueryLoginAttempts({}); }, false}},
       {"AppendAudit", {[&] { (void)cache.AppendAudit({}); }, false}},
       {"QueryAudit", {[&] { (void)cache.QueryAudit({}); }, false}},
+      {"BeginTotp", {[&] { (void)cache.BeginTotp({}, {}); }, false}},
+      {"FindTotp", {[&] { (void)cache.FindTotp("u"); }, false}},
+      {"ConfirmTotp", {[&] { (void)cache.ConfirmTotp({}); }, true}},
+      {"AcceptTotpStep", {[&] { (void)cache.AcceptTotpStep("u", 1); }, false}},
+      {"UseTotpRecoveryCode", {[&] { (void)cache.UseTotpRecoveryCode("u", "d", 0); }, false}},
+      {"ReplaceTotpRecoveryCodes",
+       {[&] { (void)cache.ReplaceTotpRecoveryCodes("u", {"d"}, {}); }, false}},
+      {"DeleteTotp", {[&] { (void)cache.DeleteTotp("u", {}); }, true}},
       {"CreateRoomFolder", {[&] { (void)cache.CreateRoomFolder({}, {}); }, false}},
       {"FindRoomFolder", {[&] { (void)cache.FindRoomFolder("f"); }, false}},
       {"FindRoomRoot", {[&] { (void)cache.FindRoomRoot("u"); }, false}},

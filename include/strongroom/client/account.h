@@ -46,9 +46,18 @@ struct OpenedAccount {
   crypto::PublicBundle public_bundle;  // Verified, and matching the opened private keys.
 };
 
+// Asked for the second factor when the server answers 401 totp_required (the account has
+// two-factor authentication on and none was given). Returns it, or an error to give up with.
+using SecondFactorPrompt = std::function<Result<SecondFactor>()>;
+
 // Pre-login, derive, login, then check that the returned keys are sound and ours.
+// `second_factor`, when not empty, is sent with the first attempt. Otherwise, if the server
+// asks for one, `prompt` (when set) supplies it and the sign-in is sent again with the same
+// auth key (the password is derived once); without a prompt the totp_required error returns.
 [[nodiscard]] Result<OpenedAccount> SignIn(ApiClient& api, std::string_view email,
-                                           std::string_view password);
+                                           std::string_view password,
+                                           const SecondFactor& second_factor = {},
+                                           const SecondFactorPrompt& prompt = {});
 
 // Opens the private bundle with `current` (Kind::refused "wrong password" before anything is
 // sent), re-seals it under `replacement`, and changes the password. `user_id` is the profile's.

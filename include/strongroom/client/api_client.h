@@ -51,6 +51,30 @@ struct SignedIn {
   std::optional<crypto::KdfParams> kdf;
   Bytes public_bundle;
   Bytes private_bundle;
+  // The portal requires two-factor authentication and this account has not enrolled: the
+  // session can do nothing but enrol (and logout, whoami) until it does.
+  bool totp_enrolment_required = false;
+};
+
+// The second factor of a sign-in (or of turning 2FA off): at most one of the two is set.
+struct SecondFactor {
+  std::string totp;            // The 6 digits the authenticator app shows.
+  SecretString recovery_code;  // One of the account's two-factor recovery codes.
+  [[nodiscard]] bool empty() const { return totp.empty() && recovery_code.empty(); }
+};
+
+// GET /api/v1/me/2fa.
+struct TwoFactorStatus {
+  std::string state;  // "disabled", "pending" (enrolment begun, not confirmed) or "enabled".
+  std::int64_t recovery_codes_left = 0;
+  bool required = false;  // The portal requires two-factor authentication.
+  boost::json::object raw;
+};
+
+// An enrolment just begun: what the authenticator app needs. Shown once to its owner.
+struct TwoFactorEnrolment {
+  SecretString otpauth_uri;  // otpauth://totp/... (for a QR code)
+  SecretString secret;       // The same key in base32, for typing by hand.
 };
 
 struct RegisterRequest {
@@ -151,7 +175,9 @@ class ApiClient {
   // Without a session.
   [[nodiscard]] Result<SignedIn> Register(const RegisterRequest& request);
   [[nodiscard]] Result<crypto::KdfParams> Prelogin(std::string_view email);
-  [[nodiscard]] Result<SignedIn> Login(std::string_view email, AuthKey auth_key);
+  // `second_factor`: sent when set; an account with 2FA answers 401 totp_required without.
+  [[nodiscard]] Result<SignedIn> Login(std::string_view email, AuthKey auth_key,
+                                       const SecondFactor& second_factor = {});
   [[nodiscard]] Result<RecoveryStarted> StartRecovery(std::string_view email,
                                                       AuthKey recovery_auth_key);
   [[nodiscard]] Result<SignedIn> CompleteRecovery(const RecoveryCompleteRequest& request);
@@ -169,6 +195,15 @@ class ApiClient {
   [[nodiscard]] Result<LoginList> ListLogins(int limit);
   [[nodiscard]] Result<PublicKeyInfo> PublicKeyByEmail(std::string_view email);
   [[nodiscard]] Result<PublicKeyInfo> PublicKeyById(std::string_view user_id);
+
+  // Two-factor authentication (docs/api.md, "Two-factor authentication").
+  [[nodiscard]] Result<TwoFactorStatus> GetTwoFactorStatus();
+  [[nodiscard]] Result<TwoFactorEnrolment> BeginTwoFactor();
+  // Confirms the enrolment with the first code; returns the recovery codes (shown once).
+  [[nodiscard]] Result<std::vector<SecretString>> ConfirmTwoFactor(std::string_view totp);
+  [[nodiscard]] Result<void> DisableTwoFactor(const SecondFactor& proof);
+  // Replaces the recovery codes; returns the new ones (shown once).
+  [[nodiscard]] Result<std::vector<SecretString>> NewRecoveryCodes(const SecondFactor& proof);
 
   // For API families with a typed module of their own (room.h): one signed-in JSON call
   // (an empty object for 204), errors as above.

@@ -41,6 +41,11 @@ struct AuthSettings {
   // database). Revocations made through this node apply at once regardless; this bounds how
   // long one made elsewhere (another node, another process) can lag. 0..60000 ms.
   std::int64_t session_cache_ms = 1000;
+  // The value the portal setting auth.require_2fa gets when this data directory's portal is
+  // created (its first start), and only then: afterwards administrators change it through the
+  // admin settings API, and this is not read again. On by default, as a new portal should be;
+  // `make run` and the tests create their portals with it off.
+  bool require_2fa_default = true;
 };
 
 // Token buckets on every API request: per client address, and per signed-in account.

@@ -66,6 +66,9 @@ struct UserRecord {
   std::string recovery_verifier;       // Slow hash of the recovery auth key.
   TimeMs created_at = 0;
   TimeMs updated_at = 0;
+  // Read-only: whether the user has a confirmed TOTP enrolment (see TotpRecord). Derived from
+  // the two-factor rows by every read of a user; RegisterUser ignores it (a new user has none).
+  bool totp_enabled = false;
   friend bool operator==(const UserRecord&, const UserRecord&) = default;
 };
 
@@ -173,6 +176,34 @@ struct CredentialChange {
   std::optional<std::string> recovery_verifier;
   // Every session of the user is removed except this one ("" removes all).
   std::string keep_session_id;
+  TimeMs now = 0;
+  AuditEvent audit;
+};
+
+// --- two-factor authentication (TOTP, RFC 6238; docs/api.md "Two-factor authentication") ---
+// The TOTP secret is the one secret the server keeps as it is: it must compute codes to check
+// them (docs/threat-model.md). Recovery codes arrive here already hashed.
+
+// A user's authenticator: one per user, pending until a first code confirmed it.
+struct TotpRecord {
+  std::string user_id;
+  std::vector<std::uint8_t> secret;  // The HMAC-SHA-1 key shared with the authenticator app.
+  bool confirmed = false;            // false: enrolment begun, no code proved yet.
+  // The highest time step (Unix time / 30 s) ever accepted for this user: a code from this
+  // step or an earlier one is refused, so a code cannot be replayed.
+  std::int64_t last_step = 0;
+  TimeMs created_at = 0;
+  TimeMs confirmed_at = 0;  // 0 while pending.
+  // Read-only: unused recovery codes, counted by FindTotp; ignored by every write.
+  std::int64_t recovery_codes_left = 0;
+  friend bool operator==(const TotpRecord&, const TotpRecord&) = default;
+};
+
+// Confirms a pending enrolment, applied by ConfirmTotp in one transaction.
+struct TotpConfirmation {
+  std::string user_id;
+  std::int64_t step = 0;  // The time step of the code that confirmed it: becomes last_step.
+  std::vector<std::string> recovery_code_digests;  // Replace any earlier ones; 1 or more.
   TimeMs now = 0;
   AuditEvent audit;
 };
@@ -311,6 +342,38 @@ class MetadataStore {
   // --- audit trail -------------------------------------------------------------------------
   virtual result<void> AppendAudit(const AuditEvent& event) = 0;
   [[nodiscard]] virtual result<std::vector<AuditEvent>> QueryAudit(const AuditQuery& query) = 0;
+
+  // --- two-factor authentication ----------------------------------------------------------
+  // Begins (or restarts) an enrolment: stores `pending` (confirmed must be false, last_step
+  // 0), replacing a pending enrolment of the same user, with `audit`, atomically.
+  // already_exists: the user has a confirmed one; not_found: no such user.
+  [[nodiscard]] virtual result<void> BeginTotp(const TotpRecord& pending,
+                                               const AuditEvent& audit) = 0;
+  // not_found when the user has no enrolment, pending or confirmed.
+  [[nodiscard]] virtual result<TotpRecord> FindTotp(std::string_view user_id) = 0;
+  // Marks the pending enrolment confirmed (last_step = step, confirmed_at = now), replaces the
+  // recovery codes and appends the audit event, atomically. not_found: no enrolment;
+  // conflict: already confirmed; invalid_argument: no digests, or a negative step.
+  [[nodiscard]] virtual result<void> ConfirmTotp(const TotpConfirmation& confirmation) = 0;
+  // Accepts a code's time step once: sets last_step = step and returns true when step is
+  // above last_step; returns false (and changes nothing) when it is not (a replay). Atomic, so
+  // of two concurrent uses of one code exactly one is accepted. not_found: no confirmed
+  // enrolment.
+  [[nodiscard]] virtual result<bool> AcceptTotpStep(std::string_view user_id,
+                                                    std::int64_t step) = 0;
+  // Spends an unused recovery code of the user: true when `digest` names one (now used, at
+  // `now`), false otherwise (unknown or already used). Atomic like AcceptTotpStep.
+  [[nodiscard]] virtual result<bool> UseTotpRecoveryCode(std::string_view user_id,
+                                                         std::string_view digest, TimeMs now) = 0;
+  // Replaces every recovery code of the user (used or not) with `digests`, with `audit`,
+  // atomically. not_found: no confirmed enrolment; invalid_argument: no digests.
+  [[nodiscard]] virtual result<void> ReplaceTotpRecoveryCodes(
+      std::string_view user_id, const std::vector<std::string>& digests,
+      const AuditEvent& audit) = 0;
+  // Removes the enrolment (pending or confirmed) and its recovery codes, with `audit`,
+  // atomically. not_found: the user has none.
+  [[nodiscard]] virtual result<void> DeleteTotp(std::string_view user_id,
+                                                const AuditEvent& audit) = 0;
 
   // --- Private Room ----------------------------------------------------------------------
   // Names: every method that places an item (create, update) fails with already_exists when

@@ -40,6 +40,18 @@ std::string Detail(std::string_view key, boost::json::value value) {
 
 // --- login history and backoff ------------------------------------------------------------
 
+// Milliseconds the lock still holds for these failures, or 0.
+TimeMs LockRemaining(const AuthSettings& policy, const storage::FailureCount& failures,
+                     std::int64_t threshold, TimeMs now) {
+  if (failures.count < threshold) return 0;
+  const std::int64_t doublings = std::min<std::int64_t>(failures.count - threshold, 30);
+  const TimeMs lock =
+      std::min<TimeMs>((policy.lockout_base_s * 1000) << doublings, policy.lockout_max_s * 1000);
+  return std::max<TimeMs>(0, failures.last_failure + lock - now);
+}
+
+}  // namespace
+
 void RecordAttempt(HandlerContext& context, const std::string& email,
                    std::optional<std::string> user_id, std::string result, std::string reason) {
   Services& s = Svc(context);
@@ -54,18 +66,7 @@ void RecordAttempt(HandlerContext& context, const std::string& email,
   Must(s.store->RecordLoginAttempt(a));
 }
 
-// Milliseconds the lock still holds for these failures, or 0.
-TimeMs LockRemaining(const AuthSettings& policy, const storage::FailureCount& failures,
-                     std::int64_t threshold, TimeMs now) {
-  if (failures.count < threshold) return 0;
-  const std::int64_t doublings = std::min<std::int64_t>(failures.count - threshold, 30);
-  const TimeMs lock =
-      std::min<TimeMs>((policy.lockout_base_s * 1000) << doublings, policy.lockout_max_s * 1000);
-  return std::max<TimeMs>(0, failures.last_failure + lock - now);
-}
-
-// Refuses (429 locked_out, recorded as "refused") when the email or the client address is
-// in backoff. Called before any key is checked, for known and unknown emails alike.
+// Called before any key is checked, for known and unknown emails alike.
 void EnforceBackoff(HandlerContext& context, const std::string& email,
                     const std::optional<std::string>& user_id, std::string_view action) {
   Services& s = Svc(context);
@@ -85,6 +86,8 @@ void EnforceBackoff(HandlerContext& context, const std::string& email,
   error.retry_after_s = (wait + 999) / 1000;
   throw error;
 }
+
+namespace {
 
 // --- sessions -------------------------------------------------------------------------------
 
@@ -129,6 +132,12 @@ boost::json::object SessionJson(const storage::SessionRecord& s, const std::stri
   return o;
 }
 
+// Whether a new session of `user` can do nothing but enrol in two-factor authentication yet
+// (told to the client at sign-in, so it can say what to do).
+bool EnrolmentRequired(Services& s, const storage::UserRecord& user) {
+  return !user.totp_enabled && TwoFactorRequired(s);
+}
+
 // The body every successful sign-in returns (login, recovery/complete).
 Response SignedIn(const Request& request, HandlerContext& context, const storage::UserRecord& user,
                   http::status status) {
@@ -136,6 +145,7 @@ Response SignedIn(const Request& request, HandlerContext& context, const storage
   boost::json::object body;
   body["user"] = UserJson(user);
   body["session"] = NewSessionJson(session);
+  body["totp_enrolment_required"] = EnrolmentRequired(Svc(context), user);
   body["kdf"] = KdfJson(user.kdf);
   body["public_bundle"] = B64(user.public_bundle);
   body["private_bundle"] = B64(user.private_bundle);
@@ -233,7 +243,7 @@ boost::json::object UserJson(const storage::UserRecord& user) {
   return o;
 }
 
-Caller Authenticate(const Request& request, HandlerContext& context) {
+Caller AuthenticateForEnrolment(const Request& request, HandlerContext& context) {
   Services& s = Svc(context);
   const auto unauthenticated = [] {
     return ApiError(http::status::unauthorized, "unauthenticated",
@@ -271,6 +281,17 @@ Caller Authenticate(const Request& request, HandlerContext& context) {
   }
   context.user_id = user.id;
   return Caller{std::move(session), std::move(user)};
+}
+
+Caller Authenticate(const Request& request, HandlerContext& context) {
+  Caller caller = AuthenticateForEnrolment(request, context);
+  // Users with 2FA never pay for the settings read; the rest pay one, cheap, per request.
+  if (!caller.user.totp_enabled && TwoFactorRequired(Svc(context))) {
+    throw ApiError(http::status::forbidden, "2fa_enrolment_required",
+                   "this portal requires two-factor authentication: enrol before anything else "
+                   "(strongroom 2fa enable)");
+  }
+  return caller;
 }
 
 Caller AuthenticateAdmin(const Request& request, HandlerContext& context) {
@@ -364,6 +385,7 @@ Response Register(const Request& request, HandlerContext& context) {
   boost::json::object out;
   out["user"] = UserJson(user);
   out["session"] = NewSessionJson(session);
+  out["totp_enrolment_required"] = EnrolmentRequired(s, user);
   return Json(request, http::status::created, out);
 }
 
@@ -395,11 +417,28 @@ Response Login(const Request& request, HandlerContext& context) {
   const auto body = ParseObject(request);
   const std::string email = NormalizeEmail(GetString(body, "email", 254));
   const auto key = GetBytes(body, "auth_key", crypto::kAuthKeySize, crypto::kAuthKeySize);
+  // Read (and rejected when malformed) before any key is checked.
+  const SecondFactor factor = GetSecondFactor(body);
   const storage::UserRecord user = SignInStep(
       context, email, key, [](const storage::UserRecord& u) { return u.auth_verifier; },
       "session.login", "wrong_credentials");
+  std::string detail;
+  if (user.totp_enabled) {
+    // The password was right; no session without the second factor. Asking for it is not a
+    // failure (the client sends the code next), but it is recorded: someone knew the password.
+    if (factor.empty()) {
+      RecordAttempt(context, email, user.id, "refused", "totp_required");
+      Audit(context, user.id, "session.login", user.id, "denied",
+            Detail("reason", "totp_required"));
+      throw ApiError(http::status::unauthorized, "totp_required",
+                     "this account has two-factor authentication: send the code from the "
+                     "authenticator app as 'totp', or a recovery code as 'recovery_code'");
+    }
+    const std::string used = VerifySecondFactor(context, user, factor, "session.login");
+    detail = Detail("second_factor", boost::json::string(used));
+  }
   RecordAttempt(context, email, user.id, "success", "ok");
-  Audit(context, user.id, "session.login", user.id, "success");
+  Audit(context, user.id, "session.login", user.id, "success", detail);
   context.user_id = user.id;
   return SignedIn(request, context, user, http::status::ok);
 }
@@ -462,7 +501,7 @@ Response RecoveryComplete(const Request& request, HandlerContext& context) {
 
 Response Logout(const Request& request, HandlerContext& context) {
   Services& s = Svc(context);
-  const Caller caller = Authenticate(request, context);
+  const Caller caller = AuthenticateForEnrolment(request, context);
   (void)Must(s.store->RevokeSession(caller.user.id, caller.session.id));
   Audit(context, caller.user.id, "session.logout", caller.session.id, "success");
   boost::json::object out;
@@ -471,7 +510,7 @@ Response Logout(const Request& request, HandlerContext& context) {
 }
 
 Response Me(const Request& request, HandlerContext& context) {
-  const Caller caller = Authenticate(request, context);
+  const Caller caller = AuthenticateForEnrolment(request, context);
   boost::json::object out;
   out["user"] = UserJson(caller.user);
   out["session"] = SessionJson(caller.session, caller.session.id);

@@ -10,6 +10,10 @@
 
 #include <boost/json/object.hpp>
 
+#include <optional>
+#include <string>
+#include <string_view>
+
 namespace strongroom::server::api {
 
 // The services of the request; 503 unavailable when the server runs without them.
@@ -34,8 +38,14 @@ struct Caller {
 };
 
 // Checks the bearer token (401 unauthenticated), the account's state (403) and its rate
-// limit (429); refreshes last_seen_at at most once a minute. Sets context.user_id.
+// limit (429); refreshes last_seen_at at most once a minute. Sets context.user_id. Then, when
+// the portal requires two-factor authentication and the caller has not enrolled, refuses
+// with 403 2fa_enrolment_required: every endpoint is closed to such a session except the few
+// that use AuthenticateForEnrolment.
 [[nodiscard]] Caller Authenticate(const Request& request, HandlerContext& context);
+// Authenticate without the two-factor requirement: only for what a user who must enrol may
+// still do (logout, GET /me, and the enrolment endpoints themselves).
+[[nodiscard]] Caller AuthenticateForEnrolment(const Request& request, HandlerContext& context);
 // As Authenticate, and 403 forbidden unless the caller is an owner or admin.
 [[nodiscard]] Caller AuthenticateAdmin(const Request& request, HandlerContext& context);
 
@@ -45,6 +55,44 @@ void Audit(HandlerContext& context, std::string actor, std::string action, std::
            std::string result, std::string detail = "");
 
 [[nodiscard]] boost::json::object UserJson(const storage::UserRecord& user);
+
+// --- sign-in policy shared by accounts.cc and two_factor.cc ---------------------------------
+
+// Appends to the login history. `result` is "success", "failure" (counts towards lockout) or
+// "refused" (never counts); see storage::LoginAttempt.
+void RecordAttempt(HandlerContext& context, const std::string& email,
+                   std::optional<std::string> user_id, std::string result, std::string reason);
+// Refuses (429 locked_out, recorded as "refused", audited as `action` denied) when the email
+// or the client address is in backoff (docs/api.md, "Backoff and lockout").
+void EnforceBackoff(HandlerContext& context, const std::string& email,
+                    const std::optional<std::string>& user_id, std::string_view action);
+
+// --- two_factor.cc ---------------------------------------------------------------------------
+
+// Whether the portal setting auth.require_2fa is on (absent: off, see docs/api.md).
+[[nodiscard]] bool TwoFactorRequired(Services& services);
+
+// The second factor a request offers: a TOTP code ("totp") or a recovery code
+// ("recovery_code"), at most one. Read from the body; 400 invalid_request when malformed.
+struct SecondFactor {
+  std::optional<std::string> totp;
+  std::optional<std::string> recovery_code;  // Canonical form (totp::NormalizeRecoveryCode).
+  [[nodiscard]] bool empty() const { return !totp && !recovery_code; }
+};
+[[nodiscard]] SecondFactor GetSecondFactor(const boost::json::object& body);
+
+// For a user with two-factor authentication on: checks `factor` and spends it (a code's time
+// step, or the recovery code). On failure records a failed sign-in attempt (it counts towards
+// lockout), audits `action` as a failure, and throws 401 invalid_totp or
+// invalid_recovery_code. Returns "totp" or "recovery_code". `factor` must not be empty.
+std::string VerifySecondFactor(HandlerContext& context, const storage::UserRecord& user,
+                               const SecondFactor& factor, std::string_view action);
+
+Response TwoFactorStatus(const Request&, HandlerContext&);
+Response TwoFactorBegin(const Request&, HandlerContext&);
+Response TwoFactorConfirm(const Request&, HandlerContext&);
+Response TwoFactorDisable(const Request&, HandlerContext&);
+Response TwoFactorRecoveryCodes(const Request&, HandlerContext&);
 
 // --- accounts.cc --------------------------------------------------------------------------
 Response Register(const Request&, HandlerContext&);

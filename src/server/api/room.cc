@@ -318,6 +318,7 @@ Response AdminGetSettings(const Request& request, HandlerContext& context) {
   boost::json::object out;
   out["room.enabled"] = RoomEnabled(s);
   out["room.allowed_types"] = std::move(types);
+  out["auth.require_2fa"] = TwoFactorRequired(s);
   return Json(request, http::status::ok, out);
 }
 
@@ -343,8 +344,14 @@ Response AdminPutSetting(const Request& request, HandlerContext& context) {
       types.emplace(t.as_string());
     }
     for (const auto& t : types) stored += t + "\n";
+  } else if (key == "auth.require_2fa") {
+    if (value == nullptr || !value->is_bool()) {
+      ThrowInvalid("'auth.require_2fa' takes true or false");
+    }
+    stored = value->as_bool() ? "true" : "false";
   } else {
-    ThrowInvalid("unknown setting '" + key + "'; known: room.enabled, room.allowed_types");
+    ThrowInvalid("unknown setting '" + key +
+                 "'; known: room.enabled, room.allowed_types, auth.require_2fa");
   }
   Must(s.store->PutSetting(key, stored));
   Audit(context, caller.user.id, "settings.change", key, "success",

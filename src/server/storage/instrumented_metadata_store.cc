@@ -34,7 +34,7 @@ std::optional<Role> ParseRole(std::string_view name) noexcept {
 
 namespace {
 
-constexpr std::array<std::string_view, 42> kOperationNames = {
+constexpr std::array<std::string_view, 49> kOperationNames = {
     "GetSetting",
     "PutSetting",
     "PutSettingIfAbsent",
@@ -59,6 +59,13 @@ constexpr std::array<std::string_view, 42> kOperationNames = {
     "QueryLoginAttempts",
     "AppendAudit",
     "QueryAudit",
+    "BeginTotp",
+    "FindTotp",
+    "ConfirmTotp",
+    "AcceptTotpStep",
+    "UseTotpRecoveryCode",
+    "ReplaceTotpRecoveryCodes",
+    "DeleteTotp",
     "CreateRoomFolder",
     "FindRoomFolder",
     "FindRoomRoot",
@@ -217,6 +224,41 @@ result<void> InstrumentedMetadataStore::AppendAudit(const AuditEvent& event) {
 
 result<std::vector<AuditEvent>> InstrumentedMetadataStore::QueryAudit(const AuditQuery& query) {
   return Timed("QueryAudit", [&] { return inner_->QueryAudit(query); });
+}
+
+result<void> InstrumentedMetadataStore::BeginTotp(const TotpRecord& pending,
+                                                  const AuditEvent& audit) {
+  return Timed("BeginTotp", [&] { return inner_->BeginTotp(pending, audit); });
+}
+
+result<TotpRecord> InstrumentedMetadataStore::FindTotp(std::string_view user_id) {
+  return Timed("FindTotp", [&] { return inner_->FindTotp(user_id); });
+}
+
+result<void> InstrumentedMetadataStore::ConfirmTotp(const TotpConfirmation& confirmation) {
+  return Timed("ConfirmTotp", [&] { return inner_->ConfirmTotp(confirmation); });
+}
+
+result<bool> InstrumentedMetadataStore::AcceptTotpStep(std::string_view user_id,
+                                                       std::int64_t step) {
+  return Timed("AcceptTotpStep", [&] { return inner_->AcceptTotpStep(user_id, step); });
+}
+
+result<bool> InstrumentedMetadataStore::UseTotpRecoveryCode(std::string_view user_id,
+                                                            std::string_view digest, TimeMs now) {
+  return Timed("UseTotpRecoveryCode",
+               [&] { return inner_->UseTotpRecoveryCode(user_id, digest, now); });
+}
+
+result<void> InstrumentedMetadataStore::ReplaceTotpRecoveryCodes(
+    std::string_view user_id, const std::vector<std::string>& digests, const AuditEvent& audit) {
+  return Timed("ReplaceTotpRecoveryCodes",
+               [&] { return inner_->ReplaceTotpRecoveryCodes(user_id, digests, audit); });
+}
+
+result<void> InstrumentedMetadataStore::DeleteTotp(std::string_view user_id,
+                                                   const AuditEvent& audit) {
+  return Timed("DeleteTotp", [&] { return inner_->DeleteTotp(user_id, audit); });
 }
 
 result<void> InstrumentedMetadataStore::CreateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) {

@@ -77,6 +77,17 @@ class InstrumentedMetadataStore final : public MetadataStore {
   result<void> AppendAudit(const AuditEvent& event) override;
   [[nodiscard]] result<std::vector<AuditEvent>> QueryAudit(const AuditQuery& query) override;
 
+  [[nodiscard]] result<void> BeginTotp(const TotpRecord& pending, const AuditEvent& audit) override;
+  [[nodiscard]] result<TotpRecord> FindTotp(std::string_view user_id) override;
+  [[nodiscard]] result<void> ConfirmTotp(const TotpConfirmation& confirmation) override;
+  [[nodiscard]] result<bool> AcceptTotpStep(std::string_view user_id, std::int64_t step) override;
+  [[nodiscard]] result<bool> UseTotpRecoveryCode(std::string_view user_id, std::string_view digest,
+                                                 TimeMs now) override;
+  [[nodiscard]] result<void> ReplaceTotpRecoveryCodes(std::string_view user_id,
+                                                      const std::vector<std::string>& digests,
+                                                      const AuditEvent& audit) override;
+  [[nodiscard]] result<void> DeleteTotp(std::string_view user_id, const AuditEvent& audit) override;
+
   [[nodiscard]] result<void> CreateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) override;
   [[nodiscard]] result<RoomFolder> FindRoomFolder(std::string_view id) override;
   [[nodiscard]] result<RoomFolder> FindRoomRoot(std::string_view owner_id) override;

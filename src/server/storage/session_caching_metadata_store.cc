@@ -185,6 +185,45 @@ result<std::vector<AuditEvent>> SessionCachingMetadataStore::QueryAudit(const Au
   return inner_->QueryAudit(query);
 }
 
+// --- two-factor authentication ------------------------------------------------------------------
+// A cached answer holds UserRecord::totp_enabled, which confirming and deleting an enrolment
+// change: those forget everything. Beginning (a pending enrolment is not "enabled"), spending
+// a time step or a recovery code, and replacing recovery codes change nothing a cached answer
+// holds, so they leave the cache alone (a 2FA sign-in makes a session anyway, which clears it).
+
+result<void> SessionCachingMetadataStore::BeginTotp(const TotpRecord& pending,
+                                                    const AuditEvent& audit) {
+  return inner_->BeginTotp(pending, audit);
+}
+
+result<TotpRecord> SessionCachingMetadataStore::FindTotp(std::string_view user_id) {
+  return inner_->FindTotp(user_id);
+}
+
+result<void> SessionCachingMetadataStore::ConfirmTotp(const TotpConfirmation& confirmation) {
+  return Invalidating([&] { return inner_->ConfirmTotp(confirmation); });
+}
+
+result<bool> SessionCachingMetadataStore::AcceptTotpStep(std::string_view user_id,
+                                                         std::int64_t step) {
+  return inner_->AcceptTotpStep(user_id, step);
+}
+
+result<bool> SessionCachingMetadataStore::UseTotpRecoveryCode(std::string_view user_id,
+                                                              std::string_view digest, TimeMs now) {
+  return inner_->UseTotpRecoveryCode(user_id, digest, now);
+}
+
+result<void> SessionCachingMetadataStore::ReplaceTotpRecoveryCodes(
+    std::string_view user_id, const std::vector<std::string>& digests, const AuditEvent& audit) {
+  return inner_->ReplaceTotpRecoveryCodes(user_id, digests, audit);
+}
+
+result<void> SessionCachingMetadataStore::DeleteTotp(std::string_view user_id,
+                                                     const AuditEvent& audit) {
+  return Invalidating([&] { return inner_->DeleteTotp(user_id, audit); });
+}
+
 // --- Private Room: no cached answer holds a room row; writes leave the cache alone -----------
 
 result<void> SessionCachingMetadataStore::CreateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) {

@@ -12,9 +12,11 @@
 //     to settings, invitations, users or sessions clears the whole cache after it returns
 //     (and a read that raced with it is not kept); TouchSession updates the cached
 //     last_seen_at in place instead, so frequent touches do not empty the cache.
-//     RecordLoginAttempt, AppendAudit and the Private Room methods change nothing a cached
-//     answer holds and clear nothing. So revocation, logout, password change, deactivation:
-//     at once. A new MetadataStore method must be classified here (a test enforces it).
+//     RecordLoginAttempt, AppendAudit, the Private Room methods and the two-factor methods
+//     other than ConfirmTotp and DeleteTotp (which change UserRecord::totp_enabled) change
+//     nothing a cached answer holds and clear nothing. So revocation, logout, password
+//     change, deactivation, 2FA on and off: at once. A new MetadataStore method must be
+//     classified here (a test enforces it).
 //   * A cached session is still checked against `now`: it stops working at expires_at.
 //   * Only successful answers are kept; a miss (not_found) always asks the wrapped store.
 // What may lag, by at most `ttl`: writes made *elsewhere* — another strongroomd process on
@@ -94,6 +96,17 @@ class SessionCachingMetadataStore final : public MetadataStore {
 
   result<void> AppendAudit(const AuditEvent& event) override;
   [[nodiscard]] result<std::vector<AuditEvent>> QueryAudit(const AuditQuery& query) override;
+
+  [[nodiscard]] result<void> BeginTotp(const TotpRecord& pending, const AuditEvent& audit) override;
+  [[nodiscard]] result<TotpRecord> FindTotp(std::string_view user_id) override;
+  [[nodiscard]] result<void> ConfirmTotp(const TotpConfirmation& confirmation) override;
+  [[nodiscard]] result<bool> AcceptTotpStep(std::string_view user_id, std::int64_t step) override;
+  [[nodiscard]] result<bool> UseTotpRecoveryCode(std::string_view user_id, std::string_view digest,
+                                                 TimeMs now) override;
+  [[nodiscard]] result<void> ReplaceTotpRecoveryCodes(std::string_view user_id,
+                                                      const std::vector<std::string>& digests,
+                                                      const AuditEvent& audit) override;
+  [[nodiscard]] result<void> DeleteTotp(std::string_view user_id, const AuditEvent& audit) override;
 
   [[nodiscard]] result<void> CreateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) override;
   [[nodiscard]] result<RoomFolder> FindRoomFolder(std::string_view id) override;

@@ -174,10 +174,32 @@ CREATE TABLE room_uploads (
 CREATE INDEX room_uploads_expires_at ON room_uploads(expires_at);
 )sql";
 
+// Two-factor authentication (TOTP). One row per user who began enrolling; confirmed_at is
+// NULL until a first code proved the authenticator. The secret is stored as it is: the server
+// computes codes to check them (docs/threat-model.md). Recovery codes are SHA-256 digests;
+// a spent one keeps its row with used_at set, so "codes left" is a count.
+constexpr std::string_view kSchemaV4 = R"sql(
+CREATE TABLE totp_enrolments (
+  user_id      TEXT PRIMARY KEY NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  secret       BLOB NOT NULL,
+  last_step    INTEGER NOT NULL CHECK (last_step >= 0),
+  created_at   INTEGER NOT NULL,
+  confirmed_at INTEGER
+) STRICT;
+
+CREATE TABLE totp_recovery_codes (
+  user_id TEXT NOT NULL REFERENCES totp_enrolments(user_id) ON DELETE CASCADE,
+  digest  TEXT NOT NULL,
+  used_at INTEGER,
+  PRIMARY KEY (user_id, digest)
+) STRICT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "accounts: settings, users, invitations, sessions, login history, audit", kSchemaV1},
     {2, "private room: folders, files, recipients", kSchemaV2},
     {3, "private room: uploads in progress", kSchemaV3},
+    {4, "two-factor authentication: TOTP enrolments, recovery codes", kSchemaV4},
 };
 
 constexpr std::size_t kMaxQueryLimit = 1000;
@@ -262,6 +284,20 @@ constexpr std::string_view kUserColumns =
     " kdf_memlimit, kdf_salt, public_bundle, private_bundle, recovery_bundle,"
     " recovery_verifier, created_at, updated_at";
 
+// UserRecord::totp_enabled, computed: the column that follows kUserColumns of `u` in every
+// read of a user (ReadUser reads it as the 17th).
+constexpr std::string_view kUserTotpEnabled =
+    "EXISTS (SELECT 1 FROM totp_enrolments t WHERE t.user_id = u.id"
+    " AND t.confirmed_at IS NOT NULL)";
+
+// "SELECT u.id, ..., <totp_enabled> FROM users u WHERE ...".
+std::string SelectUsers(std::string_view where) {
+  std::string sql = "SELECT " + Qualified(kUserColumns, "u") + ", " +
+                    std::string(kUserTotpEnabled) + " FROM users u ";
+  sql += where;
+  return sql;
+}
+
 // A role outside the CHECK constraint can only come from a damaged file: io_error.
 // `first` is the index of the first user column (non-zero in a join).
 result<UserRecord> ReadUser(const Statement& statement, int first = 0) {
@@ -285,6 +321,7 @@ result<UserRecord> ReadUser(const Statement& statement, int first = 0) {
   u.recovery_verifier = s.ColumnText(13);
   u.created_at = s.ColumnInt(14);
   u.updated_at = s.ColumnInt(15);
+  u.totp_enabled = s.ColumnInt(16) != 0;
   return u;
 }
 
@@ -616,7 +653,7 @@ result<void> SqliteMetadataStore::RegisterUser(const Registration& registration)
 }
 
 result<UserRecord> SqliteMetadataStore::FindUserById(std::string_view id) {
-  static const std::string kSql = Select(kUserColumns, "FROM users WHERE id = ?1");
+  static const std::string kSql = SelectUsers("WHERE u.id = ?1");
   return Read<UserRecord>([&](SqliteDatabase& db) -> result<UserRecord> {
     auto s = db.Cached(kSql);
     if (!s) return s.error();
@@ -630,7 +667,7 @@ result<UserRecord> SqliteMetadataStore::FindUserById(std::string_view id) {
 
 result<UserRecord> SqliteMetadataStore::FindUserByEmail(std::string_view email) {
   // Exact comparison (BINARY collation): the contract has callers normalise emails.
-  static const std::string kSql = Select(kUserColumns, "FROM users WHERE email = ?1");
+  static const std::string kSql = SelectUsers("WHERE u.email = ?1");
   return Read<UserRecord>([&](SqliteDatabase& db) -> result<UserRecord> {
     auto s = db.Cached(kSql);
     if (!s) return s.error();
@@ -731,7 +768,8 @@ result<SessionWithUser> SqliteMetadataStore::FindSessionWithUser(std::string_vie
   // One statement is one implicit read transaction: session and user come from the same
   // snapshot, and SQLite takes and drops its locks once instead of twice.
   static const std::string kSql = "SELECT " + Qualified(kSessionColumns, "s") + ", " +
-                                  Qualified(kUserColumns, "u") +
+                                  Qualified(kUserColumns, "u") + ", " +
+                                  std::string(kUserTotpEnabled) +
                                   " FROM sessions s JOIN users u ON u.id = s.user_id"
                                   " WHERE s.token_digest = ?1 AND s.expires_at > ?2";
   static constexpr int kFirstUserColumn = 8;  // The number of columns in kSessionColumns.
@@ -1389,6 +1427,177 @@ result<std::vector<std::string>> SqliteMetadataStore::ReferencedBlobIds() {
         return CollectRows<std::string>(
             **s, [](const Statement& row) { return row.ColumnText(0); });
       });
+}
+
+// --- two-factor authentication ------------------------------------------------------------------
+
+namespace {
+
+// Inserts one unused recovery code row per digest.
+result<void> InsertRecoveryCodes(SqliteDatabase& db, std::string_view user_id,
+                                 const std::vector<std::string>& digests) {
+  for (const auto& digest : digests) {
+    auto s = db.Cached("INSERT INTO totp_recovery_codes (user_id, digest) VALUES (?1, ?2)");
+    if (!s) return s.error();
+    (*s)->Bind(1, user_id).Bind(2, digest);
+    if (auto r = Run(**s); !r) return r;
+  }
+  return {};
+}
+
+result<void> DeleteRecoveryCodes(SqliteDatabase& db, std::string_view user_id) {
+  auto s = db.Cached("DELETE FROM totp_recovery_codes WHERE user_id = ?1");
+  if (!s) return s.error();
+  (*s)->Bind(1, user_id);
+  return Run(**s);
+}
+
+// Whether the user has an enrolment (any state: true), a confirmed one (`confirmed_only`).
+result<bool> HasTotp(SqliteDatabase& db, std::string_view user_id, bool confirmed_only) {
+  auto s = db.Cached(confirmed_only ? "SELECT 1 FROM totp_enrolments WHERE user_id = ?1"
+                                      " AND confirmed_at IS NOT NULL"
+                                    : "SELECT 1 FROM totp_enrolments WHERE user_id = ?1");
+  if (!s) return Fail<bool>(s.error());
+  (*s)->Bind(1, user_id);
+  return (*s)->Step();
+}
+
+bool ValidDigests(const std::vector<std::string>& digests) {
+  return !digests.empty() &&
+         std::none_of(digests.begin(), digests.end(), [](const auto& d) { return d.empty(); });
+}
+
+}  // namespace
+
+result<void> SqliteMetadataStore::BeginTotp(const TotpRecord& pending, const AuditEvent& audit) {
+  if (pending.confirmed || pending.last_step != 0 || pending.secret.empty() ||
+      !ValidAuditResult(audit.result)) {
+    return errc::invalid_argument;
+  }
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    auto confirmed = HasTotp(db, pending.user_id, true);
+    if (!confirmed) return confirmed.error();
+    if (*confirmed) return errc::already_exists;
+    // A pending enrolment is replaced: its secret was shown but never proved. (Its recovery
+    // codes, of which a pending enrolment has none, would go with it by the foreign key.)
+    {
+      auto s = db.Cached("DELETE FROM totp_enrolments WHERE user_id = ?1");
+      if (!s) return s.error();
+      (*s)->Bind(1, pending.user_id);
+      if (auto r = Run(**s); !r) return r;
+    }
+    {
+      auto s = db.Cached(
+          "INSERT INTO totp_enrolments (user_id, secret, last_step, created_at, confirmed_at)"
+          " VALUES (?1, ?2, 0, ?3, NULL)");
+      if (!s) return s.error();
+      (*s)->Bind(1, pending.user_id).BindBlob(2, pending.secret).Bind(3, pending.created_at);
+      if (auto r = Run(**s); !r) return r;  // not_found (foreign key): no such user.
+    }
+    return InsertAudit(db, audit);
+  });
+}
+
+result<TotpRecord> SqliteMetadataStore::FindTotp(std::string_view user_id) {
+  static const std::string kSql =
+      "SELECT user_id, secret, confirmed_at, last_step, created_at,"
+      " (SELECT count(*) FROM totp_recovery_codes c"
+      "  WHERE c.user_id = e.user_id AND c.used_at IS NULL)"
+      " FROM totp_enrolments e WHERE user_id = ?1";
+  return Read<TotpRecord>([&](SqliteDatabase& db) {
+    return FirstRow<TotpRecord>(db, kSql, user_id, [](const Statement& s) {
+      TotpRecord t;
+      t.user_id = s.ColumnText(0);
+      t.secret = s.ColumnBlob(1);
+      t.confirmed = !s.ColumnIsNull(2);
+      t.confirmed_at = t.confirmed ? s.ColumnInt(2) : 0;
+      t.last_step = s.ColumnInt(3);
+      t.created_at = s.ColumnInt(4);
+      t.recovery_codes_left = s.ColumnInt(5);
+      return t;
+    });
+  });
+}
+
+result<void> SqliteMetadataStore::ConfirmTotp(const TotpConfirmation& c) {
+  if (c.step < 0 || !ValidDigests(c.recovery_code_digests) || !ValidAuditResult(c.audit.result)) {
+    return errc::invalid_argument;
+  }
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    {
+      auto s = db.Cached(
+          "UPDATE totp_enrolments SET confirmed_at = ?2, last_step = ?3"
+          " WHERE user_id = ?1 AND confirmed_at IS NULL");
+      if (!s) return s.error();
+      (*s)->Bind(1, c.user_id).Bind(2, c.now).Bind(3, c.step);
+      if (auto r = Run(**s); !r) return r;
+      if (db.Changes() != 1) {
+        auto any = HasTotp(db, c.user_id, false);
+        if (!any) return any.error();
+        return *any ? errc::conflict : errc::not_found;
+      }
+    }
+    if (auto r = DeleteRecoveryCodes(db, c.user_id); !r) return r;
+    if (auto r = InsertRecoveryCodes(db, c.user_id, c.recovery_code_digests); !r) return r;
+    return InsertAudit(db, c.audit);
+  });
+}
+
+result<bool> SqliteMetadataStore::AcceptTotpStep(std::string_view user_id, std::int64_t step) {
+  // One conditional UPDATE under the write lock: of two uses of one code, one changes the row
+  // and the other finds last_step already there.
+  return Write<bool>([&](SqliteDatabase& db) -> result<bool> {
+    auto s = db.Cached(
+        "UPDATE totp_enrolments SET last_step = ?2"
+        " WHERE user_id = ?1 AND confirmed_at IS NOT NULL AND last_step < ?2");
+    if (!s) return Fail<bool>(s.error());
+    (*s)->Bind(1, user_id).Bind(2, step);
+    if (auto r = Run(**s); !r) return Fail<bool>(r.error());
+    if (db.Changes() == 1) return true;
+    auto confirmed = HasTotp(db, user_id, true);
+    if (!confirmed) return confirmed;
+    if (!*confirmed) return Fail<bool>(errc::not_found);
+    return false;
+  });
+}
+
+result<bool> SqliteMetadataStore::UseTotpRecoveryCode(std::string_view user_id,
+                                                      std::string_view digest, TimeMs now) {
+  return Write<bool>([&](SqliteDatabase& db) -> result<bool> {
+    auto s = db.Cached(
+        "UPDATE totp_recovery_codes SET used_at = ?3"
+        " WHERE user_id = ?1 AND digest = ?2 AND used_at IS NULL");
+    if (!s) return Fail<bool>(s.error());
+    (*s)->Bind(1, user_id).Bind(2, digest).Bind(3, now);
+    if (auto r = Run(**s); !r) return Fail<bool>(r.error());
+    return db.Changes() == 1;
+  });
+}
+
+result<void> SqliteMetadataStore::ReplaceTotpRecoveryCodes(std::string_view user_id,
+                                                           const std::vector<std::string>& digests,
+                                                           const AuditEvent& audit) {
+  if (!ValidDigests(digests) || !ValidAuditResult(audit.result)) return errc::invalid_argument;
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    auto confirmed = HasTotp(db, user_id, true);
+    if (!confirmed) return confirmed.error();
+    if (!*confirmed) return errc::not_found;
+    if (auto r = DeleteRecoveryCodes(db, user_id); !r) return r;
+    if (auto r = InsertRecoveryCodes(db, user_id, digests); !r) return r;
+    return InsertAudit(db, audit);
+  });
+}
+
+result<void> SqliteMetadataStore::DeleteTotp(std::string_view user_id, const AuditEvent& audit) {
+  if (!ValidAuditResult(audit.result)) return errc::invalid_argument;
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    auto s = db.Cached("DELETE FROM totp_enrolments WHERE user_id = ?1");  // Codes cascade.
+    if (!s) return s.error();
+    (*s)->Bind(1, user_id);
+    if (auto r = Run(**s); !r) return r;
+    if (db.Changes() != 1) return errc::not_found;
+    return InsertAudit(db, audit);
+  });
 }
 
 // --- health -----------------------------------------------------------------------------------
