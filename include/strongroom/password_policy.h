@@ -4,7 +4,7 @@
 // derived from it (docs/design.md, "Keys"). So the server can only *publish* the policy
 // (GET /api/v1/password-policy); the client checks a new password against it before deriving
 // anything. A modified client can skip the check, and nothing on the server can notice: that
-// is the most a zero-knowledge server can enforce (docs/security.md, "Password policy").
+// is the most a zero-knowledge server can enforce (docs/threat-model.md, "Password policy").
 #pragma once
 
 #include <cstddef>

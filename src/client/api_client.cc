@@ -324,6 +324,34 @@ Result<crypto::KdfParams> ApiClient::Prelogin(std::string_view email) {
   return kdf;
 }
 
+Result<PasswordPolicy> ApiClient::GetPasswordPolicy() {
+  auto o = Call(Method::get, "/api/v1/password-policy", nullptr, false);
+  if (!o) {
+    if (o.error().status == 404) return PasswordPolicy{kPasswordMinLengthFloor, {}, false};
+    return o.error();
+  }
+  PasswordPolicy policy;
+  const auto* min = o->if_contains("min_length");
+  const auto* classes = o->if_contains("required_classes");
+  const auto* not_email = o->if_contains("not_email");
+  if (min == nullptr || !min->is_int64() || classes == nullptr || !classes->is_array() ||
+      not_email == nullptr || !not_email->is_bool()) {
+    return Error::Network("unexpected response from the server: a password policy");
+  }
+  // A policy below the floor is raised to it: the floor is the client's own rule.
+  policy.min_length = static_cast<std::size_t>(std::clamp<std::int64_t>(
+      min->as_int64(), kPasswordMinLengthFloor, kPasswordMinLengthCeiling));
+  for (const auto& c : classes->as_array()) {
+    CharacterClass parsed{};
+    if (!c.is_string() || !ParseCharacterClass(c.as_string(), parsed)) {
+      return Error::Network("unexpected response from the server: a character class");
+    }
+    policy.required_classes.push_back(parsed);
+  }
+  policy.not_email = not_email->as_bool();
+  return policy;
+}
+
 Result<SignedIn> ApiClient::Login(std::string_view email, AuthKey auth_key,
                                   const SecondFactor& second_factor) {
   json::object body{{"email", email}, {"auth_key", B64(auth_key)}};

@@ -142,4 +142,16 @@ Result<void> ValidateNewPassword(const SecretString& password) {
   return {};
 }
 
+Result<void> ValidateNewPassword(const SecretString& password, const PasswordPolicy& policy,
+                                 std::string_view email) {
+  if (auto ok = ValidateNewPassword(password); !ok) return ok;
+  const auto broken = PasswordPolicyViolations(policy, password.view(), email);
+  if (broken.empty()) return {};
+  std::string message = "the password does not meet this portal's policy; it needs ";
+  for (std::size_t i = 0; i < broken.size(); ++i) {
+    message.append(i == 0 ? "" : (i + 1 == broken.size() ? " and " : ", ")).append(broken[i]);
+  }
+  return Error::Usage(std::move(message));
+}
+
 }  // namespace strongroom::client

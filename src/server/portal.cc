@@ -150,6 +150,7 @@ result<OpenedPortal> OpenPortal(const Config& config, std::string* why) {
 
   OpenedPortal out;
   storage::MetadataStore& store = *services->store;
+  services->settings = std::make_unique<PortalSettingsCache>(store, services->config);
   // Expired sessions are refused anyway; removing them keeps the table small. (Also done
   // lazily: FindSession never returns one.)
   if (auto n = store.DeleteExpiredSessions(NowMs()); n && *n > 0) {

@@ -291,10 +291,10 @@ json::object PortalSettingsJson(const PortalSettings& s) {
 }
 
 std::optional<std::string> EncodeSetting(std::string_view key, const json::value& value,
-                                         std::string& error) {
+                                         std::string& error, PortalSettings* into) {
   PortalSettings scratch;
   json::value canonical;
-  if (!Apply(key, value, scratch, canonical, error)) return std::nullopt;
+  if (!Apply(key, value, into != nullptr ? *into : scratch, canonical, error)) return std::nullopt;
   return json::serialize(canonical);
 }
 

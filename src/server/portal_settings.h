@@ -63,10 +63,12 @@ struct PortalSettings {
 [[nodiscard]] boost::json::object PortalSettingsJson(const PortalSettings& settings);
 
 // Checks `value` for `key` against the key's type and bounds and returns the canonical text
-// to store. On a refusal, `error` says what the key takes (for the 400 message).
+// to store. On a refusal, `error` says what the key takes (for the 400 message). When `into`
+// is not null, the value is also applied to *into (to see the settings it would make).
 [[nodiscard]] std::optional<std::string> EncodeSetting(std::string_view key,
                                                        const boost::json::value& value,
-                                                       std::string& error);
+                                                       std::string& error,
+                                                       PortalSettings* into = nullptr);
 
 class PortalSettingsCache {
  public:

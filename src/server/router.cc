@@ -70,6 +70,7 @@ constexpr std::array kRoutes{
     // Without a session.
     Route{http::verb::post, "/api/v1/register", &api::Register},
     Route{http::verb::post, "/api/v1/prelogin", &api::Prelogin},
+    Route{http::verb::get, "/api/v1/password-policy", &api::PasswordPolicyPublic},
     Route{http::verb::post, "/api/v1/login", &api::Login},
     Route{http::verb::post, "/api/v1/recovery/start", &api::RecoveryStart},
     Route{http::verb::post, "/api/v1/recovery/complete", &api::RecoveryComplete},

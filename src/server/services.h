@@ -3,6 +3,7 @@
 #pragma once
 
 #include "server/metrics.h"
+#include "server/portal_settings.h"
 #include "server/rate_limiter.h"
 #include "strongroom/server/config.h"
 #include "strongroom/storage/blob_store.h"
@@ -24,6 +25,8 @@ struct Services {
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<RateLimiter> ip_limiter;
   std::unique_ptr<RateLimiter> account_limiter;
+  // The admin settings (portal_settings.h), read through a short-lived snapshot.
+  std::unique_ptr<PortalSettingsCache> settings;
   // Key of the fake pre-login salts (verifier.h FakeSalt); random per portal, kept in the
   // settings table so answers stay stable across restarts.
   std::array<std::uint8_t, 32> prelogin_key{};

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <algorithm>
 #include <csignal>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -219,6 +220,20 @@ class Portal {
   HttpReply Post(const std::string& target, const json::value& body,
                  const std::string& token = "") const {
     return Http("POST", target, json::serialize(body), token);
+  }
+  // As Http, from the local address `source` (for the IP allow-list).
+  HttpReply HttpFrom(const std::string& source, const std::string& method,
+                     const std::string& target, const std::string& body = "",
+                     const std::string& token = "") const {
+    std::map<std::string, std::string> headers;
+    if (!body.empty()) headers["Content-Type"] = "application/json";
+    if (!token.empty()) headers["Authorization"] = "Bearer " + token;
+    return HttpRequestFrom(source, "127.0.0.1", port_, method, target, body, headers);
+  }
+  HttpReply PutSetting(const std::string& token, const std::string& key,
+                       const json::value& value) const {
+    return Http("PUT", "/api/v1/admin/settings",
+                json::serialize(json::object{{"key", key}, {"value", value}}), token);
   }
 
   std::string Log() const { return ReadFile(log_path()); }
@@ -1201,6 +1216,171 @@ TEST_F(AccountsTest, CheckFindsAStrayBlob) {
   fs::remove(fan_out / "abcdef0123456789");
   const RunResult clean_again = check();
   EXPECT_EQ(clean_again.exit_code, 0) << Describe(clean_again);
+}
+
+}  // namespace
+}  // namespace strongroom::testing
+
+// --- portal security settings (issue 6) ----------------------------------------------------
+
+namespace strongroom::testing {
+namespace {
+
+// The allow-list admits 127.0.0.1 and refuses a client bound to 127.0.0.2, for sign-in
+// (before the key is even checked) and for API use with a valid session; rules for one role
+// replace the general rules for that role only; an admin cannot lock themself out.
+TEST_F(AccountsTest, IpAllowListAdmitsListedAddressesForSignInAndApiUse) {
+  const Account owner = RegisterOwner("owner@example.com", "owner password 1");
+  const Account bob = Register("bob@example.com", "bob password 1");
+  const std::string owner_token = SignInOverHttp(owner.email, owner.password).token;
+  const std::string bob_token = SignInOverHttp(bob.email, bob.password).token;
+  ASSERT_FALSE(owner_token.empty());
+  ASSERT_FALSE(bob_token.empty());
+  // The control: before any rule, 127.0.0.2 is served like anyone.
+  EXPECT_EQ(portal_.HttpFrom("127.0.0.2", "GET", "/api/v1/me", "", bob_token).status, 200);
+
+  HttpReply r = portal_.PutSetting(owner_token, "access.ip_allowlist", json::array{"10.0.0.0/8"});
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(ErrorCode(r), "would_lock_out");
+  r = portal_.PutSetting(owner_token, "access.ip_allowlist", json::array{"10.0.0.1/8"});
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = portal_.PutSetting(owner_token, "access.ip_allowlist", json::array{"127.0.0.1"});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::serialize(ParseJson(r.body).at("access.ip_allowlist")), R"(["127.0.0.1/32"])");
+
+  EXPECT_EQ(portal_.HttpFrom("127.0.0.1", "GET", "/api/v1/me", "", bob_token).status, 200);
+  r = portal_.HttpFrom("127.0.0.2", "GET", "/api/v1/me", "", bob_token);
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(ErrorCode(r), "ip_not_allowed");
+  EXPECT_NE(r.body.find("127.0.0.2"), std::string::npos) << r.body;
+  // Sign-in from 127.0.0.2 is refused before the key is checked: a wrong key gets the same.
+  const json::object wrong_key{{"email", bob.email}, {"auth_key", B64(RandomBytes(32))}};
+  r = portal_.HttpFrom("127.0.0.2", "POST", "/api/v1/login", json::serialize(wrong_key));
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(ErrorCode(r), "ip_not_allowed");
+  // ... and recorded, with the address, in the login history.
+  const HttpReply logins =
+      portal_.Http("GET", "/api/v1/admin/logins?ip=127.0.0.2", "", owner_token);
+  ASSERT_EQ(logins.status, 200) << logins.body;
+  const json::array history = JArr(ParseJson(logins.body), "/logins");
+  ASSERT_FALSE(history.empty()) << logins.body;
+  EXPECT_EQ(JStr(history[0], "/reason"), "ip_not_allowed");
+  EXPECT_EQ(JStr(history[0], "/result"), "refused");
+  EXPECT_EQ(JStr(history[0], "/ip"), "127.0.0.2");
+  const HttpReply denied =
+      portal_.Http("GET", "/api/v1/admin/audit?action=access.denied", "", owner_token);
+  ASSERT_EQ(denied.status, 200);
+  EXPECT_EQ(JArr(ParseJson(denied.body), "/events").size(), 1u) << denied.body;
+
+  // Users only from 127.0.0.2; everyone else (admins, the owner) from 127.0.0.1.
+  r = portal_.PutSetting(owner_token, "access.ip_allowlist",
+                         json::array{"127.0.0.1", "user:127.0.0.2"});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(portal_.HttpFrom("127.0.0.2", "GET", "/api/v1/me", "", bob_token).status, 200);
+  EXPECT_EQ(portal_.HttpFrom("127.0.0.1", "GET", "/api/v1/me", "", bob_token).status, 403);
+  EXPECT_EQ(portal_.HttpFrom("127.0.0.2", "GET", "/api/v1/me", "", owner_token).status, 403);
+  EXPECT_EQ(portal_.HttpFrom("127.0.0.1", "GET", "/api/v1/me", "", owner_token).status, 200);
+
+  // Cleared: everyone again.
+  ASSERT_EQ(portal_.PutSetting(owner_token, "access.ip_allowlist", json::array{}).status, 200);
+  EXPECT_EQ(portal_.HttpFrom("127.0.0.3", "GET", "/api/v1/me", "", owner_token).status, 200);
+}
+
+// Trusted mail domains: without an invitation, an email in a trusted domain may register (as
+// a user) when the setting is on; other emails, or any email when it is off, may not.
+TEST_F(AccountsTest, TrustedDomainsAdmitSelfRegistrationAsConfigured) {
+  const Account owner = RegisterOwner("owner@example.com", "owner password 1");
+  const std::string owner_token = SignInOverHttp(owner.email, owner.password).token;
+  ASSERT_FALSE(owner_token.empty());
+  HttpReply r = portal_.Post("/api/v1/register", RegistrationBody("", "dana@trusted.example"));
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(ErrorCode(r), "invitation_required");
+
+  ASSERT_EQ(portal_.PutSetting(owner_token, "registration.trusted_domains",
+                               json::array{"Trusted.Example"}).status, 200);
+  r = portal_.Post("/api/v1/register", RegistrationBody("", "dana@trusted.example"));
+  EXPECT_EQ(r.status, 403) << "listed but not enabled: " << r.body;
+  ASSERT_EQ(portal_.PutSetting(owner_token, "registration.trusted_domains_enabled", true).status,
+            200);
+  r = portal_.Post("/api/v1/register", RegistrationBody("", "dana@trusted.example"));
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(JStr(ParseJson(r.body), "/user/role"), "user");
+  r = portal_.Post("/api/v1/register", RegistrationBody("", "eve@other.example"));
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(ErrorCode(r), "invitation_required");
+  r = portal_.Post("/api/v1/register", RegistrationBody("", "eve@sub.trusted.example"));
+  EXPECT_EQ(r.status, 403) << "a subdomain is another domain: " << r.body;
+  // Through the CLI, without --invite.
+  Account carol;
+  const RunResult cli = carol.machine.Cli({"register", "--server", portal_.url(), "--email",
+                                           "carol@trusted.example", "--password-stdin", "--json"},
+                                          "carol's password 1\n");
+  EXPECT_EQ(cli.exit_code, 0) << Describe(cli);
+
+  ASSERT_EQ(portal_.PutSetting(owner_token, "registration.trusted_domains_enabled", false).status,
+            200);
+  r = portal_.Post("/api/v1/register", RegistrationBody("", "fred@trusted.example"));
+  EXPECT_EQ(r.status, 403) << r.body;
+}
+
+// The password policy: published to everyone, enforced by the client at registration and at
+// a password change (the server never sees the password).
+TEST_F(AccountsTest, PasswordPolicyIsPublishedAndEnforcedByTheClient) {
+  const Account owner = RegisterOwner("owner@example.com", "owner password 1");
+  const std::string owner_token = SignInOverHttp(owner.email, owner.password).token;
+  HttpReply r = portal_.Http("GET", "/api/v1/password-policy");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"min_length":12,"required_classes":[],"not_email":true})");
+  ASSERT_EQ(portal_.PutSetting(owner_token, "password.min_length", 14).status, 200);
+  ASSERT_EQ(portal_.PutSetting(owner_token, "password.required_classes",
+                               json::array{"digit", "upper"}).status, 200);
+  r = portal_.Http("GET", "/api/v1/password-policy");
+  EXPECT_EQ(r.body, R"({"min_length":14,"required_classes":["digit","upper"],"not_email":true})");
+
+  // Registration: refused with every broken rule named, then accepted.
+  Machine m;
+  const std::string invitation = portal_.Invite("gina@example.com");
+  const auto reg = [&](const std::string& password) {
+    return m.Cli({"register", "--server", portal_.url(), "--invite", invitation, "--email",
+                  "gina@example.com", "--password-stdin"},
+                 password + "\n");
+  };
+  RunResult cli = reg("short1A12");
+  EXPECT_EQ(cli.exit_code, 2) << Describe(cli);
+  EXPECT_NE(cli.err.find("at least 14 characters"), std::string::npos) << Describe(cli);
+  cli = reg("long enough but lower only");
+  EXPECT_EQ(cli.exit_code, 2) << Describe(cli);
+  EXPECT_NE(cli.err.find("a digit (0-9) and an upper-case letter (A-Z)"), std::string::npos)
+      << Describe(cli);
+  cli = reg("GINA@example.com");
+  EXPECT_EQ(cli.exit_code, 2) << Describe(cli);
+  EXPECT_NE(cli.err.find("not your email address"), std::string::npos) << Describe(cli);
+  cli = reg("Long Enough Password 2");
+  ASSERT_EQ(cli.exit_code, 0) << Describe(cli);
+
+  // A password change is held to the same policy.
+  cli = m.Cli({"passwd", "--password-stdin"}, "Long Enough Password 2\nweakweakweakweak\n");
+  EXPECT_EQ(cli.exit_code, 2) << Describe(cli);
+  EXPECT_NE(cli.err.find("policy"), std::string::npos) << Describe(cli);
+  cli = m.Cli({"passwd", "--password-stdin"}, "Long Enough Password 2\nAnother Good One 3\n");
+  EXPECT_EQ(cli.exit_code, 0) << Describe(cli);
+}
+
+// Session lifetime is an admin setting: a new session's expiry follows it.
+TEST_F(AccountsTest, SessionLifetimeSettingSetsNewSessionsExpiry) {
+  const Account owner = RegisterOwner("owner@example.com", "owner password 1");
+  const std::string owner_token = SignInOverHttp(owner.email, owner.password).token;
+  ASSERT_EQ(portal_.PutSetting(owner_token, "session.lifetime_s", 3600).status, 200);
+  HttpReply bad = portal_.PutSetting(owner_token, "session.idle_timeout_s", 30);
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  const HttpSignIn s = SignInOverHttp(owner.email, owner.password);
+  ASSERT_EQ(s.reply.status, 200) << s.reply.body;
+  const std::string expires = JStr(s.body, "/session/expires_at");
+  // RFC 3339 UTC: compare with now + 1 h, to the minute.
+  const std::time_t now = std::time(nullptr) + 3600;
+  char expected[32];
+  std::strftime(expected, sizeof expected, "%Y-%m-%dT%H:%M", std::gmtime(&now));
+  EXPECT_EQ(expires.substr(0, 16), std::string(expected)) << expires;
 }
 
 }  // namespace

@@ -486,6 +486,23 @@ TYPED_TEST_P(MetadataStoreConformance, RegisterUserRefusesAnUnknownInvitation) {
   EXPECT_EQ(this->store().FindUserById("alice-id").error(), errc::not_found);
 }
 
+// Self-registration (a trusted mail domain): no invitation, and only as a user.
+TYPED_TEST_P(MetadataStoreConformance, RegisterUserWithoutInvitationOnlyAsAUser) {
+  UserRecord admin = MakeUser("admin-id", "admin@example.com");
+  admin.role = Role::admin;
+  Registration r = MakeRegistration(admin, "");
+  r.without_invitation = true;
+  EXPECT_EQ(this->store().RegisterUser(r).error(), errc::invalid_argument);
+  Registration with_digest = MakeRegistration(MakeUser("bob-id", "bob@example.com"), "some");
+  with_digest.without_invitation = true;
+  EXPECT_EQ(this->store().RegisterUser(with_digest).error(), errc::invalid_argument);
+  Registration ok = MakeRegistration(MakeUser("carol-id", "carol@example.com"), "");
+  ok.without_invitation = true;
+  ASSERT_TRUE(this->store().RegisterUser(ok));
+  EXPECT_EQ(this->store().FindUserById("carol-id")->role, Role::user);
+  EXPECT_EQ(this->store().FindUserById("admin-id").error(), errc::not_found);
+}
+
 TYPED_TEST_P(MetadataStoreConformance, RegisterUserRefusesAUsedInvitation) {
   const InvitationRecord invitation = MakeInvitation("inv", "alice@example.com");
   ASSERT_TRUE(this->store().CreateInvitation(invitation));
@@ -1785,7 +1802,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     InvitationsRoundTripAndUnknownIsNotFound, DuplicateInvitationDigestIsRefusedAndKeepsTheOriginal,
     RolesOutsideTheEnumAreInvalidArguments, RegisterUserStoresTheUserConsumesTheInvitationAndAudits,
     UserFieldsRoundTripExactly, FindUserIsExactAndUnknownIsNotFound,
-    RegisterUserRefusesAnUnknownInvitation, RegisterUserRefusesAUsedInvitation,
+    RegisterUserRefusesAnUnknownInvitation, RegisterUserWithoutInvitationOnlyAsAUser,
+    RegisterUserRefusesAUsedInvitation,
     RegisterUserRefusesAnInvitationExpiredAtCreatedAt,
     RegisterUserRefusesAnInvitationForAnotherEmail, AnInvitationForNoEmailAdmitsAnyEmailOnce,
     RegisterUserRefusesATakenEmailAndChangesNothing, RegisterUserRefusesATakenIdAndChangesNothing,

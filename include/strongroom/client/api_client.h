@@ -10,6 +10,7 @@
 #pragma once
 
 #include "strongroom/client/client_error.h"
+#include "strongroom/password_policy.h"
 #include "strongroom/client/http_transport.h"
 #include "strongroom/client/secret_string.h"
 #include "strongroom/crypto/password.h"
@@ -175,6 +176,9 @@ class ApiClient {
   // Without a session.
   [[nodiscard]] Result<SignedIn> Register(const RegisterRequest& request);
   [[nodiscard]] Result<crypto::KdfParams> Prelogin(std::string_view email);
+  // GET /api/v1/password-policy (no session). A server without it (404) gets the built-in
+  // floor: kPasswordMinLengthFloor characters, nothing else.
+  [[nodiscard]] Result<PasswordPolicy> GetPasswordPolicy();
   // `second_factor`: sent when set; an account with 2FA answers 401 totp_required without.
   [[nodiscard]] Result<SignedIn> Login(std::string_view email, AuthKey auth_key,
                                        const SecondFactor& second_factor = {});

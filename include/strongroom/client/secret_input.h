@@ -8,6 +8,7 @@
 
 #include "strongroom/client/client_error.h"
 #include "strongroom/client/secret_string.h"
+#include "strongroom/password_policy.h"
 
 #include <string_view>
 
@@ -26,5 +27,10 @@ inline constexpr std::size_t kMaxSecretLineBytes = 4096;  // Longer input is ref
 
 // A new password: at least kMinPasswordLength characters. Kind::usage otherwise.
 [[nodiscard]] Result<void> ValidateNewPassword(const SecretString& password);
+// A new password for the account `email` under the portal's `policy` (ApiClient::
+// GetPasswordPolicy): Kind::usage naming every rule it breaks.
+[[nodiscard]] Result<void> ValidateNewPassword(const SecretString& password,
+                                               const PasswordPolicy& policy,
+                                               std::string_view email);
 
 }  // namespace strongroom::client

@@ -163,6 +163,10 @@ struct Registration {
   UserRecord user;
   std::string invitation_digest;  // Consumed; must match user.email, unused, unexpired.
   AuditEvent audit;               // Appended in the same transaction.
+  // No invitation: the caller admitted the email itself (a trusted mail domain). Then
+  // invitation_digest must be empty and the role user (errc::invalid_argument otherwise).
+  // Explicit, so that an empty digest by mistake is still an unknown invitation.
+  bool without_invitation = false;
 };
 
 // A password change or a recovery, applied by ChangeCredentials in one transaction.

@@ -105,7 +105,7 @@ NewSession IssueSession(HandlerContext& context, const std::string& user_id) {
   out.record.user_id = user_id;
   out.record.created_at = s.now();
   out.record.last_seen_at = out.record.created_at;
-  out.record.expires_at = out.record.created_at + s.config.auth.session_lifetime_s * 1000;
+  out.record.expires_at = out.record.created_at + CurrentSettings(s)->session_lifetime_s * 1000;
   out.record.ip = context.info.remote_ip;
   out.record.user_agent = context.info.user_agent;
   Must(s.store->CreateSession(out.record));
@@ -188,6 +188,10 @@ storage::UserRecord SignInStep(HandlerContext& context, const std::string& email
   bool found = false;
   storage::UserRecord user = FindUserOrNull(s, email, &found);
   EnforceBackoff(context, email, UserIdIf(found, user), action);
+  // Before the key is checked: from an address the allow-list refuses, nobody may even try.
+  // (An unknown email is judged as a user's.)
+  EnforceIpAllowList(context, email, UserIdIf(found, user), found ? user.role : storage::Role::user,
+                     action);
   if (!CheckSecret(found, found ? verifier_of(user) : std::string(), key)) {
     const std::string reason = found ? std::string(failure_reason) : "unknown_email";
     RecordAttempt(context, email, UserIdIf(found, user), "failure", reason);
@@ -208,6 +212,25 @@ storage::UserRecord SignInStep(HandlerContext& context, const std::string& email
 }  // namespace
 
 // --- shared helpers (handlers.h) -----------------------------------------------------------
+
+void EnforceIpAllowList(HandlerContext& context, const std::string& email,
+                        const std::optional<std::string>& user_id, storage::Role role,
+                        std::string_view action) {
+  Services& s = Svc(context);
+  if (CurrentSettings(s)->ip_allowlist.Admits(context.info.remote_ip, role)) return;
+  spdlog::warn("refused {} from {}: the address is not on the portal's allow-list", action,
+               context.info.remote_ip);
+  RecordAttempt(context, email, user_id, "refused", "ip_not_allowed");
+  Audit(context, user_id.value_or("anonymous"), std::string(action), user_id.value_or(email),
+        "denied", Detail("reason", "ip_not_allowed"));
+  throw IpNotAllowed(context);
+}
+
+ApiError IpNotAllowed(const HandlerContext& context) {
+  return ApiError(http::status::forbidden, "ip_not_allowed",
+                  "this portal does not admit your address (" + context.info.remote_ip +
+                      "); ask an administrator");
+}
 
 Services& Svc(HandlerContext& context) {
   if (context.services == nullptr || !context.services->store) ThrowUnavailable();
@@ -266,6 +289,22 @@ Caller AuthenticateForEnrolment(const Request& request, HandlerContext& context)
   if (!user.active) {
     throw ApiError(http::status::forbidden, "account_disabled", "this account is deactivated");
   }
+  const auto settings = CurrentSettings(s);
+  if (!settings->ip_allowlist.Admits(context.info.remote_ip, user.role)) {
+    // Logged (with the address) and audited, but not in the login history: this is API use.
+    spdlog::warn("refused a request of {} from {}: the address is not on the allow-list",
+                 user.id, context.info.remote_ip);
+    Audit(context, user.id, "access.denied", context.info.remote_ip, "denied",
+          Detail("reason", "ip_not_allowed"));
+    throw IpNotAllowed(context);
+  }
+  if (settings->session_idle_timeout_s > 0 &&
+      now - session.last_seen_at > settings->session_idle_timeout_s * 1000 + kTouchEveryMs) {
+    // (last_seen_at moves at most once a minute, hence the extra minute of grace.)
+    (void)Must(s.store->RevokeSession(user.id, session.id));
+    throw ApiError(http::status::unauthorized, "unauthenticated",
+                   "the session ended after a time without use; sign in again");
+  }
   std::chrono::milliseconds retry{0};
   if (s.account_limiter &&
       !s.account_limiter->Allow(user.id, RateLimiter::Clock::now(), &retry)) {
@@ -307,7 +346,11 @@ Caller AuthenticateAdmin(const Request& request, HandlerContext& context) {
 Response Register(const Request& request, HandlerContext& context) {
   Services& s = Svc(context);
   const auto body = ParseObject(request);
-  const std::string invitation = GetString(body, "invitation", kMaxTokenText);
+  // Absent or "": no invitation (a trusted mail domain may admit the email).
+  const auto* given = body.if_contains("invitation");
+  const bool empty_given = given != nullptr && given->is_string() && given->as_string().empty();
+  const std::string invitation =
+      empty_given ? std::string() : GetOptionalString(body, "invitation", kMaxTokenText).value_or("");
   const std::string email = NormalizeEmail(GetString(body, "email", 254));
   std::string display_name =
       GetOptionalString(body, "display_name", 100).value_or(email.substr(0, email.find('@')));
@@ -332,28 +375,45 @@ Response Register(const Request& request, HandlerContext& context) {
     ThrowInvalid("field 'public_bundle' belongs to another user id");
   }
 
-  const std::string digest = crypto::TokenDigest(invitation);
   const TimeMs now = s.now();
   const auto invalid_invitation = [] {
     return ApiError(http::status::forbidden, "invalid_invitation",
                     "the invitation is unknown, already used, expired, or for another email");
   };
-  auto found = s.store->FindInvitation(digest);
-  if (!found) {
-    if (found.error() == errc::not_found) throw invalid_invitation();
-    Must(std::move(found));
+  const auto settings = CurrentSettings(s);
+  // Without an invitation: only an email in a trusted domain, when the portal allows it.
+  std::string digest;
+  storage::Role role = storage::Role::user;
+  if (invitation.empty()) {
+    const std::string domain = email.substr(email.rfind('@') + 1);
+    const auto& trusted = settings->trusted_domains;
+    if (!settings->trusted_domains_enabled ||
+        std::find(trusted.begin(), trusted.end(), domain) == trusted.end()) {
+      throw ApiError(http::status::forbidden, "invitation_required",
+                     "this portal admits new accounts by invitation only (or from its trusted "
+                     "mail domains, which do not include this email's)");
+    }
+  } else {
+    digest = crypto::TokenDigest(invitation);
+    auto found = s.store->FindInvitation(digest);
+    if (!found) {
+      if (found.error() == errc::not_found) throw invalid_invitation();
+      Must(std::move(found));
+    }
+    if (found->used_at || found->expires_at <= now ||
+        (!found->email.empty() && found->email != email)) {
+      throw invalid_invitation();
+    }
+    role = found->role;
   }
-  if (found->used_at || found->expires_at <= now ||
-      (!found->email.empty() && found->email != email)) {
-    throw invalid_invitation();
-  }
+  EnforceIpAllowList(context, email, std::nullopt, role, "user.register");
 
   storage::Registration registration;
   storage::UserRecord& user = registration.user;
   user.id = user_id;
   user.email = email;
   user.display_name = display_name;
-  user.role = found->role;
+  user.role = role;
   user.active = true;
   user.auth_verifier = MakeVerifier(auth_key);
   user.kdf = kdf;
@@ -364,6 +424,7 @@ Response Register(const Request& request, HandlerContext& context) {
   user.created_at = now;
   user.updated_at = now;
   registration.invitation_digest = digest;
+  registration.without_invitation = invitation.empty();
   registration.audit = storage::AuditEvent{0,
                                            now,
                                            user_id,

@@ -4,12 +4,15 @@
 // reports client mistakes by throwing ApiError (server/api/json.h).
 #pragma once
 
+#include "server/api/json.h"
+#include "server/portal_settings.h"
 #include "server/router.h"
 #include "strongroom/error.h"
 #include "strongroom/storage/metadata_store.h"
 
 #include <boost/json/object.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,6 +70,17 @@ void RecordAttempt(HandlerContext& context, const std::string& email,
 void EnforceBackoff(HandlerContext& context, const std::string& email,
                     const std::optional<std::string>& user_id, std::string_view action);
 
+// The portal settings now (a snapshot: hold it for the request, not longer); 503 when the
+// store cannot be read or a stored setting is unreadable.
+[[nodiscard]] std::shared_ptr<const PortalSettings> CurrentSettings(Services& services);
+
+// Refuses (403 ip_not_allowed; logged with the address, recorded as a refused sign-in, audited
+// as `action` denied) when the portal's IP allow-list does not admit the client for `role`.
+void EnforceIpAllowList(HandlerContext& context, const std::string& email,
+                        const std::optional<std::string>& user_id, storage::Role role,
+                        std::string_view action);
+[[nodiscard]] ApiError IpNotAllowed(const HandlerContext& context);
+
 // --- two_factor.cc ---------------------------------------------------------------------------
 
 // Whether the portal setting auth.require_2fa is on (absent: off, see docs/api.md).
@@ -119,6 +133,7 @@ Response AdminCreateInvitation(const Request&, HandlerContext&);
 // --- room.cc (and the Private Room's portal settings) -----------------------------------------
 Response AdminGetSettings(const Request&, HandlerContext&);
 Response AdminPutSetting(const Request&, HandlerContext&);
+Response PasswordPolicyPublic(const Request&, HandlerContext&);
 Response RoomRoot(const Request&, HandlerContext&);
 Response RoomCreateFolder(const Request&, HandlerContext&);
 Response RoomGetFolder(const Request&, HandlerContext&);

@@ -32,15 +32,7 @@ using storage::RoomFolder;
 using storage::RoomUpload;
 using storage::TimeMs;
 
-constexpr std::string_view kEnabledSetting = "room.enabled";
-constexpr std::string_view kAllowedTypesSetting = "room.allowed_types";
 // The OOXML types of .docx, .xlsx and .pptx: what the Private Room accepts by default.
-constexpr std::array<std::string_view, 3> kDefaultAllowedTypes = {
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-};
-constexpr std::size_t kMaxAllowedTypes = 64;
 constexpr std::size_t kIdHexSize = 32;        // 16 random bytes.
 constexpr std::size_t kNameHmacHexSize = 64;  // HMAC-SHA256.
 constexpr std::size_t kSealedKeySize = 80;    // E (32) || AEAD(folder key) (48).
@@ -54,24 +46,6 @@ ApiError NotFound(std::string_view what) {
 
 // --- settings -------------------------------------------------------------------------------
 
-bool RoomEnabled(Services& s) {
-  const auto v = Must(s.store->GetSetting(kEnabledSetting));
-  return !v || *v != "false";  // On for a new portal.
-}
-
-std::vector<std::string> AllowedTypes(Services& s) {
-  const auto v = Must(s.store->GetSetting(kAllowedTypesSetting));
-  if (!v) return {kDefaultAllowedTypes.begin(), kDefaultAllowedTypes.end()};
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= v->size()) {
-    const auto end = std::min(v->find('\n', start), v->size());
-    if (end > start) out.emplace_back(v->substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
 // Printable ASCII without spaces, as a container's content type (format.md) may be.
 bool IsValidContentType(std::string_view t) {
   return !t.empty() && t.size() <= crypto::kMaxContentTypeSize &&
@@ -81,7 +55,7 @@ bool IsValidContentType(std::string_view t) {
 // A signed-in caller for whom the Private Room is on.
 Caller RoomCaller(const Request& request, HandlerContext& context) {
   Caller caller = Authenticate(request, context);
-  if (!RoomEnabled(Svc(context))) {
+  if (!CurrentSettings(Svc(context))->room_enabled) {
     throw ApiError(http::status::forbidden, "private_room_disabled",
                    "the Private Room is turned off on this portal; an administrator can turn it on");
   }
@@ -307,57 +281,6 @@ void SweepExpiredUploads(Services& s) {
 }
 
 }  // namespace
-
-// --- settings (admins) ----------------------------------------------------------------------
-
-Response AdminGetSettings(const Request& request, HandlerContext& context) {
-  (void)AuthenticateAdmin(request, context);
-  Services& s = Svc(context);
-  boost::json::array types;
-  for (const auto& t : AllowedTypes(s)) types.emplace_back(t);
-  boost::json::object out;
-  out["room.enabled"] = RoomEnabled(s);
-  out["room.allowed_types"] = std::move(types);
-  out["auth.require_2fa"] = TwoFactorRequired(s);
-  return Json(request, http::status::ok, out);
-}
-
-Response AdminPutSetting(const Request& request, HandlerContext& context) {
-  const Caller caller = AuthenticateAdmin(request, context);
-  Services& s = Svc(context);
-  const auto body = ParseObject(request);
-  const std::string key = GetString(body, "key", 64);
-  const auto* value = body.if_contains("value");
-  std::string stored;
-  if (key == kEnabledSetting) {
-    if (value == nullptr || !value->is_bool()) ThrowInvalid("'room.enabled' takes true or false");
-    stored = value->as_bool() ? "true" : "false";
-  } else if (key == kAllowedTypesSetting) {
-    if (value == nullptr || !value->is_array() || value->as_array().size() > kMaxAllowedTypes) {
-      ThrowInvalid("'room.allowed_types' takes a list of at most 64 content types");
-    }
-    std::set<std::string> types;
-    for (const auto& t : value->as_array()) {
-      if (!t.is_string() || !IsValidContentType(t.as_string())) {
-        ThrowInvalid("each content type must be 1 to 255 printable ASCII characters");
-      }
-      types.emplace(t.as_string());
-    }
-    for (const auto& t : types) stored += t + "\n";
-  } else if (key == "auth.require_2fa") {
-    if (value == nullptr || !value->is_bool()) {
-      ThrowInvalid("'auth.require_2fa' takes true or false");
-    }
-    stored = value->as_bool() ? "true" : "false";
-  } else {
-    ThrowInvalid("unknown setting '" + key +
-                 "'; known: room.enabled, room.allowed_types, auth.require_2fa");
-  }
-  Must(s.store->PutSetting(key, stored));
-  Audit(context, caller.user.id, "settings.change", key, "success",
-        Detail({{"key", key.c_str()}, {"value", boost::json::value(*value)}}));
-  return AdminGetSettings(request, context);
-}
 
 // --- folders --------------------------------------------------------------------------------
 
@@ -666,7 +589,8 @@ Response RoomCompleteUpload(const Request& request, HandlerContext& context) {
     throw ApiError(http::status::bad_request, "invalid_container",
                    "the container's file id is not the upload's");
   }
-  const auto allowed = AllowedTypes(s);
+  const auto settings = CurrentSettings(s);
+  const auto& allowed = settings->room_allowed_types;
   if (std::find(allowed.begin(), allowed.end(), info->content_type) == allowed.end()) {
     throw ApiError(http::status::unsupported_media_type, "type_not_allowed",
                    "this portal's Private Room does not accept '" + info->content_type +

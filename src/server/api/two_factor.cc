@@ -19,8 +19,6 @@
 namespace strongroom::server::api {
 namespace {
 
-constexpr std::string_view kRequire2faSetting = "auth.require_2fa";
-
 std::string Detail(std::string_view key, boost::json::value value) {
   boost::json::object o;
   o[key] = std::move(value);
@@ -100,10 +98,9 @@ storage::TotpRecord ConfirmedEnrolment(Services& s, const storage::UserRecord& u
 }  // namespace
 
 bool TwoFactorRequired(Services& s) {
-  const auto v = Must(s.store->GetSetting(kRequire2faSetting));
-  // Absent: a portal made before two-factor authentication existed keeps working as it did.
-  // A new portal has it written at creation ([auth] require_2fa_default).
-  return v && *v == "true";
+  // Unset: off, so a portal made before two-factor authentication existed keeps working as it
+  // did. A new portal has it written at creation ([auth] require_2fa_default).
+  return CurrentSettings(s)->require_2fa;
 }
 
 SecondFactor GetSecondFactor(const boost::json::object& body) {
