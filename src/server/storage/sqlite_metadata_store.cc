@@ -596,12 +596,12 @@ result<void> SqliteMetadataStore::RegisterUser(const Registration& registration)
   // appended together. Any failure rolls all of it back, so a refused registration leaves
   // the invitation usable and no audit entry behind. The invitation is checked first: an
   // unusable invitation is not_found even if the email is also taken.
-  const bool invited = !registration.without_invitation;
-  if (!invited && (user.role != Role::user || !registration.invitation_digest.empty())) {
+  const bool with_invitation = !registration.without_invitation;
+  if (!with_invitation && (user.role != Role::user || !registration.invitation_digest.empty())) {
     return errc::invalid_argument;
   }
   return Write<void>([&](SqliteDatabase& db) -> result<void> {
-    if (invited) {
+    if (with_invitation) {
       auto s = db.Cached(
           "SELECT email, expires_at, used_at IS NOT NULL FROM invitations"
           " WHERE token_digest = ?1");
@@ -616,7 +616,7 @@ result<void> SqliteMetadataStore::RegisterUser(const Registration& registration)
                           user.created_at < (*s)->ColumnInt(1) && (*s)->ColumnInt(2) == 0;
       if (!usable) return errc::not_found;
     }
-    if (invited) {
+    if (with_invitation) {
       auto s = db.Cached(
           "UPDATE invitations SET used_at = ?2, used_by = ?3"
           " WHERE token_digest = ?1 AND used_at IS NULL");
