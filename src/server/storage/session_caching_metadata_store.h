@@ -12,9 +12,11 @@
 //     to settings, invitations, users or sessions clears the whole cache after it returns
 //     (and a read that raced with it is not kept); TouchSession updates the cached
 //     last_seen_at in place instead, so frequent touches do not empty the cache.
-//     RecordLoginAttempt, AppendAudit and the Private Room methods change nothing a cached
-//     answer holds and clear nothing. So revocation, logout, password change, deactivation:
-//     at once. A new MetadataStore method must be classified here (a test enforces it).
+//     RecordLoginAttempt, AppendAudit, the group methods and the Private Room methods change
+//     nothing a cached answer holds and clear nothing. ChangeUserAccess (role, deactivation,
+//     revoking a user's sessions) clears it. So revocation, logout, password change, role
+//     change, deactivation: at once. A new MetadataStore method must be classified here (a test
+//     enforces it).
 //   * A cached session is still checked against `now`: it stops working at expires_at.
 //   * Only successful answers are kept; a miss (not_found) always asks the wrapped store.
 // What may lag, by at most `ttl`: writes made *elsewhere* — another strongroomd process on
@@ -94,6 +96,21 @@ class SessionCachingMetadataStore final : public MetadataStore {
 
   result<void> AppendAudit(const AuditEvent& event) override;
   [[nodiscard]] result<std::vector<AuditEvent>> QueryAudit(const AuditQuery& query) override;
+
+  [[nodiscard]] result<std::vector<UserSummary>> ListUsers(const PageQuery& page) override;
+  [[nodiscard]] result<std::vector<std::string>> ListUserGroups(std::string_view user_id) override;
+  [[nodiscard]] result<std::int64_t> ChangeUserAccess(const AccessChange& change) override;
+  [[nodiscard]] result<void> CreateGroup(const GroupRecord& group,
+                                         const AuditEvent& audit) override;
+  [[nodiscard]] result<GroupRecord> FindGroup(std::string_view name) override;
+  [[nodiscard]] result<std::vector<GroupRecord>> ListGroups(const PageQuery& page) override;
+  [[nodiscard]] result<void> DeleteGroup(std::string_view name, const AuditEvent& audit) override;
+  [[nodiscard]] result<std::vector<UserSummary>> ListGroupMembers(std::string_view name,
+                                                                  const PageQuery& page) override;
+  [[nodiscard]] result<void> AddGroupMember(std::string_view name, std::string_view user_id,
+                                            const AuditEvent& audit) override;
+  [[nodiscard]] result<void> RemoveGroupMember(std::string_view name, std::string_view user_id,
+                                               const AuditEvent& audit) override;
 
   [[nodiscard]] result<void> CreateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) override;
   [[nodiscard]] result<RoomFolder> FindRoomFolder(std::string_view id) override;
