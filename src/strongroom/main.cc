@@ -1,16 +1,18 @@
 // strongroom: the Strongroom client command line (docs/cli.md).
 //
 // Offline commands (no server): keygen, encrypt, decrypt, inspect, add-recipient,
-// remove-recipient, rekey. Account commands (talk to a server): see account_commands.h.
+// remove-recipient, rekey. Commands that talk to a server: account_commands.h,
+// room_commands.h, admin_commands.h.
 // Exit status: 0 on complete success, 1 on failure, 2 on misuse (the offline commands keep
 // CLI11's own statuses for option errors, as they always had). Errors go to standard error
 // and never contain key material.
 #include "strongroom/account_commands.h"
-#include "strongroom/room_commands.h"
+#include "strongroom/admin_commands.h"
 #include "strongroom/client/identity_file.h"
 #include "strongroom/crypto/container.h"
 #include "strongroom/crypto/identity.h"
 #include "strongroom/io.h"
+#include "strongroom/room_commands.h"
 #include "strongroom/version.h"
 
 #include <CLI/CLI.hpp>
@@ -338,6 +340,7 @@ int main(int argc, char** argv) {
 
   strongroom::cli::AccountCommands account_commands(app);
   strongroom::cli::RoomCommands room_commands(app);
+  strongroom::cli::AdminCommands admin_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -347,9 +350,9 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc && command.empty(); ++i) {
       if (argv[i][0] != '-') command = argv[i];
     }
-    if (e.get_exit_code() != 0 &&
-        (strongroom::cli::AccountCommands::IsAccountCommand(command) ||
-         strongroom::cli::RoomCommands::IsRoomCommand(command))) {
+    if (e.get_exit_code() != 0 && (strongroom::cli::AccountCommands::IsAccountCommand(command) ||
+                                   strongroom::cli::RoomCommands::IsRoomCommand(command) ||
+                                   strongroom::cli::AdminCommands::IsAdminCommand(command))) {
       std::cerr << "strongroom: " << e.what() << "\nRun 'strongroom " << command
                 << " --help' for the options.\n";
       return 2;
@@ -359,6 +362,7 @@ int main(int argc, char** argv) {
   try {
     if (auto status = account_commands.Run()) return *status;
     if (auto status = room_commands.Run()) return *status;
+    if (auto status = admin_commands.Run()) return *status;
     if (keygen->parsed()) return Keygen(out, show, user_id);
     if (encrypt->parsed()) {
       return Encrypt(recipients, identity, in, out, content_type, chunk_size, threads);
