@@ -645,6 +645,8 @@ TEST_F(AdminTest, DeactivationEndsEverySessionAtOnceAndRefusesSignInUntilReactiv
   const json::value view = UserView("tina%40example.com");
   EXPECT_FALSE(JBool(view, "/user/active"));
   EXPECT_TRUE(JArr(view, "/sessions").empty());
+  EXPECT_EQ(JStr(view, "/user/updated_at"), JStr(answer, "/user/updated_at"));
+  EXPECT_GT(JStr(view, "/user/updated_at"), JStr(view, "/user/created_at"));
   EXPECT_EQ(Count(AuditOf("user.deactivate"), admin_.user_id, tina_.user_id, "success"), 1u);
   // Other accounts are untouched.
   EXPECT_EQ(MeStatus(user_.token), 200);
@@ -699,6 +701,8 @@ TEST_F(AdminTest, OnlyTheOwnerMakesAdminsAndTheOwnerAlwaysStays) {
   const HttpReply up = Api(owner_, "PUT", tina + "/role", R"({"role":"admin"})");
   ASSERT_EQ(up.status, 200) << up.body;
   EXPECT_EQ(JStr(ParseJson(up.body), "/user/role"), "admin");
+  EXPECT_EQ(JStr(ParseJson(up.body), "/user/updated_at"),
+            JStr(UserView("tina%40example.com"), "/user/updated_at"));
   EXPECT_EQ(Api(tina_, "GET", "/api/v1/admin/users").status, 200);
   // Now an admin: other admins may not change the account any more.
   EXPECT_API_ERROR(Api(admin_, "POST", tina + "/deactivate"), 403, "forbidden");

@@ -202,11 +202,13 @@ Response AdminDeactivateUser(const Request& request, HandlerContext& context) {
   Target t = TargetOf(request, context);
   const std::string action = "user.deactivate";
   RequireMayManage(context, t.caller, t.user, action);
-  if (t.user.role == Role::owner)
+  if (t.user.role == Role::owner) {
     OwnerStays(context, t.caller, action, t.user, "the owner cannot be deactivated");
+  }
   storage::AccessChange change = ChangeOf(context, t.caller, t.user, action);
   change.active = false;
   const std::int64_t revoked = Apply(s, change);
+  if (t.user.active) t.user.updated_at = change.now;  // As the store does: only on a change.
   t.user.active = false;
   boost::json::object out;
   out["user"] = AdminUserJson(SummaryOf(s, t.user));
@@ -222,6 +224,7 @@ Response AdminReactivateUser(const Request& request, HandlerContext& context) {
   storage::AccessChange change = ChangeOf(context, t.caller, t.user, action);
   change.active = true;
   (void)Apply(s, change);
+  if (!t.user.active) t.user.updated_at = change.now;
   t.user.active = true;
   boost::json::object out;
   out["user"] = AdminUserJson(SummaryOf(s, t.user));
@@ -241,14 +244,16 @@ Response AdminSetUserRole(const Request& request, HandlerContext& context) {
   if (!role || *role == Role::owner) {
     ThrowInvalid("field 'role' must be admin or user (the portal has exactly one owner)");
   }
-  if (t.user.role == Role::owner)
+  if (t.user.role == Role::owner) {
     OwnerStays(context, t.caller, action, t.user, "the owner's role cannot change");
+  }
   storage::AccessChange change =
       ChangeOf(context, t.caller, t.user, action,
                DetailJson({{"from", boost::json::string(storage::RoleName(t.user.role))},
                            {"to", boost::json::string(storage::RoleName(*role))}}));
   change.role = *role;
   (void)Apply(s, change);
+  if (t.user.role != *role) t.user.updated_at = change.now;
   t.user.role = *role;
   boost::json::object out;
   out["user"] = AdminUserJson(SummaryOf(s, t.user));
