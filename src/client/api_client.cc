@@ -478,6 +478,7 @@ Result<LoginList> ApiClient::ListLogins(int limit) {
     list.logins.push_back({.id = e.Int("id"),
                            .time = e.String("time"),
                            .email = e.OptionalString("email"),
+                           .user_id = e.OptionalString("user_id"),
                            .ip = e.OptionalString("ip"),
                            .user_agent = e.OptionalString("user_agent"),
                            .result = e.String("result"),

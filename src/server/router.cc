@@ -96,6 +96,20 @@ constexpr std::array kRoutes{
     Route{http::verb::post, "/api/v1/admin/invitations", &api::AdminCreateInvitation},
     Route{http::verb::get, "/api/v1/admin/settings", &api::AdminGetSettings},
     Route{http::verb::put, "/api/v1/admin/settings", &api::AdminPutSetting},
+    Route{http::verb::get, "/api/v1/admin/users", &api::AdminListUsers},
+    Route{http::verb::get, "/api/v1/admin/users/{user}", &api::AdminGetUser},
+    Route{http::verb::post, "/api/v1/admin/users/{user}/deactivate", &api::AdminDeactivateUser},
+    Route{http::verb::post, "/api/v1/admin/users/{user}/reactivate", &api::AdminReactivateUser},
+    Route{http::verb::put, "/api/v1/admin/users/{user}/role", &api::AdminSetUserRole},
+    Route{http::verb::post, "/api/v1/admin/users/{user}/revoke-sessions",
+          &api::AdminRevokeUserSessions},
+    Route{http::verb::get, "/api/v1/admin/groups", &api::AdminListGroups},
+    Route{http::verb::post, "/api/v1/admin/groups", &api::AdminCreateGroup},
+    Route{http::verb::get, "/api/v1/admin/groups/{name}", &api::AdminGetGroup},
+    Route{http::verb::delete_, "/api/v1/admin/groups/{name}", &api::AdminDeleteGroup},
+    Route{http::verb::post, "/api/v1/admin/groups/{name}/members", &api::AdminAddGroupMember},
+    Route{http::verb::delete_, "/api/v1/admin/groups/{name}/members/{user}",
+          &api::AdminRemoveGroupMember},
     // Private Room (docs/private-room.md section 6).
     Route{http::verb::get, "/api/v1/room/root", &api::RoomRoot},
     Route{http::verb::post, "/api/v1/room/folders", &api::RoomCreateFolder},
@@ -176,6 +190,13 @@ std::vector<std::string_view> RoutePatterns() {
   };
   for (const Route& r : kRoutes) add(r.pattern);
   for (const StreamingRoute& r : kStreamingRoutes) add(r.pattern);
+  return out;
+}
+
+std::vector<RouteEntry> Routes() {
+  std::vector<RouteEntry> out;
+  for (const Route& r : kRoutes) out.push_back({r.method, r.pattern});
+  for (const StreamingRoute& r : kStreamingRoutes) out.push_back({r.method, r.pattern});
   return out;
 }
 

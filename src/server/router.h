@@ -75,6 +75,14 @@ class BodyReceiver {
 // Every route pattern in the table, for metrics (so label sets are fixed and bounded).
 [[nodiscard]] std::vector<std::string_view> RoutePatterns();
 
+// Every (method, pattern) the server answers, streaming routes included, in table order: the
+// whole API surface, for tests that must cover all of it (the admin role matrix).
+struct RouteEntry {
+  http::verb method;
+  std::string_view pattern;
+};
+[[nodiscard]] std::vector<RouteEntry> Routes();
+
 // A JSON error response: {"error": {"code": code, "message": message}}.
 [[nodiscard]] Response ErrorResponse(const Request& request, http::status status,
                                      std::string_view code, std::string_view message);

@@ -1,17 +1,19 @@
 // strongroom: the Strongroom client command line (docs/cli.md).
 //
 // Offline commands (no server): keygen, encrypt, decrypt, inspect, add-recipient,
-// remove-recipient, rekey. Account commands (talk to a server): see account_commands.h.
+// remove-recipient, rekey. Commands that talk to a server: account_commands.h,
+// room_commands.h, admin_commands.h.
 // Exit status: 0 on complete success, 1 on failure, 2 on misuse (the offline commands keep
 // CLI11's own statuses for option errors, as they always had). Errors go to standard error
 // and never contain key material.
 #include "strongroom/account_commands.h"
-#include "strongroom/room_commands.h"
+#include "strongroom/admin_commands.h"
 #include "strongroom/two_factor_commands.h"
 #include "strongroom/client/identity_file.h"
 #include "strongroom/crypto/container.h"
 #include "strongroom/crypto/identity.h"
 #include "strongroom/io.h"
+#include "strongroom/room_commands.h"
 #include "strongroom/version.h"
 
 #include <CLI/CLI.hpp>
@@ -340,6 +342,7 @@ int main(int argc, char** argv) {
   strongroom::cli::AccountCommands account_commands(app);
   strongroom::cli::RoomCommands room_commands(app);
   strongroom::cli::TwoFactorCommands two_factor_commands(app);
+  strongroom::cli::AdminCommands admin_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -352,7 +355,8 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() != 0 &&
         (strongroom::cli::AccountCommands::IsAccountCommand(command) ||
          strongroom::cli::RoomCommands::IsRoomCommand(command) ||
-         strongroom::cli::TwoFactorCommands::IsTwoFactorCommand(command))) {
+         strongroom::cli::TwoFactorCommands::IsTwoFactorCommand(command) ||
+         strongroom::cli::AdminCommands::IsAdminCommand(command))) {
       std::cerr << "strongroom: " << e.what() << "\nRun 'strongroom " << command
                 << " --help' for the options.\n";
       return 2;
@@ -363,6 +367,7 @@ int main(int argc, char** argv) {
     if (auto status = account_commands.Run()) return *status;
     if (auto status = room_commands.Run()) return *status;
     if (auto status = two_factor_commands.Run()) return *status;
+    if (auto status = admin_commands.Run()) return *status;
     if (keygen->parsed()) return Keygen(out, show, user_id);
     if (encrypt->parsed()) {
       return Encrypt(recipients, identity, in, out, content_type, chunk_size, threads);

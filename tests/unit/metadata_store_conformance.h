@@ -1748,6 +1748,339 @@ TYPED_TEST_P(MetadataStoreConformance, DeleteTotpRemovesTheEnrolmentAndItsRecove
   EXPECT_TRUE(problems->empty());
 }
 
+// --- administration: accounts --------------------------------------------------------------------
+
+// What an administrator's listing shows of `user`: everything but credentials and bundles.
+inline UserSummary SummaryOf(const UserRecord& user, std::vector<std::string> groups = {}) {
+  return UserSummary{user.id,     user.email,      user.display_name, user.role,
+                     user.active, user.created_at, user.updated_at,   std::move(groups)};
+}
+
+inline AccessChange MakeAccessChange(const std::string& user_id, Role expected, TimeMs now,
+                                     const std::string& action) {
+  AccessChange c;
+  c.user_id = user_id;
+  c.expected_role = expected;
+  c.now = now;
+  c.audit = MakeAudit(now, "admin-id", action, user_id);
+  return c;
+}
+
+TYPED_TEST_P(MetadataStoreConformance, ListUsersPagesByEmailWithoutCredentials) {
+  const UserRecord carol = MakeUser("c-id", "carol@example.com", kT0 + 1);
+  UserRecord alice = MakeUser("z-id", "alice@example.com", kT0 + 2);  // Ids sort otherwise.
+  alice.role = Role::owner;
+  const UserRecord bob = MakeUser("b-id", "bob@example.com", kT0 + 3);
+  for (const auto& u : {carol, alice, bob}) ASSERT_NO_FATAL_FAILURE(this->Register(u));
+
+  auto all = this->store().ListUsers({"", 1000});
+  ASSERT_TRUE(all) << all.error().message();
+  EXPECT_EQ(*all, (std::vector<UserSummary>{SummaryOf(alice), SummaryOf(bob), SummaryOf(carol)}));
+  // Pages: after the last email of the previous one, `after` itself excluded.
+  EXPECT_EQ(*this->store().ListUsers({"", 2}),
+            (std::vector<UserSummary>{SummaryOf(alice), SummaryOf(bob)}));
+  EXPECT_EQ(*this->store().ListUsers({"bob@example.com", 2}),
+            (std::vector<UserSummary>{SummaryOf(carol)}));
+  EXPECT_TRUE(this->store().ListUsers({"carol@example.com", 2})->empty());
+  EXPECT_EQ(*this->store().ListUsers({"b", 1}), (std::vector<UserSummary>{SummaryOf(bob)}))
+      << "`after` need not be an existing email";
+  EXPECT_EQ(this->store().ListUsers({"", 0}).error(), errc::invalid_argument);
+  EXPECT_EQ(this->store().ListUsers({"", 1001}).error(), errc::invalid_argument);
+  EXPECT_TRUE(this->store().ListUserGroups("b-id")->empty());
+  EXPECT_TRUE(this->store().ListUserGroups("ghost")->empty());
+}
+
+TYPED_TEST_P(MetadataStoreConformance, DeactivationRevokesEverySessionAndReactivationNone) {
+  const UserRecord alice = MakeUser("alice-id", "alice@example.com");
+  ASSERT_NO_FATAL_FAILURE(this->Register(alice));
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("bob-id", "bob@example.com")));
+  for (const char* id : {"a1", "a2", "a3"}) {
+    ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession(id, "alice-id")));
+  }
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("b1", "bob-id")));
+  const UserRecord bob = *this->store().FindUserById("bob-id");
+
+  AccessChange off = MakeAccessChange("alice-id", Role::user, kT0 + 10, "user.deactivate");
+  off.active = false;  // revoke_sessions is false: deactivation revokes anyway.
+  auto removed = this->store().ChangeUserAccess(off);
+  ASSERT_TRUE(removed) << removed.error().message();
+  EXPECT_EQ(*removed, 3);
+  UserRecord expected = alice;
+  expected.active = false;
+  expected.updated_at = kT0 + 10;
+  EXPECT_EQ(*this->store().FindUserById("alice-id"), expected);
+  EXPECT_TRUE(this->SessionIds("alice-id").empty());
+  EXPECT_EQ(this->store().FindSessionWithUser("digest-of-a1", kT0).error(), errc::not_found);
+  EXPECT_EQ(this->SessionIds("bob-id"), std::vector<std::string>{"b1"});
+  EXPECT_EQ(*this->store().FindUserById("bob-id"), bob);
+  auto audit = this->Audit();
+  ASSERT_EQ(audit.size(), 3u);
+  EXPECT_EQ(audit[0], WithId(off.audit, audit[0].id));
+  EXPECT_EQ(this->store().ListUsers({"", 10})->front(), SummaryOf(expected));
+
+  // Deactivating again changes nothing (updated_at stays) but is still recorded.
+  off.now = kT0 + 20;
+  EXPECT_EQ(*this->store().ChangeUserAccess(off), 0);
+  EXPECT_EQ(this->store().FindUserById("alice-id")->updated_at, kT0 + 10);
+  EXPECT_EQ(this->Audit().size(), 4u);
+
+  // Reactivation brings back the account, not the sessions.
+  AccessChange on = MakeAccessChange("alice-id", Role::user, kT0 + 30, "user.reactivate");
+  on.active = true;
+  EXPECT_EQ(*this->store().ChangeUserAccess(on), 0);
+  expected.active = true;
+  expected.updated_at = kT0 + 30;
+  EXPECT_EQ(*this->store().FindUserById("alice-id"), expected);
+  EXPECT_TRUE(this->SessionIds("alice-id").empty());
+
+  // Revoking sessions alone leaves the account as it is.
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("a4", "alice-id")));
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("a5", "alice-id")));
+  AccessChange revoke = MakeAccessChange("alice-id", Role::user, kT0 + 40, "user.sessions_revoke");
+  revoke.revoke_sessions = true;
+  EXPECT_EQ(*this->store().ChangeUserAccess(revoke), 2);
+  EXPECT_TRUE(this->SessionIds("alice-id").empty());
+  EXPECT_EQ(*this->store().FindUserById("alice-id"), expected);
+  EXPECT_EQ(this->SessionIds("bob-id"), std::vector<std::string>{"b1"});
+  audit = this->Audit();
+  ASSERT_EQ(audit.size(), 6u);
+  EXPECT_EQ(audit[0], WithId(revoke.audit, audit[0].id));
+  EXPECT_EQ(audit[1], WithId(on.audit, audit[1].id));
+}
+
+TYPED_TEST_P(MetadataStoreConformance, RolesChangeBetweenAdminAndUserButNeverTheOwners) {
+  UserRecord owner = MakeUser("owner-id", "owner@example.com");
+  owner.role = Role::owner;
+  ASSERT_NO_FATAL_FAILURE(this->Register(owner));
+  const UserRecord alice = MakeUser("alice-id", "alice@example.com");
+  ASSERT_NO_FATAL_FAILURE(this->Register(alice));
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("o1", "owner-id")));
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("a1", "alice-id")));
+
+  AccessChange promote = MakeAccessChange("alice-id", Role::user, kT0 + 1, "user.role");
+  promote.role = Role::admin;
+  EXPECT_EQ(*this->store().ChangeUserAccess(promote), 0);
+  EXPECT_EQ(this->store().FindUserById("alice-id")->role, Role::admin);
+  EXPECT_EQ(this->store().FindUserById("alice-id")->updated_at, kT0 + 1);
+  EXPECT_EQ(this->SessionIds("alice-id"), std::vector<std::string>{"a1"})
+      << "a role change keeps the sessions (they see the new role at once)";
+  EXPECT_EQ(this->store().FindSessionWithUser("digest-of-a1", kT0)->user.role, Role::admin);
+
+  const auto audit_before = this->Audit().size();
+  const auto refused = [&](const AccessChange& change, errc expected, const char* what) {
+    auto r = this->store().ChangeUserAccess(change);
+    ASSERT_FALSE(r) << what;
+    EXPECT_EQ(r.error(), expected) << what;
+  };
+  // The permission check saw a user, the account is an admin by now.
+  refused(promote, errc::conflict, "stale expected role");
+  AccessChange owner_role = MakeAccessChange("alice-id", Role::admin, kT0 + 2, "user.role");
+  owner_role.role = Role::owner;
+  refused(owner_role, errc::invalid_argument, "nobody becomes owner by assignment");
+  owner_role.role = static_cast<Role>(7);
+  refused(owner_role, errc::invalid_argument, "a role outside the enum");
+  AccessChange bad_expected = MakeAccessChange("alice-id", static_cast<Role>(-1), kT0, "user.role");
+  refused(bad_expected, errc::invalid_argument, "an expected role outside the enum");
+  AccessChange demote_owner = MakeAccessChange("owner-id", Role::owner, kT0 + 3, "user.role");
+  demote_owner.role = Role::admin;
+  refused(demote_owner, errc::conflict, "the owner demoted");
+  AccessChange owner_off = MakeAccessChange("owner-id", Role::owner, kT0 + 3, "user.deactivate");
+  owner_off.active = false;
+  refused(owner_off, errc::conflict, "the owner deactivated");
+  AccessChange ghost = MakeAccessChange("ghost", Role::user, kT0 + 3, "user.role");
+  ghost.role = Role::admin;
+  refused(ghost, errc::not_found, "no such user");
+  AccessChange bad_audit = MakeAccessChange("alice-id", Role::admin, kT0 + 3, "user.role");
+  bad_audit.role = Role::user;
+  bad_audit.revoke_sessions = true;
+  bad_audit.audit.result = "bogus";
+  refused(bad_audit, errc::invalid_argument, "an audit event that cannot be written");
+  // None of the refusals changed anything or left an entry.
+  EXPECT_EQ(this->store().FindUserById("alice-id")->role, Role::admin);
+  EXPECT_EQ(this->SessionIds("alice-id"), std::vector<std::string>{"a1"});
+  EXPECT_EQ(*this->store().FindUserById("owner-id"), owner);
+  EXPECT_EQ(this->SessionIds("owner-id"), std::vector<std::string>{"o1"});
+  EXPECT_EQ(this->Audit().size(), audit_before);
+
+  // The owner's sessions may go (the owner signing out everywhere); the owner stays.
+  AccessChange owner_revoke =
+      MakeAccessChange("owner-id", Role::owner, kT0 + 4, "user.sessions_revoke");
+  owner_revoke.revoke_sessions = true;
+  EXPECT_EQ(*this->store().ChangeUserAccess(owner_revoke), 1);
+  EXPECT_EQ(*this->store().FindUserById("owner-id"), owner);
+
+  AccessChange demote = MakeAccessChange("alice-id", Role::admin, kT0 + 5, "user.role");
+  demote.role = Role::user;
+  EXPECT_EQ(*this->store().ChangeUserAccess(demote), 0);
+  EXPECT_EQ(this->store().FindUserById("alice-id")->role, Role::user);
+}
+
+// For stores that keep answers around (a session cache): a role change, a deactivation and
+// revoking a user's sessions are visible to the very next read of a session already read.
+TYPED_TEST_P(MetadataStoreConformance, FindSessionWithUserSeesAccessChangesAtOnce) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("bob-id", "bob@example.com")));
+  for (const char* id : {"a1", "a2"}) {
+    ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession(id, "alice-id")));
+  }
+  ASSERT_NO_FATAL_FAILURE(this->CreateSession(MakeSession("b1", "bob-id")));
+  const auto read = [&](const char* digest) {
+    return this->store().FindSessionWithUser(digest, kT0);
+  };
+  for (const char* d : {"digest-of-a1", "digest-of-a2", "digest-of-b1"}) ASSERT_TRUE(read(d)) << d;
+
+  AccessChange promote = MakeAccessChange("alice-id", Role::user, kT0 + 1, "user.role");
+  promote.role = Role::admin;
+  ASSERT_TRUE(this->store().ChangeUserAccess(promote));
+  ASSERT_TRUE(read("digest-of-a1"));
+  EXPECT_EQ(read("digest-of-a1")->user.role, Role::admin);
+
+  AccessChange revoke = MakeAccessChange("bob-id", Role::user, kT0 + 2, "user.sessions_revoke");
+  revoke.revoke_sessions = true;
+  ASSERT_TRUE(this->store().ChangeUserAccess(revoke));
+  EXPECT_EQ(read("digest-of-b1").error(), errc::not_found);
+
+  ASSERT_TRUE(read("digest-of-a2"));
+  AccessChange off = MakeAccessChange("alice-id", Role::admin, kT0 + 3, "user.deactivate");
+  off.active = false;
+  ASSERT_TRUE(this->store().ChangeUserAccess(off));
+  EXPECT_EQ(read("digest-of-a1").error(), errc::not_found);
+  EXPECT_EQ(read("digest-of-a2").error(), errc::not_found);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, ConcurrentAccessChangesOnOneExpectedRoleHaveOneWinner) {
+  for (int round = 0; round < 5; ++round) {
+    const std::string id = "u" + std::to_string(round);
+    ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser(id, id + "@example.com")));
+    constexpr int kThreads = 4;
+    Gate gate(kThreads);
+    std::atomic<int> won{0}, conflicts{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        AccessChange c = MakeAccessChange(id, Role::user, kT0 + t, "user.role");
+        c.role = Role::admin;
+        gate.Arrive();
+        auto r = this->store().ChangeUserAccess(c);
+        if (r)
+          ++won;
+        else if (r.error() == errc::conflict)
+          ++conflicts;
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(won.load(), 1) << round;
+    EXPECT_EQ(conflicts.load(), kThreads - 1) << round;
+  }
+}
+
+// --- administration: groups ----------------------------------------------------------------------
+
+TYPED_TEST_P(MetadataStoreConformance, GroupNamesAreUniqueRegardlessOfCaseAndListedInOrder) {
+  const GroupRecord sales{"Sales", "admin-id", kT0, 0};
+  const auto audit = MakeAudit(kT0, "admin-id", "group.create");
+  ASSERT_TRUE(this->store().CreateGroup(sales, audit));
+  EXPECT_EQ(this->store().CreateGroup({"sales", "x", kT0 + 1, 0}, audit).error(),
+            errc::already_exists);
+  EXPECT_EQ(this->store().CreateGroup({"SALES", "x", kT0 + 1, 0}, audit).error(),
+            errc::already_exists);
+  ASSERT_TRUE(this->store().CreateGroup({"engineering", "owner-id", kT0 + 2, 0}, audit));
+  ASSERT_TRUE(this->store().CreateGroup({"Zoë's team", "owner-id", kT0 + 3, 0}, audit));
+  ASSERT_TRUE(this->store().CreateGroup({"legal", "owner-id", kT0 + 4, 0}, audit));
+  EXPECT_EQ(this->store().CreateGroup({"", "x", kT0, 0}, audit).error(), errc::invalid_argument);
+  EXPECT_EQ(this->store().CreateGroup({std::string(257, 'g'), "x", kT0, 0}, audit).error(),
+            errc::invalid_argument);
+  ASSERT_TRUE(this->store().CreateGroup({std::string(256, 'g'), "x", kT0, 0}, audit));
+  auto bad_audit = audit;
+  bad_audit.result = "bogus";
+  EXPECT_EQ(this->store().CreateGroup({"other", "x", kT0, 0}, bad_audit).error(),
+            errc::invalid_argument);
+  EXPECT_EQ(this->store().FindGroup("other").error(), errc::not_found);
+  EXPECT_EQ(this->Audit().size(), 5u) << "one entry per group made, none for the refusals";
+
+  EXPECT_EQ(*this->store().FindGroup("sales"), sales) << "found regardless of case";
+  EXPECT_EQ(*this->store().FindGroup("Sales"), sales);
+  EXPECT_EQ(this->store().FindGroup("Sale").error(), errc::not_found);
+  std::vector<std::string> names;
+  for (const auto& g : *this->store().ListGroups({"", 1000})) names.push_back(g.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"engineering", std::string(256, 'g'), "legal", "Sales",
+                                             "Zoë's team"}))
+      << "sorted regardless of ASCII case";
+  auto page = this->store().ListGroups({"LEGAL", 2});
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0], sales);
+  EXPECT_EQ((*page)[1].name, "Zoë's team");
+  EXPECT_EQ(this->store().ListGroups({"", 0}).error(), errc::invalid_argument);
+  EXPECT_EQ(this->store().ListGroups({"", 1001}).error(), errc::invalid_argument);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, GroupMembersAreAddedRemovedCountedAndGoWithTheGroup) {
+  const UserRecord alice = MakeUser("alice-id", "alice@example.com");
+  const UserRecord bob = MakeUser("bob-id", "bob@example.com");
+  const UserRecord carol = MakeUser("carol-id", "carol@example.com");
+  for (const auto& u : {carol, bob, alice}) ASSERT_NO_FATAL_FAILURE(this->Register(u));
+  const auto audit = MakeAudit(kT0, "admin-id", "group.add");
+  ASSERT_TRUE(this->store().CreateGroup({"Sales", "admin-id", kT0, 0}, audit));
+  ASSERT_TRUE(this->store().CreateGroup({"legal", "admin-id", kT0, 0}, audit));
+  const std::size_t audit_before = this->Audit().size();
+
+  ASSERT_TRUE(this->store().AddGroupMember("Sales", "carol-id", audit));
+  ASSERT_TRUE(this->store().AddGroupMember("sales", "alice-id", audit));
+  ASSERT_TRUE(this->store().AddGroupMember("legal", "alice-id", audit));
+  EXPECT_EQ(this->store().AddGroupMember("SALES", "alice-id", audit).error(), errc::already_exists);
+  EXPECT_EQ(this->store().AddGroupMember("Sales", "ghost", audit).error(), errc::not_found);
+  EXPECT_EQ(this->store().AddGroupMember("nope", "bob-id", audit).error(), errc::not_found);
+  auto bad_audit = audit;
+  bad_audit.result = "bogus";
+  EXPECT_EQ(this->store().AddGroupMember("Sales", "bob-id", bad_audit).error(),
+            errc::invalid_argument);
+  EXPECT_EQ(this->Audit().size(), audit_before + 3);
+
+  EXPECT_EQ(this->store().FindGroup("Sales")->members, 2);
+  EXPECT_EQ(this->store().FindGroup("legal")->members, 1);
+  EXPECT_EQ(*this->store().ListUserGroups("alice-id"),
+            (std::vector<std::string>{"legal", "Sales"}));
+  EXPECT_TRUE(this->store().ListUserGroups("bob-id")->empty());
+  auto members = this->store().ListGroupMembers("SALES", {"", 1000});
+  ASSERT_TRUE(members) << members.error().message();
+  EXPECT_EQ(*members, (std::vector<UserSummary>{SummaryOf(alice, {"legal", "Sales"}),
+                                                SummaryOf(carol, {"Sales"})}))
+      << "sorted by email, each with all of its groups";
+  EXPECT_EQ(*this->store().ListGroupMembers("Sales", {"alice@example.com", 1}),
+            std::vector<UserSummary>{SummaryOf(carol, {"Sales"})});
+  EXPECT_EQ(this->store().ListGroupMembers("nope", {"", 10}).error(), errc::not_found);
+  EXPECT_EQ(this->store().ListGroupMembers("Sales", {"", 0}).error(), errc::invalid_argument);
+  EXPECT_EQ(*this->store().ListUsers({"", 10}),
+            (std::vector<UserSummary>{SummaryOf(alice, {"legal", "Sales"}), SummaryOf(bob),
+                                      SummaryOf(carol, {"Sales"})}));
+
+  EXPECT_EQ(this->store().RemoveGroupMember("Sales", "bob-id", audit).error(), errc::not_found)
+      << "not a member";
+  EXPECT_EQ(this->store().RemoveGroupMember("nope", "alice-id", audit).error(), errc::not_found);
+  ASSERT_TRUE(this->store().RemoveGroupMember("sales", "carol-id", audit));
+  EXPECT_EQ(this->store().FindGroup("Sales")->members, 1);
+  EXPECT_TRUE(this->store().ListUserGroups("carol-id")->empty());
+  EXPECT_EQ(this->Audit().size(), audit_before + 4);
+
+  ASSERT_TRUE(this->store().DeleteGroup("SALES", audit));
+  EXPECT_EQ(this->store().FindGroup("Sales").error(), errc::not_found);
+  EXPECT_EQ(*this->store().ListUserGroups("alice-id"), std::vector<std::string>{"legal"})
+      << "the memberships went with the group";
+  EXPECT_EQ(this->store().DeleteGroup("Sales", audit).error(), errc::not_found);
+  EXPECT_EQ(this->store().DeleteGroup("legal", bad_audit).error(), errc::invalid_argument);
+  EXPECT_EQ(this->store().FindGroup("legal")->members, 1);
+  EXPECT_EQ(this->Audit().size(), audit_before + 5);
+  EXPECT_EQ(this->Users(), 3) << "deleting a group never deletes users";
+  // A new group of the old name starts empty.
+  ASSERT_TRUE(this->store().CreateGroup({"Sales", "admin-id", kT0 + 9, 0}, audit));
+  EXPECT_EQ(this->store().FindGroup("Sales")->members, 0);
+  EXPECT_TRUE(this->store().ListGroupMembers("Sales", {"", 10})->empty());
+  auto problems = this->store().CheckIntegrity();
+  ASSERT_TRUE(problems);
+  EXPECT_TRUE(problems->empty());
+}
+
 // --- concurrency -------------------------------------------------------------------------------
 
 TYPED_TEST_P(MetadataStoreConformance, ConcurrentSessionsAndAuditAllSucceed) {
@@ -1833,6 +2166,10 @@ REGISTER_TYPED_TEST_SUITE_P(
     ConfirmTotpNeedsAPendingEnrolmentAndChangesAllOrNothing,
     AcceptTotpStepRefusesEveryStepAtOrBelowTheLastOne, AcceptTotpStepHasExactlyOneWinnerUnderRace,
     RecoveryCodesWorkOnceEachAndAreReplacedWhole, DeleteTotpRemovesTheEnrolmentAndItsRecoveryCodes,
-    ConcurrentSessionsAndAuditAllSucceed);
+    ListUsersPagesByEmailWithoutCredentials, DeactivationRevokesEverySessionAndReactivationNone,
+    RolesChangeBetweenAdminAndUserButNeverTheOwners, FindSessionWithUserSeesAccessChangesAtOnce,
+    ConcurrentAccessChangesOnOneExpectedRoleHaveOneWinner,
+    GroupNamesAreUniqueRegardlessOfCaseAndListedInOrder,
+    GroupMembersAreAddedRemovedCountedAndGoWithTheGroup, ConcurrentSessionsAndAuditAllSucceed);
 
 }  // namespace strongroom::storage::metadata_testing

@@ -521,6 +521,36 @@ class ScriptedStore final : public MetadataStore {
   result<void> DeleteTotp(std::string_view, const AuditEvent&) override {
     return Void("DeleteTotp");
   }
+  result<std::vector<UserSummary>> ListUsers(const PageQuery&) override {
+    return Answer("ListUsers", std::vector<UserSummary>(2));
+  }
+  result<std::vector<std::string>> ListUserGroups(std::string_view) override {
+    return Answer("ListUserGroups", std::vector<std::string>{"g"});
+  }
+  result<std::int64_t> ChangeUserAccess(const AccessChange&) override {
+    return Answer("ChangeUserAccess", std::int64_t{4});
+  }
+  result<void> CreateGroup(const GroupRecord&, const AuditEvent&) override {
+    return Void("CreateGroup");
+  }
+  result<GroupRecord> FindGroup(std::string_view) override {
+    return Answer("FindGroup", GroupRecord{});
+  }
+  result<std::vector<GroupRecord>> ListGroups(const PageQuery&) override {
+    return Answer("ListGroups", std::vector<GroupRecord>(1));
+  }
+  result<void> DeleteGroup(std::string_view, const AuditEvent&) override {
+    return Void("DeleteGroup");
+  }
+  result<std::vector<UserSummary>> ListGroupMembers(std::string_view, const PageQuery&) override {
+    return Answer("ListGroupMembers", std::vector<UserSummary>(1));
+  }
+  result<void> AddGroupMember(std::string_view, std::string_view, const AuditEvent&) override {
+    return Void("AddGroupMember");
+  }
+  result<void> RemoveGroupMember(std::string_view, std::string_view, const AuditEvent&) override {
+    return Void("RemoveGroupMember");
+  }
   result<void> CreateRoomFolder(const RoomFolder&, const AuditEvent&) override { return Void("CreateRoomFolder"); }
   result<RoomFolder> FindRoomFolder(std::string_view) override {
     return Answer("FindRoomFolder", RoomFolder{});
@@ -612,6 +642,16 @@ int CallEveryMethod(MetadataStore& s) {
   count(s.UseTotpRecoveryCode("u", "d", 0));
   count(s.ReplaceTotpRecoveryCodes("u", {"d"}, {}));
   count(s.DeleteTotp("u", {}));
+  count(s.ListUsers({}));
+  count(s.ListUserGroups("u"));
+  count(s.ChangeUserAccess({}));
+  count(s.CreateGroup({}, {}));
+  count(s.FindGroup("g"));
+  count(s.ListGroups({}));
+  count(s.DeleteGroup("g", {}));
+  count(s.ListGroupMembers("g", {}));
+  count(s.AddGroupMember("g", "u", {}));
+  count(s.RemoveGroupMember("g", "u", {}));
   count(s.CreateRoomFolder({}, {}));
   count(s.FindRoomFolder("f"));
   count(s.FindRoomRoot("u"));
@@ -638,7 +678,7 @@ TEST(InstrumentedMetadataStoreTest, ForwardsAndReportsEveryOperationUnderItsName
   auto inner = std::make_unique<ScriptedStore>(inner_calls);
   Observations seen;
   InstrumentedMetadataStore store(std::move(inner), seen.Observer());
-  EXPECT_EQ(CallEveryMethod(store), 49);
+  EXPECT_EQ(CallEveryMethod(store), 59);
 
   const auto names = MetadataStoreOperationNames();
   const std::vector<std::string> expected(names.begin(), names.end());
@@ -679,7 +719,7 @@ TEST(InstrumentedMetadataStoreTest, OnlyFailuresOfTheStoreCountAsNotOk) {
     Observations seen;
     InstrumentedMetadataStore store(std::move(inner), seen.Observer());
     EXPECT_EQ(CallEveryMethod(store), 0);
-    ASSERT_EQ(seen.calls.size(), 49u);
+    ASSERT_EQ(seen.calls.size(), 59u);
     for (const auto& c : seen.calls) {
       EXPECT_EQ(c.ok, expect_ok) << error_name(code) << " " << c.operation;
     }
@@ -880,6 +920,17 @@ TEST(SessionCachingMetadataStoreTest, EveryWriteButTouchAndLogAppendsEmptiesTheC
       {"ReplaceTotpRecoveryCodes",
        {[&] { (void)cache.ReplaceTotpRecoveryCodes("u", {"d"}, {}); }, false}},
       {"DeleteTotp", {[&] { (void)cache.DeleteTotp("u", {}); }, true}},
+      {"ListUsers", {[&] { (void)cache.ListUsers({}); }, false}},
+      {"ListUserGroups", {[&] { (void)cache.ListUserGroups("u"); }, false}},
+      // Role, deactivation and revoking a user's sessions change what a cached answer holds.
+      {"ChangeUserAccess", {[&] { (void)cache.ChangeUserAccess({}); }, true}},
+      {"CreateGroup", {[&] { (void)cache.CreateGroup({}, {}); }, false}},
+      {"FindGroup", {[&] { (void)cache.FindGroup("g"); }, false}},
+      {"ListGroups", {[&] { (void)cache.ListGroups({}); }, false}},
+      {"DeleteGroup", {[&] { (void)cache.DeleteGroup("g", {}); }, false}},
+      {"ListGroupMembers", {[&] { (void)cache.ListGroupMembers("g", {}); }, false}},
+      {"AddGroupMember", {[&] { (void)cache.AddGroupMember("g", "u", {}); }, false}},
+      {"RemoveGroupMember", {[&] { (void)cache.RemoveGroupMember("g", "u", {}); }, false}},
       {"CreateRoomFolder", {[&] { (void)cache.CreateRoomFolder({}, {}); }, false}},
       {"FindRoomFolder", {[&] { (void)cache.FindRoomFolder("f"); }, false}},
       {"FindRoomRoot", {[&] { (void)cache.FindRoomRoot("u"); }, false}},

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 namespace strongroom::server {
 namespace {
@@ -105,6 +106,38 @@ TEST(ApiJson, EmailsAreNormalisedAndValidated) {
                           "ada\x01@example.com"}) {
     EXPECT_THROW((void)api::NormalizeEmail(bad), api::ApiError) << bad;
   }
+}
+
+TEST(ApiJson, PathSegmentsArePercentDecoded) {
+  EXPECT_EQ(api::DecodePathSegment("ada%40example.com"), "ada@example.com");
+  EXPECT_EQ(api::DecodePathSegment("Sales%20Team"), "Sales Team");
+  EXPECT_EQ(api::DecodePathSegment("a+b"), "a+b") << "'+' is a plus in a path";
+  EXPECT_EQ(api::DecodePathSegment("u-0123"), "u-0123");
+  EXPECT_EQ(api::DecodePathSegment("Zo%C3%AB"), "Zo\xc3\xab");
+  for (const char* broken : {"%", "%4", "%zz", "a%g1"}) {
+    EXPECT_EQ(api::DecodePathSegment(broken), std::nullopt) << broken;
+  }
+}
+
+TEST(Router, EveryRouteIsListedOnceWithItsMethod) {
+  const auto routes = Routes();
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    for (std::size_t j = i + 1; j < routes.size(); ++j) {
+      EXPECT_FALSE(routes[i].method == routes[j].method && routes[i].pattern == routes[j].pattern)
+          << routes[i].pattern;
+    }
+  }
+  const auto has = [&](http::verb method, std::string_view pattern) {
+    return std::any_of(routes.begin(), routes.end(), [&](const RouteEntry& r) {
+      return r.method == method && r.pattern == pattern;
+    });
+  };
+  EXPECT_TRUE(has(http::verb::put, "/api/v1/room/uploads/{id}")) << "streaming routes too";
+  EXPECT_TRUE(has(http::verb::put, "/api/v1/admin/users/{user}/role"));
+  EXPECT_TRUE(has(http::verb::delete_, "/api/v1/admin/groups/{name}/members/{user}"));
+  const auto all_patterns = RoutePatterns();
+  const std::set<std::string_view> patterns(all_patterns.begin(), all_patterns.end());
+  for (const auto& r : routes) EXPECT_TRUE(patterns.contains(r.pattern)) << r.pattern;
 }
 
 TEST(ApiJson, DisplayNamesAndUserIds) {

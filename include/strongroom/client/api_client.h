@@ -145,6 +145,7 @@ struct LoginRecord {
   std::int64_t id = 0;
   std::string time;
   std::string email;
+  std::string user_id;  // Admin listings only; "" there for an email without an account.
   std::string ip;
   std::string user_agent;
   std::string result;  // "success", "failure" or "refused".

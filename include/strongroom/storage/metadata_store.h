@@ -23,8 +23,9 @@
 //   * Every method may be called from any thread, concurrently.
 //
 // Errors (strongroom::errc): `not_found` (no such row), `already_exists` (a unique value is
-// taken), `invalid_argument` (a value outside the documented domain), `io_error` (the database
-// failed). Errors never carry row contents.
+// taken), `invalid_argument` (a value outside the documented domain), `conflict` (the row's
+// state forbids the change now), `io_error` (the database failed). Errors never carry row
+// contents.
 #pragma once
 
 #include "strongroom/error.h"
@@ -57,7 +58,7 @@ struct UserRecord {
   std::string email;         // Normalised; unique.
   std::string display_name;
   Role role = Role::user;
-  bool active = true;        // Deactivated users cannot sign in (issue 6 manages this).
+  bool active = true;        // Deactivated users have no sessions and cannot sign in.
   std::string auth_verifier;           // Slow hash of the auth key (crypto/verifier.h).
   KdfRecord kdf;
   std::vector<std::uint8_t> public_bundle;    // Canonical bytes, self-signed.
@@ -210,6 +211,54 @@ struct TotpConfirmation {
   std::vector<std::string> recovery_code_digests;  // Replace any earlier ones; 1 or more.
   TimeMs now = 0;
   AuditEvent audit;
+};
+
+// --- administration: accounts and groups (issue 6) ------------------------------------------
+
+// A user as the portal's administrators see them: no credentials, no bundles.
+struct UserSummary {
+  std::string id;
+  std::string email;
+  std::string display_name;
+  Role role = Role::user;
+  bool active = true;
+  TimeMs created_at = 0;
+  TimeMs updated_at = 0;
+  std::vector<std::string> groups;  // Names of the groups the user belongs to, sorted.
+  friend bool operator==(const UserSummary&, const UserSummary&) = default;
+};
+
+// One page of a listing sorted by a unique text key (users by email, groups by name): the
+// entries whose key sorts after `after` ("" starts at the beginning), at most `limit`
+// (1..1000, else invalid_argument). The next page starts after the last key of this one.
+struct PageQuery {
+  std::string after;
+  std::size_t limit = 100;
+};
+
+// An administrator's change to one account, applied by ChangeUserAccess in one transaction.
+struct AccessChange {
+  std::string user_id;
+  // The role the target had when the caller decided it may make this change. The change is
+  // refused (conflict) if the stored role differs, so a permission check made on a read
+  // cannot be outrun by a concurrent role change.
+  Role expected_role = Role::user;
+  std::optional<Role> role;    // admin or user; unset keeps the role.
+  std::optional<bool> active;  // Unset keeps the state.
+  // Removes every session of the user. Deactivation (active = false) always does.
+  bool revoke_sessions = false;
+  TimeMs now = 0;  // The new updated_at when the role or the state changes.
+  AuditEvent audit;
+};
+
+// A named set of users. Names are unique regardless of ASCII case ("Sales" and "sales" are
+// one name); every method that takes a name finds the group in that way.
+struct GroupRecord {
+  std::string name;        // 1..256 bytes (callers bound it further).
+  std::string created_by;  // A user id (no reference: the record outlives the account).
+  TimeMs created_at = 0;
+  std::int64_t members = 0;  // Filled in by reads; ignored by CreateGroup.
+  friend bool operator==(const GroupRecord&, const GroupRecord&) = default;
 };
 
 // --- Private Room (docs/private-room.md) ---------------------------------------------------------
@@ -378,6 +427,42 @@ class MetadataStore {
   // atomically. not_found: the user has none.
   [[nodiscard]] virtual result<void> DeleteTotp(std::string_view user_id,
                                                 const AuditEvent& audit) = 0;
+
+  // --- administration: accounts and groups ----------------------------------------------
+  // Users sorted by email (PageQuery), each with its groups.
+  [[nodiscard]] virtual result<std::vector<UserSummary>> ListUsers(const PageQuery& page) = 0;
+  // The names of the groups the user belongs to, sorted; empty for an unknown user.
+  [[nodiscard]] virtual result<std::vector<std::string>> ListUserGroups(
+      std::string_view user_id) = 0;
+  // Changes the role and/or the state of one account, removes its sessions when asked (and
+  // always when deactivating), and appends `change.audit`, atomically. Returns how many
+  // sessions were removed. The portal has exactly one owner, always active: no change makes
+  // another owner (a role of owner, or outside the enum, is invalid_argument), demotes the
+  // owner or deactivates it (conflict). not_found: no such user. conflict: the stored role is
+  // not `expected_role`. Nothing changes on error.
+  [[nodiscard]] virtual result<std::int64_t> ChangeUserAccess(const AccessChange& change) = 0;
+
+  // Each write appends `audit` in the same transaction. already_exists: the name is taken
+  // (regardless of ASCII case). invalid_argument: an empty or over-long name.
+  [[nodiscard]] virtual result<void> CreateGroup(const GroupRecord& group,
+                                                 const AuditEvent& audit) = 0;
+  [[nodiscard]] virtual result<GroupRecord> FindGroup(std::string_view name) = 0;
+  // Groups sorted by name, ignoring ASCII case (PageQuery), with their member counts.
+  [[nodiscard]] virtual result<std::vector<GroupRecord>> ListGroups(const PageQuery& page) = 0;
+  // Removes the group and its memberships (never the users). not_found: no such group.
+  [[nodiscard]] virtual result<void> DeleteGroup(std::string_view name,
+                                                 const AuditEvent& audit) = 0;
+  // The group's members sorted by email (PageQuery), each with all of its groups.
+  // not_found: no such group.
+  [[nodiscard]] virtual result<std::vector<UserSummary>> ListGroupMembers(
+      std::string_view name, const PageQuery& page) = 0;
+  // not_found: no such group or no such user. already_exists: already a member.
+  [[nodiscard]] virtual result<void> AddGroupMember(std::string_view name, std::string_view user_id,
+                                                    const AuditEvent& audit) = 0;
+  // not_found: no such group, or the user is not a member of it.
+  [[nodiscard]] virtual result<void> RemoveGroupMember(std::string_view name,
+                                                       std::string_view user_id,
+                                                       const AuditEvent& audit) = 0;
 
   // --- Private Room ----------------------------------------------------------------------
   // Names: every method that places an item (create, update) fails with already_exists when

@@ -9,32 +9,16 @@
 #include <boost/json/parse.hpp>
 #include <spdlog/spdlog.h>
 
-#include <charconv>
-
 namespace strongroom::server::api {
 namespace {
 
 using Params = std::map<std::string, std::string>;
 
-std::optional<std::int64_t> IntParam(const Params& p, const std::string& name, std::int64_t min,
-                                     std::int64_t max) {
-  const auto it = p.find(name);
-  if (it == p.end()) return std::nullopt;
-  std::int64_t v = 0;
-  const auto& s = it->second;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || v < min || v > max) {
-    ThrowInvalid("query parameter '" + name + "' must be a whole number from " +
-                 std::to_string(min) + " to " + std::to_string(max));
-  }
-  return v;
-}
-
-// `limit` (1..1000, default 100) and `before` (an id), shared by every paged listing.
+// `limit` (1..1000, default 100) and `before` (an id), shared by every paged log listing.
 template <class Query>
 void SetPage(const Params& p, Query& query) {
-  query.limit = static_cast<std::size_t>(IntParam(p, "limit", 1, 1000).value_or(100));
-  query.before_id = IntParam(p, "before", 1, INT64_MAX);
+  query.limit = static_cast<std::size_t>(IntQueryParam(p, "limit", 1, 1000).value_or(100));
+  query.before_id = IntQueryParam(p, "before", 1, INT64_MAX);
 }
 
 std::optional<storage::TimeMs> TimeParam(const Params& p, const std::string& name) {
@@ -43,13 +27,6 @@ std::optional<storage::TimeMs> TimeParam(const Params& p, const std::string& nam
   auto t = ParseTime(it->second);
   if (!t) ThrowInvalid("query parameter '" + name + "' must be an RFC 3339 UTC time");
   return t;
-}
-
-std::optional<std::string> TextParam(const Params& p, const std::string& name) {
-  const auto it = p.find(name);
-  if (it == p.end()) return std::nullopt;
-  if (it->second.empty()) ThrowInvalid("query parameter '" + name + "' must not be empty");
-  return it->second;
 }
 
 boost::json::object LoginJson(const storage::LoginAttempt& a, bool with_user) {
@@ -94,8 +71,8 @@ Response AdminLogins(const Request& request, HandlerContext& context) {
   storage::LoginQuery query;
   query.from = TimeParam(p, "from");
   query.to = TimeParam(p, "to");
-  query.user_id = TextParam(p, "user");
-  query.ip = TextParam(p, "ip");
+  query.user_id = TextQueryParam(p, "user");
+  query.ip = TextQueryParam(p, "ip");
   SetPage(p, query);
   return Logins(request, context, query, true);
 }
@@ -107,8 +84,8 @@ Response AdminAudit(const Request& request, HandlerContext& context) {
   storage::AuditQuery query;
   query.from = TimeParam(p, "from");
   query.to = TimeParam(p, "to");
-  query.actor = TextParam(p, "actor");
-  query.action = TextParam(p, "action");
+  query.actor = TextQueryParam(p, "actor");
+  query.action = TextQueryParam(p, "action");
   SetPage(p, query);
   boost::json::array list;
   for (const auto& e : Must(s.store->QueryAudit(query))) {

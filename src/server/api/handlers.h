@@ -130,6 +130,36 @@ Response AdminAudit(const Request&, HandlerContext&);
 Response AdminLogins(const Request&, HandlerContext&);
 Response AdminCreateInvitation(const Request&, HandlerContext&);
 
+// --- users.cc: administration of accounts ------------------------------------------------------
+Response AdminListUsers(const Request&, HandlerContext&);
+Response AdminGetUser(const Request&, HandlerContext&);
+Response AdminDeactivateUser(const Request&, HandlerContext&);
+Response AdminReactivateUser(const Request&, HandlerContext&);
+Response AdminSetUserRole(const Request&, HandlerContext&);
+Response AdminRevokeUserSessions(const Request&, HandlerContext&);
+// Shared with groups.cc:
+// The user that `ref` (an email, which contains '@', or a user id) names; 404 not_found
+// when there is none, `ref` malformed included.
+[[nodiscard]] storage::UserRecord FindUserByRef(Services& s, std::string_view ref);
+// Route parameter `index`, percent-decoded; 404 not_found (as an unknown name would be) when
+// its encoding is broken.
+[[nodiscard]] std::string PathParam(const HandlerContext& context, std::size_t index);
+// A user as administrators see them (docs/api.md, "Admin user").
+[[nodiscard]] boost::json::object AdminUserJson(const storage::UserSummary& user);
+// An audit event of this request (time, address), result "success": for store methods that
+// write their event in the same transaction as their change.
+[[nodiscard]] storage::AuditEvent RequestAudit(HandlerContext& context, std::string actor,
+                                               std::string action, std::string target,
+                                               std::string detail = "");
+
+// --- groups.cc: groups of users --------------------------------------------------------------
+Response AdminListGroups(const Request&, HandlerContext&);
+Response AdminCreateGroup(const Request&, HandlerContext&);
+Response AdminGetGroup(const Request&, HandlerContext&);
+Response AdminDeleteGroup(const Request&, HandlerContext&);
+Response AdminAddGroupMember(const Request&, HandlerContext&);
+Response AdminRemoveGroupMember(const Request&, HandlerContext&);
+
 // --- room.cc (and the Private Room's portal settings) -----------------------------------------
 Response AdminGetSettings(const Request&, HandlerContext&);
 Response AdminPutSetting(const Request&, HandlerContext&);

@@ -7,8 +7,10 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
 #include <boost/url/url_view.hpp>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -223,6 +225,49 @@ std::map<std::string, std::string> QueryParams(const Request& request) {
     out[std::string(param.key)] = std::string(param.value);
   }
   return out;
+}
+
+std::optional<std::int64_t> IntQueryParam(const std::map<std::string, std::string>& params,
+                                          const std::string& name, std::int64_t min,
+                                          std::int64_t max) {
+  const auto it = params.find(name);
+  if (it == params.end()) return std::nullopt;
+  std::int64_t v = 0;
+  const auto& s = it->second;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || v < min || v > max) {
+    ThrowInvalid("query parameter '" + name + "' must be a whole number from " +
+                 std::to_string(min) + " to " + std::to_string(max));
+  }
+  return v;
+}
+
+std::optional<std::string> TextQueryParam(const std::map<std::string, std::string>& params,
+                                          const std::string& name) {
+  const auto it = params.find(name);
+  if (it == params.end()) return std::nullopt;
+  if (it->second.empty()) ThrowInvalid("query parameter '" + name + "' must not be empty");
+  return it->second;
+}
+
+storage::PageQuery PageQueryParams(const std::map<std::string, std::string>& params) {
+  storage::PageQuery page;
+  page.limit = static_cast<std::size_t>(IntQueryParam(params, "limit", 1, 1000).value_or(100));
+  page.after = TextQueryParam(params, "after").value_or("");
+  return page;
+}
+
+std::optional<std::string> DecodePathSegment(std::string_view segment) {
+  auto encoded = boost::urls::make_pct_string_view(segment);
+  if (!encoded) return std::nullopt;
+  return encoded->decode();
+}
+
+std::string DetailJson(
+    std::initializer_list<std::pair<std::string_view, boost::json::value>> fields) {
+  boost::json::object o;
+  for (const auto& [key, value] : fields) o[key] = value;
+  return boost::json::serialize(o);
 }
 
 boost::json::value KdfJson(const storage::KdfRecord& kdf) {

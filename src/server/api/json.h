@@ -13,6 +13,7 @@
 #include <boost/json/value.hpp>
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -65,6 +66,24 @@ struct ApiError : std::runtime_error {
 
 // Decoded query parameters of the request target (later duplicates win). 400 on bad encoding.
 [[nodiscard]] std::map<std::string, std::string> QueryParams(const Request& request);
+// Readers of one query parameter, unset when absent; 400 invalid_request naming the parameter
+// when it is not a whole number in [min, max], or is empty.
+[[nodiscard]] std::optional<std::int64_t> IntQueryParam(
+    const std::map<std::string, std::string>& params, const std::string& name, std::int64_t min,
+    std::int64_t max);
+[[nodiscard]] std::optional<std::string> TextQueryParam(
+    const std::map<std::string, std::string>& params, const std::string& name);
+// `limit` (1..1000, default 100) and `after` (the key the previous page ended with) of the
+// listings sorted by a text key (users, groups).
+[[nodiscard]] storage::PageQuery PageQueryParams(const std::map<std::string, std::string>& params);
+
+// A route parameter ({name} segment) as text: route parameters arrive as sent, so an email or
+// a name with spaces arrives percent-encoded. nullopt when the encoding is broken.
+[[nodiscard]] std::optional<std::string> DecodePathSegment(std::string_view segment);
+
+// A short JSON object for an audit event's detail: {"key": value, ...}.
+[[nodiscard]] std::string DetailJson(
+    std::initializer_list<std::pair<std::string_view, boost::json::value>> fields);
 
 [[nodiscard]] boost::json::value KdfJson(const storage::KdfRecord& kdf);
 [[nodiscard]] std::string B64(const std::vector<std::uint8_t>& bytes);

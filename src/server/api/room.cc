@@ -22,7 +22,6 @@
 #include <algorithm>
 #include <charconv>
 #include <limits>
-#include <set>
 
 namespace strongroom::server::api {
 namespace {
@@ -42,14 +41,6 @@ constexpr std::size_t kExpiredSweep = 16;     // Abandoned uploads removed per n
 
 ApiError NotFound(std::string_view what) {
   return ApiError(http::status::not_found, "not_found", "no such " + std::string(what));
-}
-
-// --- settings -------------------------------------------------------------------------------
-
-// Printable ASCII without spaces, as a container's content type (format.md) may be.
-bool IsValidContentType(std::string_view t) {
-  return !t.empty() && t.size() <= crypto::kMaxContentTypeSize &&
-         std::all_of(t.begin(), t.end(), [](char c) { return c > 0x20 && c < 0x7f; });
 }
 
 // A signed-in caller for whom the Private Room is on.

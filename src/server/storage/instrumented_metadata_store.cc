@@ -34,7 +34,7 @@ std::optional<Role> ParseRole(std::string_view name) noexcept {
 
 namespace {
 
-constexpr std::array<std::string_view, 49> kOperationNames = {
+constexpr std::array<std::string_view, 59> kOperationNames = {
     "GetSetting",
     "PutSetting",
     "PutSettingIfAbsent",
@@ -66,6 +66,16 @@ constexpr std::array<std::string_view, 49> kOperationNames = {
     "UseTotpRecoveryCode",
     "ReplaceTotpRecoveryCodes",
     "DeleteTotp",
+    "ListUsers",
+    "ListUserGroups",
+    "ChangeUserAccess",
+    "CreateGroup",
+    "FindGroup",
+    "ListGroups",
+    "DeleteGroup",
+    "ListGroupMembers",
+    "AddGroupMember",
+    "RemoveGroupMember",
     "CreateRoomFolder",
     "FindRoomFolder",
     "FindRoomRoot",
@@ -259,6 +269,55 @@ result<void> InstrumentedMetadataStore::ReplaceTotpRecoveryCodes(
 result<void> InstrumentedMetadataStore::DeleteTotp(std::string_view user_id,
                                                    const AuditEvent& audit) {
   return Timed("DeleteTotp", [&] { return inner_->DeleteTotp(user_id, audit); });
+}
+
+result<std::vector<UserSummary>> InstrumentedMetadataStore::ListUsers(const PageQuery& page) {
+  return Timed("ListUsers", [&] { return inner_->ListUsers(page); });
+}
+
+result<std::vector<std::string>> InstrumentedMetadataStore::ListUserGroups(
+    std::string_view user_id) {
+  return Timed("ListUserGroups", [&] { return inner_->ListUserGroups(user_id); });
+}
+
+result<std::int64_t> InstrumentedMetadataStore::ChangeUserAccess(const AccessChange& change) {
+  return Timed("ChangeUserAccess", [&] { return inner_->ChangeUserAccess(change); });
+}
+
+result<void> InstrumentedMetadataStore::CreateGroup(const GroupRecord& group,
+                                                    const AuditEvent& audit) {
+  return Timed("CreateGroup", [&] { return inner_->CreateGroup(group, audit); });
+}
+
+result<GroupRecord> InstrumentedMetadataStore::FindGroup(std::string_view name) {
+  return Timed("FindGroup", [&] { return inner_->FindGroup(name); });
+}
+
+result<std::vector<GroupRecord>> InstrumentedMetadataStore::ListGroups(const PageQuery& page) {
+  return Timed("ListGroups", [&] { return inner_->ListGroups(page); });
+}
+
+result<void> InstrumentedMetadataStore::DeleteGroup(std::string_view name,
+                                                    const AuditEvent& audit) {
+  return Timed("DeleteGroup", [&] { return inner_->DeleteGroup(name, audit); });
+}
+
+result<std::vector<UserSummary>> InstrumentedMetadataStore::ListGroupMembers(
+    std::string_view name, const PageQuery& page) {
+  return Timed("ListGroupMembers", [&] { return inner_->ListGroupMembers(name, page); });
+}
+
+result<void> InstrumentedMetadataStore::AddGroupMember(std::string_view name,
+                                                       std::string_view user_id,
+                                                       const AuditEvent& audit) {
+  return Timed("AddGroupMember", [&] { return inner_->AddGroupMember(name, user_id, audit); });
+}
+
+result<void> InstrumentedMetadataStore::RemoveGroupMember(std::string_view name,
+                                                          std::string_view user_id,
+                                                          const AuditEvent& audit) {
+  return Timed("RemoveGroupMember",
+               [&] { return inner_->RemoveGroupMember(name, user_id, audit); });
 }
 
 result<void> InstrumentedMetadataStore::CreateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) {

@@ -87,6 +87,20 @@ class InstrumentedMetadataStore final : public MetadataStore {
                                                       const std::vector<std::string>& digests,
                                                       const AuditEvent& audit) override;
   [[nodiscard]] result<void> DeleteTotp(std::string_view user_id, const AuditEvent& audit) override;
+  [[nodiscard]] result<std::vector<UserSummary>> ListUsers(const PageQuery& page) override;
+  [[nodiscard]] result<std::vector<std::string>> ListUserGroups(std::string_view user_id) override;
+  [[nodiscard]] result<std::int64_t> ChangeUserAccess(const AccessChange& change) override;
+  [[nodiscard]] result<void> CreateGroup(const GroupRecord& group,
+                                         const AuditEvent& audit) override;
+  [[nodiscard]] result<GroupRecord> FindGroup(std::string_view name) override;
+  [[nodiscard]] result<std::vector<GroupRecord>> ListGroups(const PageQuery& page) override;
+  [[nodiscard]] result<void> DeleteGroup(std::string_view name, const AuditEvent& audit) override;
+  [[nodiscard]] result<std::vector<UserSummary>> ListGroupMembers(std::string_view name,
+                                                                  const PageQuery& page) override;
+  [[nodiscard]] result<void> AddGroupMember(std::string_view name, std::string_view user_id,
+                                            const AuditEvent& audit) override;
+  [[nodiscard]] result<void> RemoveGroupMember(std::string_view name, std::string_view user_id,
+                                               const AuditEvent& audit) override;
 
   [[nodiscard]] result<void> CreateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) override;
   [[nodiscard]] result<RoomFolder> FindRoomFolder(std::string_view id) override;

@@ -127,6 +127,11 @@ result<std::int64_t> SessionCachingMetadataStore::DeleteExpiredSessions(TimeMs n
   return Invalidating([&] { return inner_->DeleteExpiredSessions(now); });
 }
 
+result<std::int64_t> SessionCachingMetadataStore::ChangeUserAccess(const AccessChange& change) {
+  // A cached answer holds the user's role and state, and the sessions this may remove.
+  return Invalidating([&] { return inner_->ChangeUserAccess(change); });
+}
+
 // --- appends to the logs: no cached answer holds them ----------------------------------------------
 
 result<void> SessionCachingMetadataStore::RecordLoginAttempt(const LoginAttempt& attempt) {
@@ -222,6 +227,52 @@ result<void> SessionCachingMetadataStore::ReplaceTotpRecoveryCodes(
 result<void> SessionCachingMetadataStore::DeleteTotp(std::string_view user_id,
                                                      const AuditEvent& audit) {
   return Invalidating([&] { return inner_->DeleteTotp(user_id, audit); });
+}
+
+// --- groups: no cached answer holds a group or a membership; writes leave the cache alone --------
+
+result<std::vector<UserSummary>> SessionCachingMetadataStore::ListUsers(const PageQuery& page) {
+  return inner_->ListUsers(page);
+}
+
+result<std::vector<std::string>> SessionCachingMetadataStore::ListUserGroups(
+    std::string_view user_id) {
+  return inner_->ListUserGroups(user_id);
+}
+
+result<void> SessionCachingMetadataStore::CreateGroup(const GroupRecord& group,
+                                                      const AuditEvent& audit) {
+  return inner_->CreateGroup(group, audit);
+}
+
+result<GroupRecord> SessionCachingMetadataStore::FindGroup(std::string_view name) {
+  return inner_->FindGroup(name);
+}
+
+result<std::vector<GroupRecord>> SessionCachingMetadataStore::ListGroups(const PageQuery& page) {
+  return inner_->ListGroups(page);
+}
+
+result<void> SessionCachingMetadataStore::DeleteGroup(std::string_view name,
+                                                      const AuditEvent& audit) {
+  return inner_->DeleteGroup(name, audit);
+}
+
+result<std::vector<UserSummary>> SessionCachingMetadataStore::ListGroupMembers(
+    std::string_view name, const PageQuery& page) {
+  return inner_->ListGroupMembers(name, page);
+}
+
+result<void> SessionCachingMetadataStore::AddGroupMember(std::string_view name,
+                                                         std::string_view user_id,
+                                                         const AuditEvent& audit) {
+  return inner_->AddGroupMember(name, user_id, audit);
+}
+
+result<void> SessionCachingMetadataStore::RemoveGroupMember(std::string_view name,
+                                                            std::string_view user_id,
+                                                            const AuditEvent& audit) {
+  return inner_->RemoveGroupMember(name, user_id, audit);
 }
 
 // --- Private Room: no cached answer holds a room row; writes leave the cache alone -----------

@@ -12,11 +12,12 @@
 //     to settings, invitations, users or sessions clears the whole cache after it returns
 //     (and a read that raced with it is not kept); TouchSession updates the cached
 //     last_seen_at in place instead, so frequent touches do not empty the cache.
-//     RecordLoginAttempt, AppendAudit, the Private Room methods and the two-factor methods
-//     other than ConfirmTotp and DeleteTotp (which change UserRecord::totp_enabled) change
-//     nothing a cached answer holds and clear nothing. So revocation, logout, password
-//     change, deactivation, 2FA on and off: at once. A new MetadataStore method must be
-//     classified here (a test enforces it).
+//     RecordLoginAttempt, AppendAudit, the group methods, the Private Room methods and the
+//     two-factor methods other than ConfirmTotp and DeleteTotp (which change
+//     UserRecord::totp_enabled) change nothing a cached answer holds and clear nothing.
+//     ChangeUserAccess (role, deactivation, revoking a user's sessions) clears it. So
+//     revocation, logout, password change, role change, deactivation, 2FA on and off: at
+//     once. A new MetadataStore method must be classified here (a test enforces it).
 //   * A cached session is still checked against `now`: it stops working at expires_at.
 //   * Only successful answers are kept; a miss (not_found) always asks the wrapped store.
 // What may lag, by at most `ttl`: writes made *elsewhere* — another strongroomd process on
@@ -107,6 +108,20 @@ class SessionCachingMetadataStore final : public MetadataStore {
                                                       const std::vector<std::string>& digests,
                                                       const AuditEvent& audit) override;
   [[nodiscard]] result<void> DeleteTotp(std::string_view user_id, const AuditEvent& audit) override;
+  [[nodiscard]] result<std::vector<UserSummary>> ListUsers(const PageQuery& page) override;
+  [[nodiscard]] result<std::vector<std::string>> ListUserGroups(std::string_view user_id) override;
+  [[nodiscard]] result<std::int64_t> ChangeUserAccess(const AccessChange& change) override;
+  [[nodiscard]] result<void> CreateGroup(const GroupRecord& group,
+                                         const AuditEvent& audit) override;
+  [[nodiscard]] result<GroupRecord> FindGroup(std::string_view name) override;
+  [[nodiscard]] result<std::vector<GroupRecord>> ListGroups(const PageQuery& page) override;
+  [[nodiscard]] result<void> DeleteGroup(std::string_view name, const AuditEvent& audit) override;
+  [[nodiscard]] result<std::vector<UserSummary>> ListGroupMembers(std::string_view name,
+                                                                  const PageQuery& page) override;
+  [[nodiscard]] result<void> AddGroupMember(std::string_view name, std::string_view user_id,
+                                            const AuditEvent& audit) override;
+  [[nodiscard]] result<void> RemoveGroupMember(std::string_view name, std::string_view user_id,
+                                               const AuditEvent& audit) override;
 
   [[nodiscard]] result<void> CreateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) override;
   [[nodiscard]] result<RoomFolder> FindRoomFolder(std::string_view id) override;

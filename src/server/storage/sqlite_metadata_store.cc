@@ -195,11 +195,33 @@ CREATE TABLE totp_recovery_codes (
 ) STRICT;
 )sql";
 
+// Administration (issue 6): groups of users. A group name is unique regardless of ASCII case
+// (NOCASE), which also orders listings and finds a group by name. Memberships go with their
+// group and with their user; created_by names a user but carries no foreign key (a record of
+// who made the group outlives the account). AUTOINCREMENT: a deleted group's id is never
+// reused, so nothing can ever point at a later group by mistake.
+constexpr std::string_view kSchemaV5 = R"sql(
+CREATE TABLE user_groups (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  name       TEXT NOT NULL COLLATE NOCASE UNIQUE CHECK (length(name) BETWEEN 1 AND 256),
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE user_group_members (
+  group_id INTEGER NOT NULL REFERENCES user_groups(id) ON DELETE CASCADE,
+  user_id  TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  PRIMARY KEY (group_id, user_id)
+) STRICT;
+CREATE INDEX user_group_members_user ON user_group_members(user_id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "accounts: settings, users, invitations, sessions, login history, audit", kSchemaV1},
     {2, "private room: folders, files, recipients", kSchemaV2},
     {3, "private room: uploads in progress", kSchemaV3},
     {4, "two-factor authentication: TOTP enrolments, recovery codes", kSchemaV4},
+    {5, "administration: groups of users", kSchemaV5},
 };
 
 constexpr std::size_t kMaxQueryLimit = 1000;
@@ -1600,6 +1622,240 @@ result<void> SqliteMetadataStore::DeleteTotp(std::string_view user_id, const Aud
     (*s)->Bind(1, user_id);
     if (auto r = Run(**s); !r) return r;
     if (db.Changes() != 1) return errc::not_found;
+    return InsertAudit(db, audit);
+  });
+}
+
+// --- administration: accounts and groups ------------------------------------------------------
+
+namespace {
+
+constexpr std::size_t kMaxGroupName = 256;  // As the CHECK in kSchemaV5.
+
+bool ValidPage(const PageQuery& page) {
+  return page.limit >= 1 && page.limit <= kMaxQueryLimit;
+}
+
+constexpr std::string_view kSummaryColumns =
+    "id, email, display_name, role, active, created_at, updated_at";
+
+// Steps a bound statement selecting kSummaryColumns (qualified or not) to the end.
+result<std::vector<UserSummary>> ReadSummaries(Statement& s) {
+  std::vector<UserSummary> out;
+  for (;;) {
+    auto row = s.Step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    auto role = RoleFromColumn(s.ColumnInt(3));
+    if (!role) return errc::io_error;  // Only a damaged file breaks the CHECK.
+    UserSummary u;
+    u.id = s.ColumnText(0);
+    u.email = s.ColumnText(1);
+    u.display_name = s.ColumnText(2);
+    u.role = *role;
+    u.active = s.ColumnInt(4) != 0;
+    u.created_at = s.ColumnInt(5);
+    u.updated_at = s.ColumnInt(6);
+    out.push_back(std::move(u));
+  }
+}
+
+result<std::vector<std::string>> GroupsOf(SqliteDatabase& db, std::string_view user_id) {
+  static const std::string kSql =
+      "SELECT g.name FROM user_group_members m JOIN user_groups g ON g.id = m.group_id"
+      " WHERE m.user_id = ?1 ORDER BY g.name";
+  return AllRows<std::string>(db, kSql, user_id,
+                              [](const Statement& s) { return s.ColumnText(0); });
+}
+
+result<void> AddGroups(SqliteDatabase& db, std::vector<UserSummary>& users) {
+  for (auto& user : users) {
+    auto groups = GroupsOf(db, user.id);
+    if (!groups) return groups.error();
+    user.groups = std::move(*groups);
+  }
+  return {};
+}
+
+// The group's row id; not_found when there is no such group.
+result<std::int64_t> GroupId(SqliteDatabase& db, std::string_view name) {
+  static const std::string kSql = "SELECT id FROM user_groups WHERE name = ?1";
+  return FirstRow<std::int64_t>(db, kSql, name, [](const Statement& s) { return s.ColumnInt(0); });
+}
+
+constexpr std::string_view kGroupSelect =
+    "SELECT g.name, g.created_by, g.created_at,"
+    " (SELECT count(*) FROM user_group_members m WHERE m.group_id = g.id) FROM user_groups g";
+
+GroupRecord ReadGroup(const Statement& s) {
+  return GroupRecord{s.ColumnText(0), s.ColumnText(1), s.ColumnInt(2), s.ColumnInt(3)};
+}
+
+}  // namespace
+
+result<std::vector<UserSummary>> SqliteMetadataStore::ListUsers(const PageQuery& page) {
+  if (!ValidPage(page)) return errc::invalid_argument;
+  static const std::string kSql =
+      Select(kSummaryColumns, "FROM users WHERE email > ?1 ORDER BY email LIMIT ?2");
+  return Read<std::vector<UserSummary>>(
+      [&](SqliteDatabase& db) -> result<std::vector<UserSummary>> {
+        ReadTransaction snapshot(db);
+        if (auto r = snapshot.status(); !r) return r.error();
+        auto s = db.Cached(kSql);
+        if (!s) return s.error();
+        (*s)->Bind(1, page.after).Bind(2, static_cast<std::int64_t>(page.limit));
+        auto users = ReadSummaries(**s);
+        if (!users) return users.error();
+        if (auto r = AddGroups(db, *users); !r) return r.error();
+        return users;
+      });
+}
+
+result<std::vector<std::string>> SqliteMetadataStore::ListUserGroups(std::string_view user_id) {
+  return Read<std::vector<std::string>>([&](SqliteDatabase& db) { return GroupsOf(db, user_id); });
+}
+
+result<std::int64_t> SqliteMetadataStore::ChangeUserAccess(const AccessChange& change) {
+  if (!ValidRole(change.expected_role) || !ValidAuditResult(change.audit.result) ||
+      (change.role && (!ValidRole(*change.role) || *change.role == Role::owner))) {
+    return errc::invalid_argument;
+  }
+  return Write<std::int64_t>([&](SqliteDatabase& db) -> result<std::int64_t> {
+    Role stored_role = Role::user;
+    bool stored_active = true;
+    {
+      auto s = db.Cached("SELECT role, active FROM users WHERE id = ?1");
+      if (!s) return s.error();
+      (*s)->Bind(1, change.user_id);
+      auto row = (*s)->Step();
+      if (!row) return row.error();
+      if (!*row) return errc::not_found;
+      auto role = RoleFromColumn((*s)->ColumnInt(0));
+      if (!role) return errc::io_error;
+      stored_role = *role;
+      stored_active = (*s)->ColumnInt(1) != 0;
+    }
+    if (stored_role != change.expected_role) return errc::conflict;
+    const Role role = change.role.value_or(stored_role);
+    const bool active = change.active.value_or(stored_active);
+    if (stored_role == Role::owner && (role != Role::owner || !active)) return errc::conflict;
+    if (role != stored_role || active != stored_active) {
+      auto s = db.Cached("UPDATE users SET role = ?2, active = ?3, updated_at = ?4 WHERE id = ?1");
+      if (!s) return s.error();
+      (*s)->Bind(1, change.user_id)
+          .Bind(2, std::int64_t{static_cast<int>(role)})
+          .Bind(3, std::int64_t{active ? 1 : 0})
+          .Bind(4, change.now);
+      if (auto r = Run(**s); !r) return r.error();
+    }
+    std::int64_t removed = 0;
+    if (change.revoke_sessions || !active) {
+      auto s = db.Cached("DELETE FROM sessions WHERE user_id = ?1");
+      if (!s) return s.error();
+      (*s)->Bind(1, change.user_id);
+      if (auto r = Run(**s); !r) return r.error();
+      removed = db.Changes();
+    }
+    if (auto r = InsertAudit(db, change.audit); !r) return r.error();
+    return removed;
+  });
+}
+
+result<void> SqliteMetadataStore::CreateGroup(const GroupRecord& group, const AuditEvent& audit) {
+  if (group.name.empty() || group.name.size() > kMaxGroupName || !ValidAuditResult(audit.result)) {
+    return errc::invalid_argument;
+  }
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    auto s =
+        db.Cached("INSERT INTO user_groups (name, created_by, created_at) VALUES (?1, ?2, ?3)");
+    if (!s) return s.error();
+    (*s)->Bind(1, group.name).Bind(2, group.created_by).Bind(3, group.created_at);
+    if (auto r = Run(**s); !r) return r;  // already_exists: the name is taken (NOCASE).
+    return InsertAudit(db, audit);
+  });
+}
+
+result<GroupRecord> SqliteMetadataStore::FindGroup(std::string_view name) {
+  static const std::string kSql = std::string(kGroupSelect) + " WHERE g.name = ?1";
+  return Read<GroupRecord>(
+      [&](SqliteDatabase& db) { return FirstRow<GroupRecord>(db, kSql, name, ReadGroup); });
+}
+
+result<std::vector<GroupRecord>> SqliteMetadataStore::ListGroups(const PageQuery& page) {
+  if (!ValidPage(page)) return errc::invalid_argument;
+  static const std::string kSql =
+      std::string(kGroupSelect) + " WHERE g.name > ?1 ORDER BY g.name LIMIT ?2";
+  return Read<std::vector<GroupRecord>>(
+      [&](SqliteDatabase& db) -> result<std::vector<GroupRecord>> {
+        auto s = db.Cached(kSql);
+        if (!s) return s.error();
+        (*s)->Bind(1, page.after).Bind(2, static_cast<std::int64_t>(page.limit));
+        return CollectRows<GroupRecord>(**s, ReadGroup);
+      });
+}
+
+result<void> SqliteMetadataStore::DeleteGroup(std::string_view name, const AuditEvent& audit) {
+  if (!ValidAuditResult(audit.result)) return errc::invalid_argument;
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    auto s = db.Cached("DELETE FROM user_groups WHERE name = ?1");  // Memberships cascade.
+    if (!s) return s.error();
+    (*s)->Bind(1, name);
+    if (auto r = Run(**s); !r) return r;
+    if (db.Changes() == 0) return errc::not_found;
+    return InsertAudit(db, audit);
+  });
+}
+
+result<std::vector<UserSummary>> SqliteMetadataStore::ListGroupMembers(std::string_view name,
+                                                                       const PageQuery& page) {
+  if (!ValidPage(page)) return errc::invalid_argument;
+  static const std::string kSql = "SELECT " + Qualified(kSummaryColumns, "u") +
+                                  " FROM user_group_members m JOIN users u ON u.id = m.user_id"
+                                  " WHERE m.group_id = ?1 AND u.email > ?2"
+                                  " ORDER BY u.email LIMIT ?3";
+  return Read<std::vector<UserSummary>>(
+      [&](SqliteDatabase& db) -> result<std::vector<UserSummary>> {
+        ReadTransaction snapshot(db);
+        if (auto r = snapshot.status(); !r) return r.error();
+        auto group = GroupId(db, name);
+        if (!group) return group.error();
+        auto s = db.Cached(kSql);
+        if (!s) return s.error();
+        (*s)->Bind(1, *group).Bind(2, page.after).Bind(3, static_cast<std::int64_t>(page.limit));
+        auto users = ReadSummaries(**s);
+        if (!users) return users.error();
+        if (auto r = AddGroups(db, *users); !r) return r.error();
+        return users;
+      });
+}
+
+result<void> SqliteMetadataStore::AddGroupMember(std::string_view name, std::string_view user_id,
+                                                 const AuditEvent& audit) {
+  if (!ValidAuditResult(audit.result)) return errc::invalid_argument;
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    auto group = GroupId(db, name);
+    if (!group) return group.error();
+    auto s = db.Cached("INSERT INTO user_group_members (group_id, user_id) VALUES (?1, ?2)");
+    if (!s) return s.error();
+    (*s)->Bind(1, *group).Bind(2, user_id);
+    // The foreign key makes an unknown user not_found; the primary key a second membership
+    // already_exists.
+    if (auto r = Run(**s); !r) return r;
+    return InsertAudit(db, audit);
+  });
+}
+
+result<void> SqliteMetadataStore::RemoveGroupMember(std::string_view name, std::string_view user_id,
+                                                    const AuditEvent& audit) {
+  if (!ValidAuditResult(audit.result)) return errc::invalid_argument;
+  return Write<void>([&](SqliteDatabase& db) -> result<void> {
+    auto group = GroupId(db, name);
+    if (!group) return group.error();
+    auto s = db.Cached("DELETE FROM user_group_members WHERE group_id = ?1 AND user_id = ?2");
+    if (!s) return s.error();
+    (*s)->Bind(1, *group).Bind(2, user_id);
+    if (auto r = Run(**s); !r) return r;
+    if (db.Changes() == 0) return errc::not_found;
     return InsertAudit(db, audit);
   });
 }

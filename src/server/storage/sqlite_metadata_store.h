@@ -1,8 +1,10 @@
 // SqliteMetadataStore: the metadata store (strongroom/storage/metadata_store.h) in one SQLite
 // file. Internal to strongroom_server.
 //
-// Schema: migration 1 in sqlite_metadata_store.cc (STRICT tables: settings, users,
-// invitations, sessions, login_attempts, audit_events). The audit trail and the login history
+// Schema: the migrations in sqlite_metadata_store.cc (STRICT tables: settings, users,
+// invitations, sessions, login_attempts, audit_events; the Private Room's room_items,
+// room_recipients, room_uploads; user_groups and user_group_members, whose names compare
+// without ASCII case through COLLATE NOCASE). The audit trail and the login history
 // are append-only in the database itself: triggers abort any UPDATE or DELETE on them, so
 // not even a bug (or a later migration's mistake) in this process can rewrite history.
 //
@@ -107,6 +109,20 @@ class SqliteMetadataStore final : public MetadataStore {
                                                       const std::vector<std::string>& digests,
                                                       const AuditEvent& audit) override;
   [[nodiscard]] result<void> DeleteTotp(std::string_view user_id, const AuditEvent& audit) override;
+  [[nodiscard]] result<std::vector<UserSummary>> ListUsers(const PageQuery& page) override;
+  [[nodiscard]] result<std::vector<std::string>> ListUserGroups(std::string_view user_id) override;
+  [[nodiscard]] result<std::int64_t> ChangeUserAccess(const AccessChange& change) override;
+  [[nodiscard]] result<void> CreateGroup(const GroupRecord& group,
+                                         const AuditEvent& audit) override;
+  [[nodiscard]] result<GroupRecord> FindGroup(std::string_view name) override;
+  [[nodiscard]] result<std::vector<GroupRecord>> ListGroups(const PageQuery& page) override;
+  [[nodiscard]] result<void> DeleteGroup(std::string_view name, const AuditEvent& audit) override;
+  [[nodiscard]] result<std::vector<UserSummary>> ListGroupMembers(std::string_view name,
+                                                                  const PageQuery& page) override;
+  [[nodiscard]] result<void> AddGroupMember(std::string_view name, std::string_view user_id,
+                                            const AuditEvent& audit) override;
+  [[nodiscard]] result<void> RemoveGroupMember(std::string_view name, std::string_view user_id,
+                                               const AuditEvent& audit) override;
 
   [[nodiscard]] result<void> CreateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) override;
   [[nodiscard]] result<RoomFolder> FindRoomFolder(std::string_view id) override;
