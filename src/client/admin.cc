@@ -89,7 +89,8 @@ AdminUser ReadUser(Fields& f) {
               .active = f.Bool("active"),
               .created_at = f.OptionalString("created_at"),
               .updated_at = f.OptionalString("updated_at"),
-              .groups = {}};
+              .groups = {},
+              .two_factor = f.Bool("two_factor")};
   for (const json::value& g : f.Array("groups")) {
     if (g.is_string()) u.groups.emplace_back(g.get_string());
   }
@@ -239,6 +240,21 @@ Result<AdminUserChange> AdminClient::SetRole(std::string_view user, std::string_
 Result<AdminUserChange> AdminClient::RevokeSessions(std::string_view user) {
   const json::object body;
   return ReadChange(api_.CallJson(Method::post, UserPath(user) + "/revoke-sessions", &body), false);
+}
+
+Result<AdminUserChange> AdminClient::ResetTwoFactor(std::string_view user) {
+  const json::object body;
+  return ReadChange(api_.CallJson(Method::post, UserPath(user) + "/reset-2fa", &body), true);
+}
+
+Result<boost::json::object> AdminClient::Settings() {
+  return api_.CallJson(Method::get, "/api/v1/admin/settings", nullptr);
+}
+
+Result<boost::json::object> AdminClient::SetSetting(std::string_view key,
+                                                    const boost::json::value& value) {
+  const json::object body{{"key", key}, {"value", value}};
+  return api_.CallJson(Method::put, "/api/v1/admin/settings", &body);
 }
 
 Result<AdminGroupList> AdminClient::ListGroups() {

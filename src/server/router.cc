@@ -103,6 +103,8 @@ constexpr std::array kRoutes{
     Route{http::verb::put, "/api/v1/admin/users/{user}/role", &api::AdminSetUserRole},
     Route{http::verb::post, "/api/v1/admin/users/{user}/revoke-sessions",
           &api::AdminRevokeUserSessions},
+    Route{http::verb::post, "/api/v1/admin/users/{user}/reset-2fa",
+          &api::AdminResetUserTwoFactor},
     Route{http::verb::get, "/api/v1/admin/groups", &api::AdminListGroups},
     Route{http::verb::post, "/api/v1/admin/groups", &api::AdminCreateGroup},
     Route{http::verb::get, "/api/v1/admin/groups/{name}", &api::AdminGetGroup},

@@ -4,6 +4,12 @@
 #include "strongroom/cli_output.h"
 #include "strongroom/client/admin.h"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <iostream>
 
 namespace strongroom::cli {
@@ -35,12 +41,82 @@ std::string Joined(const std::vector<std::string>& names) {
   return out;
 }
 
-std::vector<std::string> UserRow(const client::AdminUser& u) {
-  return {u.email, u.display_name, u.role, Status(u.active), Joined(u.groups), u.created_at};
+std::string OnOff(bool on) {
+  return on ? "on" : "off";
 }
 
-const std::vector<std::string> kUserHeader = {"EMAIL",  "NAME",   "ROLE",
-                                              "STATUS", "GROUPS", "CREATED"};
+std::vector<std::string> UserRow(const client::AdminUser& u) {
+  return {u.email,           u.display_name,   u.role,      Status(u.active),
+          OnOff(u.two_factor), Joined(u.groups), u.created_at};
+}
+
+const std::vector<std::string> kUserHeader = {"EMAIL", "NAME",   "ROLE",   "STATUS",
+                                              "2FA",   "GROUPS", "CREATED"};
+
+// A setting's value for people: lists comma-separated, everything else as JSON.
+std::string SettingText(const boost::json::value& v) {
+  if (!v.is_array()) return boost::json::serialize(v);
+  std::string out;
+  for (const auto& item : v.get_array()) {
+    out += (out.empty() ? "" : ",") +
+           (item.is_string() ? std::string(item.get_string()) : boost::json::serialize(item));
+  }
+  return out;
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string Trimmed(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return std::string(s);
+}
+
+// The JSON value to send for `text`, given the setting's current value (null: a key the
+// server did not list, which it will refuse with its own message). JSON of the setting's type
+// is taken as it is; otherwise the text is read as that type: a boolean as true/false (or
+// on/off, yes/no), a number as a whole number, a list as comma-separated items ("" is empty).
+// nullopt when the text cannot be a value of the type.
+std::optional<boost::json::value> SettingValue(const std::string& text,
+                                               const boost::json::value& current) {
+  boost::system::error_code ec;
+  boost::json::value parsed = boost::json::parse(text, ec);
+  const bool is_json = !ec;
+  if (current.is_null()) return is_json ? parsed : boost::json::value(boost::json::string(text));
+  if (is_json && parsed.kind() == current.kind()) return parsed;
+  if (is_json && parsed.is_number() && current.is_number()) return parsed;
+  if (current.is_bool()) {
+    const std::string word = Lower(Trimmed(text));
+    if (word == "true" || word == "on" || word == "yes") return boost::json::value(true);
+    if (word == "false" || word == "off" || word == "no") return boost::json::value(false);
+    return std::nullopt;
+  }
+  if (current.is_array()) {
+    boost::json::array items;
+    std::string_view rest = text;
+    while (!Trimmed(rest).empty()) {
+      const auto comma = rest.find(',');
+      const std::string item = Trimmed(rest.substr(0, comma));
+      if (item.empty()) return std::nullopt;  // "a,,b" or a trailing comma: a typo.
+      items.emplace_back(item);
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+      if (Trimmed(rest).empty()) return std::nullopt;
+    }
+    return boost::json::value(std::move(items));
+  }
+  return std::nullopt;  // A number the text is not.
+}
+
+std::string TypeHelp(const boost::json::value& current) {
+  if (current.is_bool()) return "true or false";
+  if (current.is_array()) return "a comma-separated list (or a JSON array; \"\" for none)";
+  return "a whole number";
+}
 
 // One administration command with its session: the runner of every subcommand.
 class Admin {
@@ -78,6 +154,7 @@ class Admin {
               << "user id: " << Printable(u.id) << "\n"
               << "role: " << Printable(u.role) << "\n"
               << "status: " << Status(u.active) << "\n"
+              << "two-factor: " << OnOff(u.two_factor) << "\n"
               << "created: " << Printable(u.created_at) << "\n"
               << "updated: " << Printable(u.updated_at) << "\n"
               << "groups: " << (u.groups.empty() ? "(none)" : Printable(Joined(u.groups))) << "\n"
@@ -98,6 +175,7 @@ class Admin {
     if (what == "reactivate") r = admin_.Reactivate(o_.a);
     if (what == "role") r = admin_.SetRole(o_.a, o_.b);
     if (what == "revoke-sessions") r = admin_.RevokeSessions(o_.a);
+    if (what == "reset-2fa") r = admin_.ResetTwoFactor(o_.a);
     if (!r) return Fail(r.error());
     if (o_.json) return Json(r->raw);
     const std::string email = Printable(r->user.email.empty() ? o_.a : r->user.email, 254);
@@ -108,6 +186,9 @@ class Admin {
       std::cout << "Reactivated " << email << ".\n";
     } else if (what == "role") {
       std::cout << "Role of " << email << ": " << Printable(r->user.role) << ".\n";
+    } else if (what == "reset-2fa") {
+      std::cout << "Two-factor sign-in of " << email
+                << " removed; they enrol again with strongroom 2fa enable.\n";
     } else {
       std::cout << "Revoked " << r->revoked_sessions << " session(s) of " << email << ".\n";
     }
@@ -164,6 +245,35 @@ class Admin {
     if (what == "remove") {
       std::cout << "Removed " << Printable(o_.b) << " from " << group << count << ".\n";
     }
+    return kExitOk;
+  }
+
+  int SettingsShow() {
+    auto settings = admin_.Settings();
+    if (!settings) return Fail(settings.error());
+    if (o_.json) return Json(*settings);
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& [key, value] : *settings) rows.push_back({key, SettingText(value)});
+    std::sort(rows.begin(), rows.end());
+    PrintTable({"KEY", "VALUE"}, rows);
+    return kExitOk;
+  }
+
+  int SettingsSet() {
+    auto settings = admin_.Settings();  // For the setting's type.
+    if (!settings) return Fail(settings.error());
+    const boost::json::value* current = settings->if_contains(o_.a);
+    const auto value = SettingValue(o_.b, current ? *current : boost::json::value());
+    if (!value) {
+      return UsageError("admin settings set: " + Printable(o_.a) + " takes " +
+                        TypeHelp(*current) + ", not '" + Printable(o_.b, 200) + "'");
+    }
+    auto after = admin_.SetSetting(o_.a, *value);
+    if (!after) return Fail(after.error());
+    if (o_.json) return Json(*after);
+    const boost::json::value* stored = after->if_contains(o_.a);
+    std::cout << "Set " << Printable(o_.a) << " = "
+              << Printable(SettingText(stored ? *stored : *value), 4096) << "\n";
     return kExitOk;
   }
 
@@ -225,6 +335,8 @@ struct AdminCommands::State {
   std::vector<std::pair<CLI::App*, std::string>> groups;
   CLI::App* audit = nullptr;
   CLI::App* logins = nullptr;
+  CLI::App* settings_show = nullptr;
+  CLI::App* settings_set = nullptr;
 };
 
 AdminCommands::AdminCommands(CLI::App& app) : state_(std::make_unique<State>()) {
@@ -263,6 +375,8 @@ AdminCommands::AdminCommands(CLI::App& app) : state_(std::make_unique<State>()) 
       ->required()
       ->check(CLI::IsMember({"admin", "user"}));
   user_arg(user_command("revoke-sessions", "End every session of a user"));
+  user_arg(user_command("reset-2fa",
+                        "Remove a user's two-factor sign-in (lost authenticator and codes)"));
 
   CLI::App* groups = s.admin->add_subcommand("groups", "Manage groups of users");
   groups->require_subcommand(1);
@@ -282,6 +396,18 @@ AdminCommands::AdminCommands(CLI::App& app) : state_(std::make_unique<State>()) 
   CLI::App* remove = group_command("remove", "Remove a user from a group");
   group_arg(remove);
   remove->add_option("email", o.b, "The user's email (or user id)")->required();
+
+  CLI::App* settings = s.admin->add_subcommand("settings", "Show and change portal settings");
+  settings->require_subcommand(1);
+  s.settings_show = settings->add_subcommand("show", "Every portal setting with its value");
+  common(s.settings_show);
+  s.settings_set = settings->add_subcommand("set", "Change one portal setting (audited)");
+  s.settings_set->add_option("key", o.a, "The setting, e.g. password.min_length")->required();
+  s.settings_set
+      ->add_option("value", o.b,
+                   "The value: true/false, a number, or a comma-separated list (or JSON)")
+      ->required();
+  common(s.settings_set);
 
   s.audit = s.admin->add_subcommand("audit", "The portal's audit trail, newest first");
   s.audit->add_option("--from", o.audit.from, "Events at or after this time (RFC 3339 UTC)");
@@ -326,6 +452,8 @@ std::optional<int> AdminCommands::Run() {
     if (name == "show") return admin.GroupsShow();
     return admin.GroupsChange(name);
   }
+  if (s.settings_show->parsed()) return admin.SettingsShow();
+  if (s.settings_set->parsed()) return admin.SettingsSet();
   if (s.audit->parsed()) return admin.Audit();
   if (s.logins->parsed()) return admin.Logins();
   return UsageError("admin: choose a command (strongroom admin --help)");

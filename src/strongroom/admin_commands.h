@@ -1,5 +1,5 @@
 // The administration commands: `strongroom admin users ...`, `admin groups ...`,
-// `admin audit`, `admin logins`. Specified in docs/cli.md, "Administration"; they need a
+// `admin settings ...`, `admin audit`, `admin logins`. Specified in docs/cli.md, "Administration"; they need a
 // signed-in owner or admin (the server refuses anyone else) and never the password: managing
 // accounts opens no keys.
 #pragma once

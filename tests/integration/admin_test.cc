@@ -12,6 +12,7 @@
 // Cost: the client side of Argon2id runs once per process (every test user shares one
 // password, which the server cannot tell); the CLI signs in with it where a test needs it.
 #include "support/http_client.h"
+#include "support/oath.h"
 #include "support/process.h"
 
 #include "server/router.h"
@@ -386,6 +387,15 @@ class AdminTest : public ::testing::Test {
   HttpReply Post(const User& u, const std::string& target, const json::value& body) {
     return Api(u, "POST", target, json::serialize(body));
   }
+  // Turns on two-factor sign-in for `u` (begin, then confirm with an oathtool code).
+  void EnrolTwoFactor(const User& u) {
+    const HttpReply begun = Post(u, "/api/v1/me/2fa/begin", json::object{});
+    ASSERT_EQ(begun.status, 200) << begun.body;
+    const std::string code = OathtoolCode(JStr(ParseJson(begun.body), "/secret"), CurrentStep());
+    const HttpReply confirmed = Post(u, "/api/v1/me/2fa/confirm", json::object{{"totp", code}});
+    ASSERT_EQ(confirmed.status, 200) << confirmed.body;
+  }
+
   int MeStatus(const std::string& token) {
     return portal_.Request("GET", "/api/v1/me", "", token).status;
   }
@@ -469,6 +479,11 @@ TEST_F(AdminTest, RoleMatrixCoversEveryAdminRouteForEveryRole) {
       {"POST", users + "/{user}/reactivate", users + "/" + alba + "/reactivate", "", 403, 200},
       {"POST", users + "/{user}/revoke-sessions", users + "/" + alba + "/revoke-sessions", "", 403,
        200},
+      // Tina enrolled below: the admin removes her second factor, after which the owner finds
+      // none (409 2fa_not_enabled). An admin's is the owner's to reset; one's own nobody's.
+      {"POST", users + "/{user}/reset-2fa", users + "/" + tina + "/reset-2fa", "", 200, 409},
+      {"POST", users + "/{user}/reset-2fa", users + "/" + alba + "/reset-2fa", "", 403, 409},
+      {"POST", users + "/{user}/reset-2fa", users + "/" + owner + "/reset-2fa", "", 403, 403},
       {"GET", groups, groups, "", 200, 200},
       {"POST", groups, groups, R"({"name":"matrix-{who}"})", 201, 201},
       {"GET", groups + "/{name}", groups + "/matrix-{who}", "", 200, 200},
@@ -500,6 +515,9 @@ TEST_F(AdminTest, RoleMatrixCoversEveryAdminRouteForEveryRole) {
         << " has no row in the role matrix: add one (what a user, an admin and the owner get)";
   }
 
+  ASSERT_NO_FATAL_FAILURE(EnrolTwoFactor(tina_));
+  EXPECT_TRUE(JBool(UserView(tina), "/user/two_factor"));
+
   struct Caller {
     std::string who;
     std::string token;
@@ -523,7 +541,8 @@ TEST_F(AdminTest, RoleMatrixCoversEveryAdminRouteForEveryRole) {
       } else if (expected == 403) {
         EXPECT_EQ(ErrorCode(r), "forbidden") << what;
       } else if (expected == 409) {
-        EXPECT_EQ(ErrorCode(r), "last_owner") << what;
+        EXPECT_EQ(ErrorCode(r), path.ends_with("/reset-2fa") ? "2fa_not_enabled" : "last_owner")
+            << what;
       }
     }
   }
@@ -542,12 +561,18 @@ TEST_F(AdminTest, RoleMatrixCoversEveryAdminRouteForEveryRole) {
   EXPECT_EQ(Count(roles, admin_.user_id, tina_.user_id, "denied"), 2u);
   EXPECT_EQ(Count(roles, admin_.user_id, owner_.user_id, "denied"), 1u);
   EXPECT_EQ(Count(roles, owner_.user_id, owner_.user_id, "denied"), 1u);
+  EXPECT_FALSE(JBool(UserView(tina), "/user/two_factor"));
+  const auto resets = AuditOf("user.2fa_reset");
+  EXPECT_EQ(Count(resets, admin_.user_id, tina_.user_id, "success"), 1u);
+  EXPECT_EQ(Count(resets, admin_.user_id, owner_.user_id, "denied"), 1u);
+  EXPECT_EQ(Count(resets, owner_.user_id, owner_.user_id, "denied"), 1u);
 
   // An admin cannot act on its own account either; its session survives the attempts.
   const std::string adam = "/api/v1/admin/users/adam%40example.com";
   EXPECT_API_ERROR(Api(admin_, "POST", adam + "/deactivate"), 403, "forbidden");
   EXPECT_API_ERROR(Api(admin_, "PUT", adam + "/role", R"({"role":"user"})"), 403, "forbidden");
   EXPECT_API_ERROR(Api(admin_, "POST", adam + "/revoke-sessions"), 403, "forbidden");
+  EXPECT_API_ERROR(Api(admin_, "POST", adam + "/reset-2fa"), 403, "forbidden");
   EXPECT_EQ(MeStatus(admin_.token), 200);
 
   // The owner may end its own sessions (signing out everywhere), this one included.
@@ -566,7 +591,7 @@ TEST_F(AdminTest, UsersAreListedPagedAndShownWithoutCredentials) {
   for (const auto& u : JArr(ParseJson(all.body), "/users")) {
     emails.push_back(JStr(u, "/email"));
     EXPECT_EQ(Keys(u), (std::set<std::string>{"id", "email", "display_name", "role", "active",
-                                              "created_at", "updated_at", "groups"}))
+                                              "created_at", "updated_at", "groups", "two_factor"}))
         << json::serialize(u);
   }
   EXPECT_EQ(emails,
@@ -1003,6 +1028,104 @@ TEST_F(AdminTest, CliAdministersUsersGroupsAndReadsTheLogs) {
   EXPECT_EQ(owner_machine.Cli({"admin"}).exit_code, 2);
   EXPECT_EQ(owner_machine.Cli({"admin", "users"}).exit_code, 2);
   EXPECT_EQ(owner_machine.Cli({"admin", "groups", "add", "x"}).exit_code, 2);
+}
+
+TEST_F(AdminTest, CliShowsAndSetsPortalSettingsAndResetsAUsersTwoFactor) {
+  Machine owner_machine;
+  {
+    const RunResult r = owner_machine.Cli(
+        {"login", "--server", portal_.url(), "--email", "owner@example.com", "--password-stdin"},
+        std::string(kPassword) + "\n");
+    ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  }
+  const auto cli = [&](std::vector<std::string> args) { return owner_machine.Cli(args); };
+  const auto stored = [&](const std::string& key) {
+    const HttpReply r = Api(owner_, "GET", "/api/v1/admin/settings");
+    EXPECT_EQ(r.status, 200) << r.body;
+    const json::value all = ParseJson(r.body);
+    const json::value* v = all.is_object() ? all.as_object().if_contains(key) : nullptr;
+    return v ? *v : json::value();
+  };
+
+  // show: a table of every setting, and for scripts the server's own JSON.
+  const RunResult table = cli({"admin", "settings", "show"});
+  ASSERT_EQ(table.exit_code, 0) << Describe(table);
+  EXPECT_TRUE(table.out.starts_with("KEY")) << table.out;
+  EXPECT_NE(table.out.find("password.min_length"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("room.enabled"), std::string::npos) << table.out;
+  EXPECT_EQ(CliJson(cli({"admin", "settings", "show", "--json"})),
+            ParseJson(Api(owner_, "GET", "/api/v1/admin/settings").body));
+
+  // set: a number, booleans in words, lists comma-separated or as JSON, "" for an empty list;
+  // each answered with the value as stored.
+  const RunResult length = cli({"admin", "settings", "set", "password.min_length", "14"});
+  ASSERT_EQ(length.exit_code, 0) << Describe(length);
+  EXPECT_EQ(length.out, "Set password.min_length = 14\n");
+  EXPECT_EQ(stored("password.min_length"), json::value(14));
+  const RunResult off = cli({"admin", "settings", "set", "room.enabled", "off"});
+  ASSERT_EQ(off.exit_code, 0) << Describe(off);
+  EXPECT_EQ(off.out, "Set room.enabled = false\n");
+  EXPECT_EQ(stored("room.enabled"), json::value(false));
+  ASSERT_EQ(cli({"admin", "settings", "set", "room.enabled", "true"}).exit_code, 0);
+  EXPECT_EQ(stored("room.enabled"), json::value(true));
+  const RunResult domains =
+      cli({"admin", "settings", "set", "registration.trusted_domains", "Example.COM, example.org"});
+  ASSERT_EQ(domains.exit_code, 0) << Describe(domains);
+  EXPECT_EQ(domains.out, "Set registration.trusted_domains = example.com,example.org\n");
+  EXPECT_EQ(stored("registration.trusted_domains"), (json::array{"example.com", "example.org"}));
+  ASSERT_EQ(cli({"admin", "settings", "set", "password.required_classes", R"(["digit","upper"])"})
+                .exit_code,
+            0);
+  EXPECT_EQ(stored("password.required_classes"), (json::array{"digit", "upper"}));
+  ASSERT_EQ(cli({"admin", "settings", "set", "registration.trusted_domains", ""}).exit_code, 0);
+  EXPECT_EQ(stored("registration.trusted_domains"), json::array());
+  const json::value set_json =
+      CliJson(cli({"admin", "settings", "set", "password.min_length", "12", "--json"}));
+  EXPECT_EQ(set_json, ParseJson(Api(owner_, "GET", "/api/v1/admin/settings").body));
+
+  // A value that cannot have the setting's type is a usage error, and nothing is sent; the
+  // server judges everything else (range, unknown keys) and its refusal is the command's.
+  const std::size_t changes = AuditOf("settings.change").size();
+  const RunResult maybe = cli({"admin", "settings", "set", "room.enabled", "maybe"});
+  EXPECT_EQ(maybe.exit_code, 2) << Describe(maybe);
+  EXPECT_NE(maybe.err.find("room.enabled takes true or false"), std::string::npos)
+      << Describe(maybe);
+  EXPECT_EQ(cli({"admin", "settings", "set", "password.min_length", "twelve"}).exit_code, 2);
+  EXPECT_EQ(cli({"admin", "settings", "set", "access.ip_allowlist", "10.0.0.0/8,,"}).exit_code, 2);
+  EXPECT_EQ(AuditOf("settings.change").size(), changes) << "nothing was sent";
+  ExpectCliError(cli({"admin", "settings", "set", "password.min_length", "3"}), "invalid_request");
+  ExpectCliError(cli({"admin", "settings", "set", "room.colour", "blue"}), "invalid_request");
+  EXPECT_EQ(stored("password.min_length"), json::value(12));
+  EXPECT_EQ(cli({"admin", "settings"}).exit_code, 2);
+  EXPECT_EQ(cli({"admin", "settings", "set", "room.enabled"}).exit_code, 2);
+
+  // reset-2fa: for a user who lost the authenticator and the recovery codes.
+  ASSERT_NO_FATAL_FAILURE(EnrolTwoFactor(tina_));
+  const RunResult before = cli({"admin", "users", "show", "tina@example.com"});
+  EXPECT_NE(before.out.find("two-factor: on\n"), std::string::npos) << before.out;
+  const RunResult reset = cli({"admin", "users", "reset-2fa", "tina@example.com"});
+  ASSERT_EQ(reset.exit_code, 0) << Describe(reset);
+  EXPECT_EQ(reset.out,
+            "Two-factor sign-in of tina@example.com removed; they enrol again with strongroom 2fa "
+            "enable.\n");
+  const RunResult after = cli({"admin", "users", "show", "tina@example.com"});
+  EXPECT_NE(after.out.find("two-factor: off\n"), std::string::npos) << after.out;
+  ExpectCliError(cli({"admin", "users", "reset-2fa", "tina@example.com"}), "2fa_not_enabled");
+  ExpectCliError(cli({"admin", "users", "reset-2fa", "owner@example.com"}), "forbidden");
+  // Tina signs in with her password alone again.
+  EXPECT_EQ(Login(tina_.email).status, 200);
+
+  // Users may do none of it.
+  Machine user_machine;
+  {
+    const RunResult r = user_machine.Cli(
+        {"login", "--server", portal_.url(), "--email", "ursula@example.com", "--password-stdin"},
+        std::string(kPassword) + "\n");
+    ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  }
+  ExpectCliError(user_machine.Cli({"admin", "settings", "show"}), "forbidden");
+  ExpectCliError(user_machine.Cli({"admin", "users", "reset-2fa", "tina@example.com"}),
+                 "forbidden");
 }
 
 }  // namespace

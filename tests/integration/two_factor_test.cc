@@ -15,6 +15,7 @@
 // step before and after its own, so a test uses "now" and "now + 1 step" without waiting; a
 // third fresh code for one user within one 30-second step would need a wait (WaitForStep).
 #include "support/http_client.h"
+#include "support/oath.h"
 #include "support/process.h"
 
 #include "strongroom/crypto/encoding.h"
@@ -50,8 +51,6 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using Bytes = std::vector<std::uint8_t>;
-
-constexpr const char* kOathtool = "/usr/bin/oathtool";
 
 // --- small utilities ---------------------------------------------------------------------
 
@@ -150,20 +149,6 @@ std::string Describe(const RunResult& r) {
 }
 
 // --- TOTP codes from oathtool ------------------------------------------------------------
-
-std::int64_t CurrentStep() {
-  return static_cast<std::int64_t>(std::time(nullptr)) / 30;
-}
-
-// The code of time step `step` for a base32 secret, computed by oathtool.
-std::string OathtoolCode(const std::string& base32_secret, std::int64_t step) {
-  const RunResult r = RunProcess(
-      {kOathtool, "--totp", "-b", "--now", "@" + std::to_string(step * 30 + 1), base32_secret});
-  EXPECT_EQ(r.exit_code, 0) << Describe(r);
-  const std::string code = Trim(r.out);
-  EXPECT_EQ(code.size(), 6u) << code;
-  return code;
-}
 
 // A code of the same time step that is not this one (a mistyped code).
 std::string WrongCode(const std::string& code) {

@@ -1752,8 +1752,9 @@ TYPED_TEST_P(MetadataStoreConformance, DeleteTotpRemovesTheEnrolmentAndItsRecove
 
 // What an administrator's listing shows of `user`: everything but credentials and bundles.
 inline UserSummary SummaryOf(const UserRecord& user, std::vector<std::string> groups = {}) {
-  return UserSummary{user.id,     user.email,      user.display_name, user.role,
-                     user.active, user.created_at, user.updated_at,   std::move(groups)};
+  return UserSummary{user.id,         user.email,     user.display_name,
+                     user.role,       user.active,    user.created_at,
+                     user.updated_at, std::move(groups), user.totp_enabled};
 }
 
 inline AccessChange MakeAccessChange(const std::string& user_id, Role expected, TimeMs now,
@@ -2015,6 +2016,35 @@ TYPED_TEST_P(MetadataStoreConformance, GroupNamesAreUniqueRegardlessOfCaseAndLis
   EXPECT_EQ(this->store().ListGroups({"", 1001}).error(), errc::invalid_argument);
 }
 
+TYPED_TEST_P(MetadataStoreConformance, UserSummariesShowTwoFactorOnlyOnceConfirmed) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("bob-id", "bob@example.com")));
+  ASSERT_TRUE(this->store().CreateGroup({"Sales", "admin-id", kT0, 0},
+                                        MakeAudit(kT0, "admin-id", "group.create")));
+  for (const char* id : {"alice-id", "bob-id"}) {
+    ASSERT_TRUE(this->store().AddGroupMember("Sales", id, MakeAudit(kT0, "admin-id", "group.add")));
+  }
+  // Alice's state as every listing shows it; Bob never enrols.
+  const auto alice_two_factor = [&] {
+    const auto users = this->store().ListUsers({});
+    const auto members = this->store().ListGroupMembers("Sales", {});
+    EXPECT_TRUE(users && users->size() == 2 && members && members->size() == 2);
+    if (!users || users->size() != 2 || !members || members->size() != 2) return false;
+    EXPECT_FALSE((*users)[1].two_factor) << "bob";
+    EXPECT_FALSE((*members)[1].two_factor) << "bob";
+    EXPECT_EQ((*members)[0].two_factor, (*users)[0].two_factor);
+    return (*users)[0].two_factor;
+  };
+  EXPECT_FALSE(alice_two_factor());
+  ASSERT_TRUE(
+      this->store().BeginTotp(MakeTotp("alice-id"), MakeAudit(kT0, "alice-id", "2fa.enrol")));
+  EXPECT_FALSE(alice_two_factor()) << "a pending enrolment is not two-factor sign-in";
+  ASSERT_TRUE(this->store().ConfirmTotp(MakeTotpConfirmation("alice-id", 9, {"d1"})));
+  EXPECT_TRUE(alice_two_factor());
+  ASSERT_TRUE(this->store().DeleteTotp("alice-id", MakeAudit(kT0, "alice-id", "2fa.disable")));
+  EXPECT_FALSE(alice_two_factor());
+}
+
 TYPED_TEST_P(MetadataStoreConformance, GroupMembersAreAddedRemovedCountedAndGoWithTheGroup) {
   const UserRecord alice = MakeUser("alice-id", "alice@example.com");
   const UserRecord bob = MakeUser("bob-id", "bob@example.com");
@@ -2170,6 +2200,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     RolesChangeBetweenAdminAndUserButNeverTheOwners, FindSessionWithUserSeesAccessChangesAtOnce,
     ConcurrentAccessChangesOnOneExpectedRoleHaveOneWinner,
     GroupNamesAreUniqueRegardlessOfCaseAndListedInOrder,
-    GroupMembersAreAddedRemovedCountedAndGoWithTheGroup, ConcurrentSessionsAndAuditAllSucceed);
+    GroupMembersAreAddedRemovedCountedAndGoWithTheGroup, UserSummariesShowTwoFactorOnlyOnceConfirmed,
+    ConcurrentSessionsAndAuditAllSucceed);
 
 }  // namespace strongroom::storage::metadata_testing

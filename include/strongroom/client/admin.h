@@ -34,6 +34,7 @@ struct AdminUser {
   std::string created_at;
   std::string updated_at;
   std::vector<std::string> groups;  // Names, sorted.
+  bool two_factor = false;          // Two-factor sign-in is on.
 };
 
 struct AdminUserList {
@@ -118,6 +119,8 @@ class AdminClient {
   // `role`: "admin" or "user".
   [[nodiscard]] Result<AdminUserChange> SetRole(std::string_view user, std::string_view role);
   [[nodiscard]] Result<AdminUserChange> RevokeSessions(std::string_view user);
+  // Removes the user's two-factor enrolment (never one's own: `strongroom 2fa disable`).
+  [[nodiscard]] Result<AdminUserChange> ResetTwoFactor(std::string_view user);
 
   [[nodiscard]] Result<AdminGroupList> ListGroups();
   [[nodiscard]] Result<AdminGroupDetail> CreateGroup(std::string_view name);
@@ -126,6 +129,12 @@ class AdminClient {
   [[nodiscard]] Result<AdminGroupDetail> AddMember(std::string_view group, std::string_view user);
   [[nodiscard]] Result<AdminGroupDetail> RemoveMember(std::string_view group,
                                                       std::string_view user);
+
+  // The portal settings, every key with its value as the server stores it (docs/api.md,
+  // "Portal settings"); and one change, answered with every setting after it.
+  [[nodiscard]] Result<boost::json::object> Settings();
+  [[nodiscard]] Result<boost::json::object> SetSetting(std::string_view key,
+                                                       const boost::json::value& value);
 
   [[nodiscard]] Result<AuditList> Audit(const AuditFilter& filter);
   [[nodiscard]] Result<LoginList> Logins(const LoginFilter& filter);

@@ -225,6 +225,7 @@ struct UserSummary {
   TimeMs created_at = 0;
   TimeMs updated_at = 0;
   std::vector<std::string> groups;  // Names of the groups the user belongs to, sorted.
+  bool two_factor = false;          // As UserRecord::totp_enabled: a confirmed enrolment.
   friend bool operator==(const UserSummary&, const UserSummary&) = default;
 };
 

@@ -31,12 +31,6 @@ std::span<const std::uint8_t, 32> Key32(const std::vector<std::uint8_t>& v) {
   throw ApiError(http::status::unauthorized, "invalid_credentials", "wrong email or password");
 }
 
-// A one-field JSON object for an audit event's detail.
-std::string Detail(std::string_view key, boost::json::value value) {
-  boost::json::object o;
-  o[key] = std::move(value);
-  return boost::json::serialize(o);
-}
 
 // --- login history and backoff ------------------------------------------------------------
 
@@ -80,7 +74,7 @@ void EnforceBackoff(HandlerContext& context, const std::string& email,
   if (wait == 0) return;
   RecordAttempt(context, email, user_id, "refused", "locked");
   Audit(context, "anonymous", std::string(action), user_id.value_or(email), "denied",
-        Detail("reason", "locked"));
+        DetailJson({{"reason", "locked"}}));
   ApiError error(http::status::too_many_requests, "locked_out",
                  "too many failed sign-in attempts; try again later");
   error.retry_after_s = (wait + 999) / 1000;
@@ -196,14 +190,14 @@ storage::UserRecord SignInStep(HandlerContext& context, const std::string& email
     const std::string reason = found ? std::string(failure_reason) : "unknown_email";
     RecordAttempt(context, email, UserIdIf(found, user), "failure", reason);
     Audit(context, "anonymous", std::string(action), found ? user.id : email, "failure",
-          Detail("reason", boost::json::string(reason)));
+          DetailJson({{"reason", boost::json::string(reason)}}));
     ThrowInvalidCredentials();
   }
   // Checked only after the key, so a guesser learns nothing about the account's state.
   if (!user.active) {
     RecordAttempt(context, email, user.id, "refused", "account_disabled");
     Audit(context, user.id, std::string(action), user.id, "denied",
-          Detail("reason", "account_disabled"));
+          DetailJson({{"reason", "account_disabled"}}));
     throw ApiError(http::status::forbidden, "account_disabled", "this account is deactivated");
   }
   return user;
@@ -222,7 +216,7 @@ void EnforceIpAllowList(HandlerContext& context, const std::string& email,
                context.info.remote_ip);
   RecordAttempt(context, email, user_id, "refused", "ip_not_allowed");
   Audit(context, user_id.value_or("anonymous"), std::string(action), user_id.value_or(email),
-        "denied", Detail("reason", "ip_not_allowed"));
+        "denied", DetailJson({{"reason", "ip_not_allowed"}}));
   throw IpNotAllowed(context);
 }
 
@@ -295,7 +289,7 @@ Caller AuthenticateForEnrolment(const Request& request, HandlerContext& context)
     spdlog::warn("refused a request of {} from {}: the address is not on the allow-list",
                  user.id, context.info.remote_ip);
     Audit(context, user.id, "access.denied", context.info.remote_ip, "denied",
-          Detail("reason", "ip_not_allowed"));
+          DetailJson({{"reason", "ip_not_allowed"}}));
     throw IpNotAllowed(context);
   }
   if (settings->session_idle_timeout_s > 0 &&
@@ -432,7 +426,7 @@ Response Register(const Request& request, HandlerContext& context) {
                                            user_id,
                                            context.info.remote_ip,
                                            "success",
-                                           Detail("role", boost::json::string(storage::RoleName(user.role)))};
+                                           DetailJson({{"role", boost::json::string(storage::RoleName(user.role))}})};
   if (auto r = s.store->RegisterUser(registration); !r) {
     if (r.error() == errc::not_found) throw invalid_invitation();
     if (r.error() == errc::already_exists) {
@@ -490,13 +484,13 @@ Response Login(const Request& request, HandlerContext& context) {
     if (factor.empty()) {
       RecordAttempt(context, email, user.id, "refused", "totp_required");
       Audit(context, user.id, "session.login", user.id, "denied",
-            Detail("reason", "totp_required"));
+            DetailJson({{"reason", "totp_required"}}));
       throw ApiError(http::status::unauthorized, "totp_required",
                      "this account has two-factor authentication: send the code from the "
                      "authenticator app as 'totp', or a recovery code as 'recovery_code'");
     }
     const std::string used = VerifySecondFactor(context, user, factor, "session.login");
-    detail = Detail("second_factor", boost::json::string(used));
+    detail = DetailJson({{"second_factor", boost::json::string(used)}});
   }
   RecordAttempt(context, email, user.id, "success", "ok");
   Audit(context, user.id, "session.login", user.id, "success", detail);
@@ -604,7 +598,7 @@ Response ChangePassword(const Request& request, HandlerContext& context) {
   if (!crypto::CheckVerifier(caller.user.auth_verifier, Key32(current))) {
     RecordAttempt(context, email, caller.user.id, "failure", "wrong_credentials");
     Audit(context, caller.user.id, "user.password_change", caller.user.id, "failure",
-          Detail("reason", "wrong_credentials"));
+          DetailJson({{"reason", "wrong_credentials"}}));
     throw ApiError(http::status::unauthorized, "invalid_credentials", "wrong current password");
   }
   const TimeMs now = s.now();
@@ -625,7 +619,7 @@ Response ChangePassword(const Request& request, HandlerContext& context) {
                                      caller.user.id,
                                      context.info.remote_ip,
                                      "success",
-                                     Detail("revoked_sessions", std::max<std::int64_t>(0, others))};
+                                     DetailJson({{"revoked_sessions", std::max<std::int64_t>(0, others)}})};
   Must(s.store->ChangeCredentials(change));
   boost::json::object out;
   out["revoked_sessions"] = std::max<std::int64_t>(0, others);
@@ -662,7 +656,7 @@ Response RevokeOtherSessions(const Request& request, HandlerContext& context) {
   const Caller caller = Authenticate(request, context);
   const std::int64_t n = Must(s.store->RevokeOtherSessions(caller.user.id, caller.session.id));
   Audit(context, caller.user.id, "session.revoke_others", caller.user.id, "success",
-        Detail("revoked_sessions", n));
+        DetailJson({{"revoked_sessions", n}}));
   boost::json::object out;
   out["revoked_sessions"] = n;
   return Json(request, http::status::ok, out);

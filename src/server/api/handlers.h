@@ -137,6 +137,7 @@ Response AdminDeactivateUser(const Request&, HandlerContext&);
 Response AdminReactivateUser(const Request&, HandlerContext&);
 Response AdminSetUserRole(const Request&, HandlerContext&);
 Response AdminRevokeUserSessions(const Request&, HandlerContext&);
+Response AdminResetUserTwoFactor(const Request&, HandlerContext&);
 // Shared with groups.cc:
 // The user that `ref` (an email, which contains '@', or a user id) names; 404 not_found
 // when there is none, `ref` malformed included.

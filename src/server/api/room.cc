@@ -103,11 +103,6 @@ std::int64_t IntField(const boost::json::object& o, std::string_view field, std:
   return n;
 }
 
-std::string Detail(std::initializer_list<std::pair<std::string_view, boost::json::value>> kv) {
-  boost::json::object o;
-  for (const auto& [k, v] : kv) o[k] = v;
-  return boost::json::serialize(o);
-}
 
 // --- JSON shapes ----------------------------------------------------------------------------
 
@@ -311,7 +306,7 @@ Response RoomCreateFolder(const Request& request, HandlerContext& context) {
   }
   Placed(s.store->CreateRoomFolder(
              f, MakeAudit(s, context, caller, "room.folder.create", f.id,
-                          Detail({{"parent_id", f.parent_id ? f.parent_id->c_str() : ""}}))),
+                          DetailJson({{"parent_id", f.parent_id ? f.parent_id->c_str() : ""}}))),
          "the folder");
   return Json(request, http::status::created, FolderJson(f));
 }
@@ -344,7 +339,7 @@ Response RoomMoveFolder(const Request& request, HandlerContext& context) {
   f.updated_at = s.now();
   Placed(s.store->UpdateRoomFolder(
              f, MakeAudit(s, context, caller, "room.move", f.id,
-                          Detail({{"kind", "folder"}, {"parent_id", f.parent_id->c_str()}}))),
+                          DetailJson({{"kind", "folder"}, {"parent_id", f.parent_id->c_str()}}))),
          "the folder");
   return Json(request, http::status::ok, FolderJson(f));
 }
@@ -354,7 +349,7 @@ Response RoomDeleteFolder(const Request& request, HandlerContext& context) {
   Services& s = Svc(context);
   const RoomFolder f = OwnFolder(s, PathId(context, "folder"), caller);
   auto r = s.store->DeleteRoomFolder(
-      f.id, MakeAudit(s, context, caller, "room.delete", f.id, Detail({{"kind", "folder"}})));
+      f.id, MakeAudit(s, context, caller, "room.delete", f.id, DetailJson({{"kind", "folder"}})));
   if (!r && r.error() == errc::conflict) {
     throw ApiError(http::status::conflict, "folder_not_empty",
                    "the folder is not empty; delete what is inside it first");
@@ -659,7 +654,7 @@ Response RoomCompleteUpload(const Request& request, HandlerContext& context) {
   const std::string action =
       !removed.empty() ? "room.deny" : !added.empty() ? "room.share" : "room.upload";
   auto audit = MakeAudit(s, context, caller, action, f.id,
-                         Detail({{"version", f.version},
+                         DetailJson({{"version", f.version},
                                  {"size", f.size},
                                  {"added", ids(added)},
                                  {"removed", ids(removed)}}));
@@ -779,7 +774,7 @@ Response RoomGetContent(const Request& request, HandlerContext& context) {
   if (!source) BlobStoreFailed(source.error());
   if (first == 0) {  // One audit entry per download, not one per range a reader fetches.
     Audit(context, caller.user.id, "room.download", f.id, "success",
-          Detail({{"version", f.version}}));
+          DetailJson({{"version", f.version}}));
   }
   response.set(http::field::content_type, "application/octet-stream");
   response.content_length(length);
@@ -801,7 +796,7 @@ Response RoomMoveFile(const Request& request, HandlerContext& context) {
   f.updated_at = s.now();
   (void)Placed(s.store->UpdateRoomFile(
                    f, MakeAudit(s, context, caller, "room.move", f.id,
-                                Detail({{"kind", "file"}, {"parent_id", f.parent_id.c_str()}}))),
+                                DetailJson({{"kind", "file"}, {"parent_id", f.parent_id.c_str()}}))),
                "the file");
   return Json(request, http::status::ok, FileJson(f));
 }
@@ -811,7 +806,7 @@ Response RoomDeleteFile(const Request& request, HandlerContext& context) {
   Services& s = Svc(context);
   const RoomFile f = OwnFile(s, PathId(context, "file"), caller);
   auto blob = s.store->DeleteRoomFile(
-      f.id, MakeAudit(s, context, caller, "room.delete", f.id, Detail({{"kind", "file"}})));
+      f.id, MakeAudit(s, context, caller, "room.delete", f.id, DetailJson({{"kind", "file"}})));
   if (!blob && blob.error() == errc::not_found) throw NotFound("file");
   const std::string blob_id = Must(std::move(blob));
   // Permanent: the bytes go too. If this fails the rows are gone already; the blob is an

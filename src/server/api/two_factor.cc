@@ -19,12 +19,6 @@
 namespace strongroom::server::api {
 namespace {
 
-std::string Detail(std::string_view key, boost::json::value value) {
-  boost::json::object o;
-  o[key] = std::move(value);
-  return boost::json::serialize(o);
-}
-
 std::int64_t UnixSeconds(Services& s) {
   return s.now() / 1000;
 }
@@ -131,7 +125,7 @@ std::string VerifySecondFactor(HandlerContext& context, const storage::UserRecor
   const auto fail = [&](std::string reason, std::string code, std::string message) {
     RecordAttempt(context, user.email, user.id, "failure", reason);
     Audit(context, user.id, std::string(action), user.id, "failure",
-          Detail("reason", boost::json::string(reason)));
+          DetailJson({{"reason", boost::json::string(reason)}}));
     throw ApiError(http::status::unauthorized, std::move(code), std::move(message));
   };
   if (factor.recovery_code) {
@@ -156,6 +150,22 @@ std::string VerifySecondFactor(HandlerContext& context, const storage::UserRecor
   }
   return "totp";
 }
+
+namespace {
+
+// For a change only the second factor may authorise (turning it off, new recovery codes): the
+// body's code or recovery code, under the sign-in backoff. Returns what was used.
+std::string ProveSecondFactor(const Request& request, HandlerContext& context,
+                              const Caller& caller, std::string_view action) {
+  const auto body = ParseObject(request);
+  const SecondFactor factor = GetSecondFactor(body);
+  if (factor.empty()) ThrowInvalid("send the current code as 'totp', or a 'recovery_code'");
+  if (!caller.user.totp_enabled) ThrowNotEnabled();
+  EnforceBackoff(context, caller.user.email, caller.user.id, action);
+  return VerifySecondFactor(context, caller.user, factor, action);
+}
+
+}  // namespace
 
 // --- endpoints ------------------------------------------------------------------------------
 
@@ -234,7 +244,7 @@ Response TwoFactorConfirm(const Request& request, HandlerContext& context) {
   const auto step = totp::MatchCode(found->secret, code, UnixSeconds(s));
   if (!step) {
     Audit(context, caller.user.id, "2fa.enable", caller.user.id, "failure",
-          Detail("reason", "invalid_totp"));
+          DetailJson({{"reason", "invalid_totp"}}));
     ThrowInvalidTotp();
   }
   NewCodes codes;
@@ -263,16 +273,11 @@ Response TwoFactorDisable(const Request& request, HandlerContext& context) {
   Services& s = Svc(context);
   // Not held by the enrolment requirement: a user without 2FA learns it is not on (409).
   const Caller caller = AuthenticateForEnrolment(request, context);
-  const auto body = ParseObject(request);
-  const SecondFactor factor = GetSecondFactor(body);
-  if (factor.empty()) ThrowInvalid("send the current code as 'totp', or a 'recovery_code'");
-  if (!caller.user.totp_enabled) ThrowNotEnabled();
   // A stolen session must not be enough to turn the second factor off.
-  EnforceBackoff(context, caller.user.email, caller.user.id, "2fa.disable");
-  const std::string used = VerifySecondFactor(context, caller.user, factor, "2fa.disable");
+  const std::string used = ProveSecondFactor(request, context, caller, "2fa.disable");
   auto r = s.store->DeleteTotp(caller.user.id,
                                Event(context, caller.user, "2fa.disable",
-                                     Detail("second_factor", boost::json::string(used))));
+                                     DetailJson({{"second_factor", boost::json::string(used)}})));
   if (!r && r.error() == errc::not_found) ThrowNotEnabled();
   Must(std::move(r));
   boost::json::object out;
@@ -284,19 +289,14 @@ Response TwoFactorDisable(const Request& request, HandlerContext& context) {
 Response TwoFactorRecoveryCodes(const Request& request, HandlerContext& context) {
   Services& s = Svc(context);
   const Caller caller = AuthenticateForEnrolment(request, context);  // As for disable.
-  const auto body = ParseObject(request);
-  const SecondFactor factor = GetSecondFactor(body);
-  if (factor.empty()) ThrowInvalid("send the current code as 'totp', or a 'recovery_code'");
-  if (!caller.user.totp_enabled) ThrowNotEnabled();
   // New codes are as good as the second factor itself: the same proof, the same backoff.
-  EnforceBackoff(context, caller.user.email, caller.user.id, "2fa.recovery_codes");
-  const std::string used = VerifySecondFactor(context, caller.user, factor, "2fa.recovery_codes");
+  const std::string used = ProveSecondFactor(request, context, caller, "2fa.recovery_codes");
   NewCodes codes;
   MakeRecoveryCodes(caller.user.id, codes);
   auto r =
       s.store->ReplaceTotpRecoveryCodes(caller.user.id, codes.digests,
                                         Event(context, caller.user, "2fa.recovery_codes",
-                                              Detail("second_factor", boost::json::string(used))));
+                                              DetailJson({{"second_factor", boost::json::string(used)}})));
   if (!r && r.error() == errc::not_found) ThrowNotEnabled();
   Must(std::move(r));
   boost::json::object out;

@@ -30,9 +30,15 @@ constexpr std::size_t kMaxRoleText = 16;
 }
 
 storage::UserSummary SummaryOf(Services& s, const storage::UserRecord& u) {
-  return storage::UserSummary{
-      u.id,     u.email,      u.display_name, u.role,
-      u.active, u.created_at, u.updated_at,   Must(s.store->ListUserGroups(u.id))};
+  return storage::UserSummary{u.id,
+                              u.email,
+                              u.display_name,
+                              u.role,
+                              u.active,
+                              u.created_at,
+                              u.updated_at,
+                              Must(s.store->ListUserGroups(u.id)),
+                              u.totp_enabled};
 }
 
 boost::json::object SessionJson(const storage::SessionRecord& s) {
@@ -154,6 +160,7 @@ boost::json::object AdminUserJson(const storage::UserSummary& user) {
   boost::json::array groups;
   for (const auto& g : user.groups) groups.emplace_back(g);
   o["groups"] = std::move(groups);
+  o["two_factor"] = user.two_factor;
   return o;
 }
 
@@ -255,6 +262,31 @@ Response AdminSetUserRole(const Request& request, HandlerContext& context) {
   (void)Apply(s, change);
   if (t.user.role != *role) t.user.updated_at = change.now;
   t.user.role = *role;
+  boost::json::object out;
+  out["user"] = AdminUserJson(SummaryOf(s, t.user));
+  return Json(request, http::status::ok, out);
+}
+
+// For a user who lost both the authenticator and the recovery codes. Never one's own: that
+// would let a stolen session turn the second factor off without a code (2fa/disable asks for
+// one). The user's sessions stay (they passed the second factor when made); with
+// auth.require_2fa on, the next sign-in must enrol again.
+Response AdminResetUserTwoFactor(const Request& request, HandlerContext& context) {
+  Services& s = Svc(context);
+  Target t = TargetOf(request, context);
+  const std::string action = "user.2fa_reset";
+  if (t.user.id == t.caller.user.id) {
+    Refuse(context, t.caller, action, t.user, http::status::forbidden, "forbidden",
+           "your own two-factor authentication is turned off with a code: strongroom 2fa disable");
+  }
+  RequireMayManage(context, t.caller, t.user, action);
+  auto r = s.store->DeleteTotp(t.user.id, RequestAudit(context, t.caller.user.id, action, t.user.id));
+  if (!r && r.error() == errc::not_found) {
+    throw ApiError(http::status::conflict, "2fa_not_enabled",
+                   "this user has not enrolled in two-factor authentication");
+  }
+  Must(std::move(r));
+  t.user.totp_enabled = false;
   boost::json::object out;
   out["user"] = AdminUserJson(SummaryOf(s, t.user));
   return Json(request, http::status::ok, out);

@@ -1639,7 +1639,13 @@ bool ValidPage(const PageQuery& page) {
 constexpr std::string_view kSummaryColumns =
     "id, email, display_name, role, active, created_at, updated_at";
 
-// Steps a bound statement selecting kSummaryColumns (qualified or not) to the end.
+// "SELECT u.<kSummaryColumns>, <totp_enabled> FROM users u <rest>".
+std::string SelectSummaries(std::string_view rest) {
+  return "SELECT " + Qualified(kSummaryColumns, "u") + ", " + std::string(kUserTotpEnabled) +
+         " FROM users u " + std::string(rest);
+}
+
+// Steps a bound statement made by SelectSummaries to the end.
 result<std::vector<UserSummary>> ReadSummaries(Statement& s) {
   std::vector<UserSummary> out;
   for (;;) {
@@ -1656,6 +1662,7 @@ result<std::vector<UserSummary>> ReadSummaries(Statement& s) {
     u.active = s.ColumnInt(4) != 0;
     u.created_at = s.ColumnInt(5);
     u.updated_at = s.ColumnInt(6);
+    u.two_factor = s.ColumnInt(7) != 0;
     out.push_back(std::move(u));
   }
 }
@@ -1696,7 +1703,7 @@ GroupRecord ReadGroup(const Statement& s) {
 result<std::vector<UserSummary>> SqliteMetadataStore::ListUsers(const PageQuery& page) {
   if (!ValidPage(page)) return errc::invalid_argument;
   static const std::string kSql =
-      Select(kSummaryColumns, "FROM users WHERE email > ?1 ORDER BY email LIMIT ?2");
+      SelectSummaries("WHERE u.email > ?1 ORDER BY u.email LIMIT ?2");
   return Read<std::vector<UserSummary>>(
       [&](SqliteDatabase& db) -> result<std::vector<UserSummary>> {
         ReadTransaction snapshot(db);
@@ -1809,10 +1816,9 @@ result<void> SqliteMetadataStore::DeleteGroup(std::string_view name, const Audit
 result<std::vector<UserSummary>> SqliteMetadataStore::ListGroupMembers(std::string_view name,
                                                                        const PageQuery& page) {
   if (!ValidPage(page)) return errc::invalid_argument;
-  static const std::string kSql = "SELECT " + Qualified(kSummaryColumns, "u") +
-                                  " FROM user_group_members m JOIN users u ON u.id = m.user_id"
-                                  " WHERE m.group_id = ?1 AND u.email > ?2"
-                                  " ORDER BY u.email LIMIT ?3";
+  static const std::string kSql =
+      SelectSummaries("JOIN user_group_members m ON m.user_id = u.id"
+                      " WHERE m.group_id = ?1 AND u.email > ?2 ORDER BY u.email LIMIT ?3");
   return Read<std::vector<UserSummary>>(
       [&](SqliteDatabase& db) -> result<std::vector<UserSummary>> {
         ReadTransaction snapshot(db);
