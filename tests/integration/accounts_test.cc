@@ -1383,5 +1383,59 @@ TEST_F(AccountsTest, SessionLifetimeSettingSetsNewSessionsExpiry) {
   EXPECT_EQ(expires.substr(0, 16), std::string(expected)) << expires;
 }
 
+// The idle timeout is enforced by the server on every request. A session is made to look idle
+// by moving its last_seen_at back in the database (as time passing would, without the wait):
+// the server's 60-second minimum plus its minute of grace would make a real wait take minutes.
+TEST_F(AccountsTest, IdleTimeoutEndsSessionsUnusedForLongerAndZeroTurnsItOff) {
+  const Account owner = RegisterOwner("owner@example.com", "owner password 1");
+  const std::string owner_token = SignInOverHttp(owner.email, owner.password).token;
+  const Account bob = Register("bob@example.com", "bob password 12");
+  ASSERT_EQ(portal_.PutSetting(owner_token, "session.idle_timeout_s", 60).status, 200);
+  const std::string idle = SignInOverHttp(bob.email, bob.password).token;
+  const std::string recent = SignInOverHttp(bob.email, bob.password).token;
+  ASSERT_EQ(portal_.Http("GET", "/api/v1/me", "", idle).status, 200);
+  ASSERT_EQ(portal_.Http("GET", "/api/v1/me", "", recent).status, 200);
+  const auto session_ids = [&](const std::string& token) {
+    const HttpReply r = portal_.Http("GET", "/api/v1/me/sessions", "", token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::string current;
+    for (const auto& v : JArr(ParseJson(r.body), "/sessions")) {
+      if (v.as_object().at("current").as_bool()) current = JStr(v, "/id");
+    }
+    return current;
+  };
+  const std::string idle_id = session_ids(idle);
+  const std::string recent_id = session_ids(recent);
+  ASSERT_FALSE(idle_id.empty());
+  ASSERT_FALSE(recent_id.empty());
+  // Ages the session by `ms` as stored; the server's session cache (1 s) then forgets it.
+  const auto age = [&](const std::string& id, std::int64_t ms) {
+    const RunResult r = RunProcess(
+        {"/usr/bin/sqlite3", "-cmd", ".timeout 10000", portal_.data_dir() + "/strongroom.db",
+         "UPDATE sessions SET last_seen_at = last_seen_at - " + std::to_string(ms) +
+             " WHERE id = '" + id + "'; SELECT changes();"},
+        "", 60s);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(r.out, "1\n") << "no such session: " << id;
+  };
+  // 60 s of timeout plus the minute of grace (last_seen_at moves at most once a minute).
+  ASSERT_NO_FATAL_FAILURE(age(idle_id, 125'000));
+  ASSERT_NO_FATAL_FAILURE(age(recent_id, 90'000));
+  std::this_thread::sleep_for(1500ms);
+
+  const HttpReply ended = portal_.Http("GET", "/api/v1/me", "", idle);
+  EXPECT_EQ(ended.status, 401) << ended.body;
+  EXPECT_EQ(ErrorCode(ended), "unauthenticated");
+  EXPECT_NE(ended.body.find("time without use"), std::string::npos) << ended.body;
+  EXPECT_EQ(portal_.Http("GET", "/api/v1/me", "", idle).status, 401) << "revoked, not only refused";
+  EXPECT_EQ(portal_.Http("GET", "/api/v1/me", "", recent).status, 200) << "within the timeout";
+
+  // 0: no idle timeout; a session unused for ten days still works.
+  ASSERT_EQ(portal_.PutSetting(owner_token, "session.idle_timeout_s", 0).status, 200);
+  ASSERT_NO_FATAL_FAILURE(age(recent_id, 10LL * 24 * 3600 * 1000));
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(portal_.Http("GET", "/api/v1/me", "", recent).status, 200);
+}
+
 }  // namespace
 }  // namespace strongroom::testing
