@@ -15,11 +15,8 @@ set -euo pipefail
 export LC_ALL=C
 
 readonly PROG=bench/container.sh
-die() {
-  printf '%s: error: %s\n' "$PROG" "$*" >&2
-  exit 1
-}
-warn() { printf '%s: warning: %s\n' "$PROG" "$*" >&2; }
+# shellcheck source=bench/lib.bash
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.bash"
 usage() {
   printf 'usage: %s BUILD_DIR [--smoke]\n' "$PROG" >&2
   exit 2
@@ -394,23 +391,6 @@ fi
 
 misses=0
 total=0
-color_on='' color_off=''
-if [[ -t 1 ]]; then
-  color_on=$'\e[1;31m'
-  color_off=$'\e[0m'
-fi
-# verdict OK DESCRIPTION: prints one PASS/MISS line.
-verdict() {
-  local ok=$1 desc=$2
-  total=$((total + 1))
-  if ((ok)); then
-    printf '  PASS  %s\n' "$desc"
-  else
-    misses=$((misses + 1))
-    printf '%s  MISS  %s   <<<<<<<<<< MISSED%s\n' "$color_on" "$desc" "$color_off"
-  fi
-}
-ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }' && echo 1 || echo 0; }
 
 printf 'Targets (output to /dev/null, %s MiB, best of %s)\n' "$size_mib" "$reps"
 for op in "${ops[@]}"; do

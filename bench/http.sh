@@ -17,11 +17,8 @@ set -euo pipefail
 export LC_ALL=C
 
 readonly PROG=bench/http.sh
-die() {
-  printf '%s: error: %s\n' "$PROG" "$*" >&2
-  exit 1
-}
-warn() { printf '%s: warning: %s\n' "$PROG" "$*" >&2; }
+# shellcheck source=bench/lib.bash
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.bash"
 usage() {
   printf 'usage: %s BUILD_DIR [--smoke]\n' "$PROG" >&2
   exit 2
@@ -82,19 +79,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_for_line FILE REGEX SECONDS: waits until FILE has a line matching REGEX; prints it.
-wait_for_line() {
-  local file=$1 re=$2 secs=$3 line
-  for ((i = 0; i < secs * 10; i++)); do
-    line=$(grep -m 1 -E "$re" "$file" 2>/dev/null || true)
-    if [[ -n $line ]]; then
-      printf '%s\n' "$line"
-      return 0
-    fi
-    sleep 0.1
-  done
-  return 1
-}
 
 # --- strongroomd -------------------------------------------------------------------------------
 # Limits set high so the limiter's cost is measured but it never refuses; warn level so the
@@ -153,19 +137,6 @@ cp -- "$work/srd.body" "$work/nginx/html/me.json" # The same bytes strongroomd a
 chmod 711 "$work" "$work/nginx"
 chmod 755 "$work/nginx/html"
 chmod 644 "$work/nginx/html/me.json"
-# A port nothing answers on (nginx cannot report a kernel-chosen one). Racy in theory; a clash
-# makes nginx fail to start, which the script reports.
-pick_port() {
-  local p
-  for _ in 1 2 3 4 5 6 7 8 9 10; do
-    p=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      printf '%s\n' "$p"
-      return 0
-    fi
-  done
-  return 1
-}
 nginx_port=$(pick_port) || die "no free port found for nginx"
 cat >"$work/nginx/nginx.conf" <<EOF
 worker_processes 2;
@@ -279,23 +250,6 @@ if ((smoke)); then
   exit 0
 fi
 
-misses=0 total=0 color_on='' color_off=''
-if [[ -t 1 ]]; then
-  color_on=$'\e[1;31m'
-  color_off=$'\e[0m'
-fi
-verdict() {
-  local ok=$1 desc=$2
-  total=$((total + 1))
-  if ((ok)); then
-    printf '  PASS  %s\n' "$desc"
-  else
-    misses=$((misses + 1))
-    printf '%s  MISS  %s   <<<<<<<<<< MISSED%s\n' "$color_on" "$desc" "$color_off"
-  fi
-}
-ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }' && echo 1 || echo 0; }
-lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }' && echo 1 || echo 0; }
 
 printf 'Targets (GET %s, %s connections, loopback)\n' "$path" "$connections"
 verdict "$(ge "$best_srd_rps" "$TARGET_RPS")" \

@@ -20,10 +20,8 @@ set -euo pipefail
 export LC_ALL=C
 
 readonly PROG=bench/room_transfer.sh
-die() {
-  printf '%s: error: %s\n' "$PROG" "$*" >&2
-  exit 1
-}
+# shellcheck source=bench/lib.bash
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.bash"
 usage() {
   printf 'usage: %s BUILD_DIR [--smoke]\n' "$PROG" >&2
   exit 2
@@ -68,18 +66,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-wait_for_line() {
-  local file=$1 re=$2 secs=$3 line
-  for ((i = 0; i < secs * 10; i++)); do
-    line=$(grep -m 1 -E "$re" "$file" 2>/dev/null || true)
-    if [[ -n $line ]]; then
-      printf '%s\n' "$line"
-      return 0
-    fi
-    sleep 0.1
-  done
-  return 1
-}
 
 # --- strongroomd and an account ------------------------------------------------------------
 # The account has no second factor: the portal is created without requiring one.
@@ -132,17 +118,6 @@ chmod 755 "$work/nginx"
 chmod 777 "$work/nginx/dav" "$work/nginx/tmp-body" # Workers run as nobody.
 cp -- "$work/container.bin" "$work/nginx/dav/served.bin"
 chmod 644 "$work/nginx/dav/served.bin"
-pick_port() {
-  local p
-  for _ in 1 2 3 4 5 6 7 8 9 10; do
-    p=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      printf '%s\n' "$p"
-      return 0
-    fi
-  done
-  return 1
-}
 nginx_port=$(pick_port) || die "no free port for nginx"
 cat >"$work/nginx/nginx.conf" <<EOF
 worker_processes 2;
@@ -259,22 +234,6 @@ if ((smoke)); then
   echo "smoke mode: not judged"
   exit 0
 fi
-color_on='' color_off=''
-if [[ -t 1 ]]; then
-  color_on=$'\e[1;31m'
-  color_off=$'\e[0m'
-fi
-total=0 misses=0
-verdict() {
-  local ok=$1 desc=$2
-  total=$((total + 1))
-  if ((ok)); then
-    printf '  PASS  %s\n' "$desc"
-  else
-    misses=$((misses + 1))
-    printf '%s  MISS  %s   <<<<<<<<<< MISSED%s\n' "$color_on" "$desc" "$color_off"
-  fi
-}
 printf 'Targets (%s MiB, loopback)\n' "$size_mib"
 verdict $((up_pct >= TARGET_RATIO_PCT)) "upload: ${up_pct}% of nginx's throughput; target >= ${TARGET_RATIO_PCT}%"
 verdict $((down_pct >= TARGET_RATIO_PCT)) "download: ${down_pct}% of nginx's throughput; target >= ${TARGET_RATIO_PCT}%"
