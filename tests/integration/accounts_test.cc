@@ -8,8 +8,14 @@
 // secrets on disk or in the logs, and `strongroomd check`.
 //
 // Cost: every sign-in runs Argon2id (64 MiB) in the client, so each test keeps its logins few.
+#include "support/bytes_util.h"
+#include "support/cli_machine.h"
 #include "support/http_client.h"
+#include "support/json_util.h"
+#include "support/portal.h"
 #include "support/process.h"
+#include "support/registration.h"
+#include "support/text_util.h"
 
 #include "strongroom/crypto/encoding.h"
 #include "strongroom/crypto/identity.h"
@@ -21,13 +27,10 @@
 
 #include <sys/stat.h>
 #include <algorithm>
-#include <csignal>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <memory>
-#include <random>
 #include <set>
 #include <thread>
 
@@ -37,106 +40,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
-using Bytes = std::vector<std::uint8_t>;
-
-// --- small utilities ---------------------------------------------------------------------
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
-
-std::string Trim(std::string s) {
-  const auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-  return s;
-}
-
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string AsString(std::span<const std::uint8_t> bytes) {
-  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
-
-Bytes RandomBytes(std::size_t n) {
-  static std::random_device device;
-  Bytes out(n);
-  for (auto& b : out) b = static_cast<std::uint8_t>(device());
-  return out;
-}
-
-std::string B64(std::span<const std::uint8_t> bytes) { return crypto::Base64UrlEncode(bytes); }
-
-Bytes UnB64(const std::string& text) {
-  auto decoded = crypto::Base64UrlDecode(text);
-  EXPECT_TRUE(decoded.has_value()) << "not base64url: " << text;
-  return decoded.value_or(Bytes{});
-}
-
-// --- JSON --------------------------------------------------------------------------------
-
-json::value ParseJson(const std::string& text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) {
-    ADD_FAILURE() << "not JSON (" << ec.message() << "): " << text;
-    return json::object();
-  }
-  return v;
-}
-
-// The value at a JSON pointer ("/user/role"), or nullptr when absent.
-const json::value* At(const json::value& v, std::string_view pointer) {
-  boost::system::error_code ec;
-  return v.find_pointer(pointer, ec);
-}
-
-std::string JStr(const json::value& v, std::string_view pointer) {
-  const json::value* p = At(v, pointer);
-  if (p == nullptr || !p->is_string()) {
-    ADD_FAILURE() << "no string at " << pointer << " in " << json::serialize(v);
-    return {};
-  }
-  return std::string(p->as_string());
-}
-
-std::int64_t JInt(const json::value& v, std::string_view pointer) {
-  const json::value* p = At(v, pointer);
-  if (p == nullptr || !(p->is_int64() || p->is_uint64())) {
-    ADD_FAILURE() << "no integer at " << pointer << " in " << json::serialize(v);
-    return -1;
-  }
-  return p->is_int64() ? p->as_int64() : static_cast<std::int64_t>(p->as_uint64());
-}
-
-json::array JArr(const json::value& v, std::string_view pointer) {
-  const json::value* p = At(v, pointer);
-  if (p == nullptr || !p->is_array()) {
-    ADD_FAILURE() << "no array at " << pointer << " in " << json::serialize(v);
-    return {};
-  }
-  return p->as_array();
-}
-
-std::set<std::string> Keys(const json::value& v) {
-  std::set<std::string> keys;
-  if (v.is_object()) {
-    for (const auto& kv : v.as_object()) keys.insert(std::string(kv.key()));
-  }
-  return keys;
-}
-
-// The error code of an API error body ({"error": {"code": ...}}).
-std::string ErrorCode(const HttpReply& reply) {
-  const json::value body = ParseJson(reply.body);
-  const json::value* code = At(body, "/error/code");
-  return code != nullptr && code->is_string() ? std::string(code->as_string()) : "<none>";
-}
 
 // --- crypto helpers ----------------------------------------------------------------------
 
@@ -151,144 +54,7 @@ crypto::KdfParams KdfFromJson(const json::value& kdf) {
   return params;
 }
 
-json::object KdfToJson(const crypto::KdfParams& params) {
-  return {{"algorithm", "argon2id13"},
-          {"opslimit", params.opslimit},
-          {"memlimit", params.memlimit},
-          {"salt", B64(params.salt)}};
-}
-
-// --- the server --------------------------------------------------------------------------
-
-// One strongroomd with its own data directory, its stderr in a log file outside it.
-class Portal {
- public:
-  // `env`: extra "NAME=value" settings for the server process.
-  void Start(const std::vector<std::string>& env) {
-    // These tests are about accounts without a second factor: the portal is created with
-    // two-factor authentication not required (two_factor_test.cc covers it required).
-    std::string command = "exec /usr/bin/env STRONGROOM_REQUIRE_2FA_DEFAULT=false";
-    for (const auto& e : env) command += " " + ShellQuote(e);
-    command += " " + ShellQuote(STRONGROOMD_PATH) + " serve --listen 127.0.0.1:0 --data-dir " +
-               ShellQuote(data_dir()) + " 2>" + ShellQuote(log_path());
-    server_ = std::make_unique<ChildProcess>(std::vector<std::string>{"/bin/sh", "-c", command});
-    const auto line = server_->WaitForLine("listening on", 30s);
-    ASSERT_TRUE(line.has_value()) << "strongroomd did not report its address; log:\n" << Log();
-    const std::string prefix = "http://127.0.0.1:";
-    const auto at = line->find(prefix);
-    ASSERT_NE(at, std::string::npos) << *line;
-    port_ = static_cast<std::uint16_t>(std::stoi(line->substr(at + prefix.size())));
-    ASSERT_NE(port_, 0);
-    url_ = "http://127.0.0.1:" + std::to_string(port_);
-    const auto token_line = server_->WaitForLine("owner setup token:", 10s);
-    ASSERT_TRUE(token_line.has_value()) << "no owner setup token printed on first start";
-    setup_token_ = Trim(token_line->substr(token_line->find("owner setup token:") +
-                                           std::string("owner setup token:").size()));
-    ASSERT_FALSE(setup_token_.empty()) << *token_line;
-  }
-
-  // SIGTERM; the exit status (0 on a clean shutdown).
-  int Stop() {
-    if (!server_) return 0;
-    const int status = server_->SignalAndWait(SIGTERM, 15s);
-    server_.reset();
-    return status;
-  }
-  bool running() const { return server_ != nullptr; }
-
-  // `strongroomd invite`: the token it prints (works while the server runs).
-  std::string Invite(const std::string& email, bool admin = false) {
-    std::vector<std::string> argv{STRONGROOMD_PATH, "invite", "--data-dir", data_dir(), "--email",
-                                  email};
-    if (admin) argv.push_back("--admin");
-    const RunResult r = RunProcess(argv, "", 60s);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    const std::string token = Trim(r.out);
-    EXPECT_FALSE(token.empty());
-    EXPECT_EQ(token.find('\n'), std::string::npos) << "invite printed more than the token: " << r.out;
-    return token;
-  }
-
-  HttpReply Http(const std::string& method, const std::string& target,
-                 const std::string& body = "", const std::string& token = "") const {
-    std::map<std::string, std::string> headers;
-    if (!body.empty()) headers["Content-Type"] = "application/json";
-    if (!token.empty()) headers["Authorization"] = "Bearer " + token;
-    headers["User-Agent"] = "accounts-test";
-    return HttpRequest("127.0.0.1", port_, method, target, body, headers);
-  }
-  HttpReply Post(const std::string& target, const json::value& body,
-                 const std::string& token = "") const {
-    return Http("POST", target, json::serialize(body), token);
-  }
-  // As Http, from the local address `source` (for the IP allow-list).
-  HttpReply HttpFrom(const std::string& source, const std::string& method,
-                     const std::string& target, const std::string& body = "",
-                     const std::string& token = "") const {
-    std::map<std::string, std::string> headers;
-    if (!body.empty()) headers["Content-Type"] = "application/json";
-    if (!token.empty()) headers["Authorization"] = "Bearer " + token;
-    return HttpRequestFrom(source, "127.0.0.1", port_, method, target, body, headers);
-  }
-  HttpReply PutSetting(const std::string& token, const std::string& key,
-                       const json::value& value) const {
-    return Http("PUT", "/api/v1/admin/settings",
-                json::serialize(json::object{{"key", key}, {"value", value}}), token);
-  }
-
-  std::string Log() const { return ReadFile(log_path()); }
-  const std::string& url() const { return url_; }
-  const std::string& setup_token() const { return setup_token_; }
-  std::string data_dir() const { return data_.path() + "/data"; }
-  std::string log_path() const { return logs_.path() + "/strongroomd.log"; }
-
- private:
-  TempDir data_;  // data_dir() is a subdirectory, so the server makes it itself.
-  TempDir logs_;
-  std::unique_ptr<ChildProcess> server_;
-  std::uint16_t port_ = 0;
-  std::string url_;
-  std::string setup_token_;
-};
-
 // --- the client --------------------------------------------------------------------------
-
-// A user's machine: its own STRONGROOM_HOME, the default profile.
-class Machine {
- public:
-  Machine() : home_(std::make_unique<TempDir>()) {}
-
-  RunResult Cli(const std::vector<std::string>& args, const std::string& input = "") const {
-    std::vector<std::string> argv{"/usr/bin/env", "STRONGROOM_HOME=" + home_->path(),
-                                  STRONGROOM_CLI_PATH};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunProcess(argv, input, 60s);
-  }
-
-  fs::path SessionFile() const { return fs::path(home_->path()) / "profiles/default/session"; }
-  // The bearer token the CLI saved ("" when there is none).
-  std::string SessionToken() const { return Trim(ReadFile(SessionFile())); }
-
- private:
-  std::unique_ptr<TempDir> home_;
-};
-
-std::string Describe(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
-}
-
-// A failed CLI command: exit 1 and "strongroom: MESSAGE (CODE)" on stderr.
-void ExpectCliError(const RunResult& r, const std::string& code) {
-  EXPECT_EQ(r.exit_code, 1) << Describe(r);
-  EXPECT_NE(r.err.find("(" + code + ")"), std::string::npos) << Describe(r);
-  EXPECT_TRUE(r.err.starts_with("strongroom: ")) << Describe(r);
-}
-
-json::value CliJson(const RunResult& r) {
-  EXPECT_EQ(r.exit_code, 0) << Describe(r);
-  if (r.exit_code != 0) return json::object();
-  return ParseJson(r.out);
-}
 
 // The server may list registration (which signs the new user in) as the oldest entry of the
 // login history; the API does not say, so the tests accept either.
@@ -298,7 +64,7 @@ void DropRegistrationEntry(std::vector<std::string>& results) {
 
 // A registered user and the machine they registered on.
 struct Account {
-  Machine machine;
+  CliMachine machine;
   std::string email;
   std::string password;
   std::string user_id;
@@ -318,23 +84,18 @@ struct HttpSignIn {
 
 class AccountsTest : public ::testing::Test {
  protected:
-  // Settings for the server; tests that need others override this.
-  virtual std::vector<std::string> ServerEnv() const {
-    return {"STRONGROOM_LOG_LEVEL=debug"};
+  // Settings for the server; tests that need others override this. These tests are about
+  // accounts without a second factor: the portal is created with two-factor authentication
+  // not required (two_factor_test.cc covers it required), and keeps its rate limits.
+  virtual PortalOptions ServerOptions() const {
+    PortalOptions options;
+    options.user_agent = "accounts-test";
+    return options;
   }
 
-  void SetUp() override { ASSERT_NO_FATAL_FAILURE(portal_.Start(ServerEnv())); }
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(portal_.Start(ServerOptions())); }
 
-  void TearDown() override {
-    if (HasFailure()) {
-      std::string log = portal_.Log();
-      if (log.size() > 6000) log = "...\n" + log.substr(log.size() - 6000);
-      std::cerr << "--- strongroomd log (tail) ---\n" << log << "--- end of log ---\n";
-    }
-    if (portal_.running()) {
-      EXPECT_EQ(portal_.Stop(), 0) << "strongroomd did not shut down cleanly";
-    }
-  }
+  void TearDown() override { portal_.FinishTest(6000); }
 
   // Registers `email` on a new machine with `invitation` (default: a new invitation from
   // `strongroomd invite`). Fails the test unless it works.
@@ -365,15 +126,15 @@ class AccountsTest : public ::testing::Test {
     return Register(email, password, portal_.setup_token());
   }
 
-  RunResult Login(const Machine& m, const std::string& email, const std::string& password) {
+  RunResult Login(const CliMachine& m, const std::string& email, const std::string& password) {
     return m.Cli({"login", "--server", portal_.url(), "--email", email, "--password-stdin"},
                  password + "\n");
   }
 
-  json::value WhoAmI(const Machine& m) { return CliJson(m.Cli({"whoami", "--json"})); }
+  json::value WhoAmI(const CliMachine& m) { return CliJson(m.Cli({"whoami", "--json"})); }
 
   // The bearer token of `m`'s current session, checked to be a private file.
-  std::string TokenOf(const Machine& m) {
+  std::string TokenOf(const CliMachine& m) {
     struct stat st {};
     EXPECT_EQ(::stat(m.SessionFile().c_str(), &st), 0) << m.SessionFile();
     EXPECT_EQ(st.st_mode & 0777, 0600u) << "session file must be mode 0600";
@@ -412,30 +173,17 @@ class AccountsTest : public ::testing::Test {
     return s;
   }
 
-  // A well-formed registration body made with the crypto core (an HTTP-level client).
+  // A well-formed registration body made with the crypto core (an HTTP-level client), with
+  // password keys of its own.
   json::object RegistrationBody(const std::string& invitation, const std::string& email) {
-    const std::string user_id = "u-" + crypto::HexEncode(RandomBytes(16));
+    const std::string user_id = "u-" + RandomHexId(16);
     auto identity = crypto::Identity::Generate(user_id);
     EXPECT_TRUE(identity.has_value());
     const crypto::KdfParams params = crypto::KdfParams::Generate();
     auto keys = crypto::DerivePasswordKeys("an http-level client's password", params);
     EXPECT_TRUE(keys.has_value());
     if (!identity || !keys) return {};
-    auto sealed = crypto::SealPrivateBundle(*identity, *keys, params);
-    const auto recovery = crypto::RecoveryKey::Generate();
-    auto recovery_bundle = crypto::SealRecoveryBundle(*identity, recovery);
-    EXPECT_TRUE(sealed && recovery_bundle);
-    if (!sealed || !recovery_bundle) return {};
-    const auto recovery_auth = crypto::RecoveryAuthKey(recovery);
-    return {{"invitation", invitation},
-            {"email", email},
-            {"user_id", user_id},
-            {"auth_key", B64(keys->auth_key.bytes())},
-            {"kdf", KdfToJson(params)},
-            {"public_bundle", B64(identity->public_bundle().Serialize())},
-            {"private_bundle", B64(*sealed)},
-            {"recovery_bundle", B64(*recovery_bundle)},
-            {"recovery_auth_key", B64(recovery_auth.bytes())}};
+    return ::strongroom::testing::RegistrationBody(invitation, email, *identity, *keys, params);
   }
 
   Portal portal_;
@@ -458,7 +206,7 @@ TEST_F(AccountsTest, RegistrationWithSetupTokenAndSingleUseInvitations) {
   (void)TokenOf(owner.machine);  // Saved, mode 0600.
 
   // The setup token is single use: by the CLI, and over HTTP.
-  Machine intruder;
+  CliMachine intruder;
   const RunResult reuse = intruder.Cli({"register", "--server", portal_.url(), "--invite",
                                         portal_.setup_token(), "--email", "mallory@example.com",
                                         "--password-stdin"},
@@ -481,7 +229,7 @@ TEST_F(AccountsTest, RegistrationWithSetupTokenAndSingleUseInvitations) {
   EXPECT_NE(bob.fingerprint, owner.fingerprint);
 
   // ... once.
-  Machine again;
+  CliMachine again;
   ExpectCliError(again.Cli({"register", "--server", portal_.url(), "--invite", bob_invitation,
                             "--email", "bob2@example.com", "--password-stdin"},
                            "whatever password\n"),
@@ -490,7 +238,7 @@ TEST_F(AccountsTest, RegistrationWithSetupTokenAndSingleUseInvitations) {
   // An invitation is for its email only; a refused attempt does not use it up. (Also: an
   // invitation made by `strongroomd invite` after the server has written must be seen by it.)
   const std::string carol_invitation = portal_.Invite("carol@example.com", /*admin=*/true);
-  Machine dave;
+  CliMachine dave;
   ExpectCliError(dave.Cli({"register", "--server", portal_.url(), "--invite", carol_invitation,
                            "--email", "dave@example.com", "--password-stdin"},
                           "dave password\n"),
@@ -499,7 +247,7 @@ TEST_F(AccountsTest, RegistrationWithSetupTokenAndSingleUseInvitations) {
   EXPECT_EQ(JStr(WhoAmI(carol.machine), "/user/role"), "admin");
 
   // A valid invitation for an email that already has an account: 409 already_registered.
-  Machine bob_again;
+  CliMachine bob_again;
   ExpectCliError(bob_again.Cli({"register", "--server", portal_.url(), "--invite",
                                 portal_.Invite("bob@example.com"), "--email", "bob@example.com",
                                 "--password-stdin"},
@@ -534,7 +282,7 @@ TEST_F(AccountsTest, LoginOnAnotherMachineAndIndistinguishableFailures) {
   Account owner = RegisterOwner("owner@example.com", "owner password one");
   ASSERT_FALSE(owner.user_id.empty());
 
-  Machine laptop;
+  CliMachine laptop;
   const RunResult no_session = laptop.Cli({"whoami"});
   EXPECT_EQ(no_session.exit_code, 1) << Describe(no_session);
 
@@ -546,7 +294,7 @@ TEST_F(AccountsTest, LoginOnAnotherMachineAndIndistinguishableFailures) {
   const std::string laptop_token = TokenOf(laptop);
   EXPECT_NE(laptop_token, TokenOf(owner.machine)) << "each sign-in makes its own session";
 
-  Machine other;
+  CliMachine other;
   const RunResult wrong = Login(other, "owner@example.com", "not the password");
   ExpectCliError(wrong, "invalid_credentials");
   EXPECT_TRUE(other.SessionToken().empty());
@@ -558,7 +306,7 @@ TEST_F(AccountsTest, LoginOnAnotherMachineAndIndistinguishableFailures) {
   // Logout ends the session on the server, not only on this machine.
   const RunResult logout = laptop.Cli({"logout"});
   EXPECT_EQ(logout.exit_code, 0) << Describe(logout);
-  const HttpReply after = portal_.Http("GET", "/api/v1/me", "", laptop_token);
+  const HttpReply after = portal_.Request("GET", "/api/v1/me", "", laptop_token);
   EXPECT_EQ(after.status, 401) << after.body;
   EXPECT_EQ(ErrorCode(after), "unauthenticated");
   const RunResult signed_out = laptop.Cli({"whoami"});
@@ -569,16 +317,18 @@ TEST_F(AccountsTest, LoginOnAnotherMachineAndIndistinguishableFailures) {
 
 class AccountsLockoutTest : public AccountsTest {
  protected:
-  std::vector<std::string> ServerEnv() const override {
-    return {"STRONGROOM_LOG_LEVEL=debug", "STRONGROOM_ACCOUNT_LOCKOUT_THRESHOLD=3",
-            "STRONGROOM_LOCKOUT_BASE_S=2", "STRONGROOM_LOCKOUT_MAX_S=4"};
+  PortalOptions ServerOptions() const override {
+    PortalOptions options = AccountsTest::ServerOptions();
+    options.env = {"STRONGROOM_ACCOUNT_LOCKOUT_THRESHOLD=3", "STRONGROOM_LOCKOUT_BASE_S=2",
+                   "STRONGROOM_LOCKOUT_MAX_S=4"};
+    return options;
   }
 };
 
 TEST_F(AccountsLockoutTest, WrongPasswordsLockTheAccountUntilTheBackoffEnds) {
   Account owner = RegisterOwner("owner@example.com", "owner password one");
   ASSERT_FALSE(owner.user_id.empty());
-  Machine laptop;
+  CliMachine laptop;
   for (int i = 0; i < 3; ++i) {
     SCOPED_TRACE("wrong password " + std::to_string(i + 1));
     ExpectCliError(Login(laptop, "owner@example.com", "wrong password"), "invalid_credentials");
@@ -603,7 +353,7 @@ TEST_F(AccountsLockoutTest, WrongPasswordsLockTheAccountUntilTheBackoffEnds) {
   const RunResult ok = Login(laptop, "owner@example.com", "owner password one");
   ASSERT_EQ(ok.exit_code, 0) << Describe(ok);
   // The success cleared the count: one more wrong password is a plain failure.
-  Machine other;
+  CliMachine other;
   ExpectCliError(Login(other, "owner@example.com", "wrong again"), "invalid_credentials");
 
   // The history shows it all, newest first.
@@ -643,7 +393,7 @@ TEST_F(AccountsLockoutTest, UnknownEmailsAreLockedOutLikeKnownOnes) {
 TEST_F(AccountsTest, PasswordChangeKeepsTheKeysAndRevokesOtherSessions) {
   Account owner = RegisterOwner("owner@example.com", "old password");
   ASSERT_FALSE(owner.user_id.empty());
-  Machine laptop;
+  CliMachine laptop;
   ASSERT_EQ(Login(laptop, "owner@example.com", "old password").exit_code, 0);
   const std::string kdf_before = json::serialize(Prelogin("owner@example.com"));
 
@@ -657,7 +407,7 @@ TEST_F(AccountsTest, PasswordChangeKeepsTheKeysAndRevokesOtherSessions) {
   ExpectCliError(owner.machine.Cli({"whoami"}), "unauthenticated");
   EXPECT_EQ(JStr(WhoAmI(laptop), "/user/id"), owner.user_id);
 
-  Machine desktop;
+  CliMachine desktop;
   ExpectCliError(Login(desktop, "owner@example.com", "old password"), "invalid_credentials");
   const RunResult with_new = Login(desktop, "owner@example.com", "new password");
   EXPECT_EQ(with_new.exit_code, 0) << Describe(with_new);
@@ -689,7 +439,7 @@ TEST_F(AccountsTest, RecoveryCodeSetsANewPasswordAndIsReplaced) {
   Account owner = RegisterOwner("owner@example.com", "forgotten password");
   ASSERT_FALSE(owner.recovery_code.empty());
 
-  Machine fresh;
+  CliMachine fresh;
   const RunResult recovered =
       fresh.Cli({"recover", "--server", portal_.url(), "--email", "owner@example.com",
                  "--recovery-code-stdin", "--password-stdin", "--json"},
@@ -705,7 +455,7 @@ TEST_F(AccountsTest, RecoveryCodeSetsANewPasswordAndIsReplaced) {
   EXPECT_EQ(JStr(WhoAmI(fresh), "/user/id"), owner.user_id);
   ExpectCliError(owner.machine.Cli({"whoami"}), "unauthenticated");
 
-  Machine other;
+  CliMachine other;
   ExpectCliError(Login(other, "owner@example.com", "forgotten password"), "invalid_credentials");
   // The new password opens the same identity.
   const HttpSignIn s = SignInOverHttp("owner@example.com", "recovered password");
@@ -738,7 +488,7 @@ TEST_F(AccountsTest, RecoveryCodeSetsANewPasswordAndIsReplaced) {
 TEST_F(AccountsTest, SessionsAreListedAndRevoked) {
   Account owner = RegisterOwner("owner@example.com", "owner password one");
   ASSERT_FALSE(owner.user_id.empty());
-  Machine laptop;
+  CliMachine laptop;
   ASSERT_EQ(Login(laptop, "owner@example.com", "owner password one").exit_code, 0);
 
   const json::value listed = CliJson(owner.machine.Cli({"sessions", "--json"}));
@@ -767,14 +517,14 @@ TEST_F(AccountsTest, SessionsAreListedAndRevoked) {
   Account bob = Register("bob@example.com", "bob password one");
   const std::string bob_session = JStr(WhoAmI(bob.machine), "/session/id");
   ExpectCliError(owner.machine.Cli({"sessions", "--revoke", bob_session}), "not_found");
-  const HttpReply foreign = portal_.Http("DELETE", "/api/v1/me/sessions/" + bob_session, "",
-                                         TokenOf(owner.machine));
+  const HttpReply foreign =
+      portal_.Request("DELETE", "/api/v1/me/sessions/" + bob_session, "", TokenOf(owner.machine));
   EXPECT_EQ(foreign.status, 404) << foreign.body;
   EXPECT_EQ(ErrorCode(foreign), "not_found");
   EXPECT_EQ(JStr(WhoAmI(bob.machine), "/user/id"), bob.user_id);
 
   // Revoke all the others at once.
-  Machine phone, tablet;
+  CliMachine phone, tablet;
   ASSERT_EQ(Login(phone, "owner@example.com", "owner password one").exit_code, 0);
   ASSERT_EQ(Login(tablet, "owner@example.com", "owner password one").exit_code, 0);
   const RunResult others = owner.machine.Cli({"sessions", "--revoke-others"});
@@ -869,7 +619,7 @@ TEST_F(AccountsTest, LoginHistoryAndAuditTrail) {
   const std::string owner_token = TokenOf(owner.machine);
   const std::string bob_token = TokenOf(bob.machine);
 
-  Machine laptop;
+  CliMachine laptop;
   ExpectCliError(Login(laptop, "bob@example.com", "bob's wrong password"), "invalid_credentials");
   ASSERT_EQ(Login(laptop, "bob@example.com", "bob password one").exit_code, 0);
   const std::string laptop_session = JStr(WhoAmI(laptop), "/session/id");
@@ -901,13 +651,13 @@ TEST_F(AccountsTest, LoginHistoryAndAuditTrail) {
 
   // Admin views are for admins.
   for (const char* path : {"/api/v1/admin/audit", "/api/v1/admin/logins"}) {
-    const HttpReply r = portal_.Http("GET", path, "", bob_token);
+    const HttpReply r = portal_.Request("GET", path, "", bob_token);
     EXPECT_EQ(r.status, 403) << path << ": " << r.body;
     EXPECT_EQ(ErrorCode(r), "forbidden") << path;
-    EXPECT_EQ(portal_.Http("GET", path).status, 401) << path;
+    EXPECT_EQ(portal_.Request("GET", path).status, 401) << path;
   }
 
-  const HttpReply audit = portal_.Http("GET", "/api/v1/admin/audit", "", owner_token);
+  const HttpReply audit = portal_.Request("GET", "/api/v1/admin/audit", "", owner_token);
   ASSERT_EQ(audit.status, 200) << audit.body;
   const json::array events = JArr(ParseJson(audit.body), "/events");
   for (const auto& e : events) {
@@ -947,7 +697,7 @@ TEST_F(AccountsTest, LoginHistoryAndAuditTrail) {
 
   // Filters.
   const auto query = [&](const std::string& q) {
-    const HttpReply r = portal_.Http("GET", "/api/v1/admin/audit?" + q, "", owner_token);
+    const HttpReply r = portal_.Request("GET", "/api/v1/admin/audit?" + q, "", owner_token);
     EXPECT_EQ(r.status, 200) << q << ": " << r.body;
     return JArr(ParseJson(r.body), "/events");
   };
@@ -982,10 +732,11 @@ TEST_F(AccountsTest, LoginHistoryAndAuditTrail) {
     EXPECT_NE(JInt(e, "/id"), change_id);
   }
   EXPECT_TRUE(query("from=" + t + "&to=" + t).empty());
-  EXPECT_EQ(portal_.Http("GET", "/api/v1/admin/audit?from=yesterday", "", owner_token).status, 400);
+  EXPECT_EQ(portal_.Request("GET", "/api/v1/admin/audit?from=yesterday", "", owner_token).status,
+            400);
 
   // Every user's login history for the admin, with user ids (absent for unknown emails).
-  const HttpReply all = portal_.Http("GET", "/api/v1/admin/logins", "", owner_token);
+  const HttpReply all = portal_.Request("GET", "/api/v1/admin/logins", "", owner_token);
   ASSERT_EQ(all.status, 200) << all.body;
   bool ghost_seen = false;
   for (const auto& e : JArr(ParseJson(all.body), "/logins")) {
@@ -999,7 +750,7 @@ TEST_F(AccountsTest, LoginHistoryAndAuditTrail) {
   }
   EXPECT_TRUE(ghost_seen) << all.body;
   const HttpReply bob_logins =
-      portal_.Http("GET", "/api/v1/admin/logins?user=" + bob.user_id, "", owner_token);
+      portal_.Request("GET", "/api/v1/admin/logins?user=" + bob.user_id, "", owner_token);
   ASSERT_EQ(bob_logins.status, 200) << bob_logins.body;
   const json::array bob_list = JArr(ParseJson(bob_logins.body), "/logins");
   EXPECT_EQ(bob_list.size(), logins.size());
@@ -1009,11 +760,11 @@ TEST_F(AccountsTest, LoginHistoryAndAuditTrail) {
   for (const char* method : {"DELETE", "PUT", "PATCH", "POST"}) {
     for (const std::string path : {"/api/v1/admin/audit", "/api/v1/admin/audit/1",
                                    "/api/v1/admin/logins", "/api/v1/me/logins"}) {
-      const HttpReply r = portal_.Http(method, path, "{}", owner_token);
+      const HttpReply r = portal_.Request(method, path, "{}", owner_token);
       EXPECT_TRUE(r.status == 404 || r.status == 405) << method << " " << path << ": " << r.status;
     }
   }
-  const HttpReply after = portal_.Http("GET", "/api/v1/admin/audit", "", owner_token);
+  const HttpReply after = portal_.Request("GET", "/api/v1/admin/audit", "", owner_token);
   EXPECT_EQ(JArr(ParseJson(after.body), "/events").size(), events.size());
 }
 
@@ -1044,17 +795,17 @@ TEST_F(AccountsTest, PublicKeyLookupByEmailAndId) {
     EXPECT_EQ(bundle->user_id(), owner.user_id);
     EXPECT_EQ(bundle->DisplayFingerprint(), owner.fingerprint);
   };
-  check(portal_.Http("GET", "/api/v1/users/" + owner.user_id + "/public-key", "", token));
-  check(portal_.Http("GET", "/api/v1/public-keys?email=owner%40example.com", "", token));
-  check(portal_.Http("GET", "/api/v1/public-keys?email=owner@example.com", "", token));
+  check(portal_.Request("GET", "/api/v1/users/" + owner.user_id + "/public-key", "", token));
+  check(portal_.Request("GET", "/api/v1/public-keys?email=owner%40example.com", "", token));
+  check(portal_.Request("GET", "/api/v1/public-keys?email=owner@example.com", "", token));
 
-  EXPECT_EQ(portal_.Http("GET", "/api/v1/users/u-nobody/public-key", "", token).status, 404);
+  EXPECT_EQ(portal_.Request("GET", "/api/v1/users/u-nobody/public-key", "", token).status, 404);
   for (const std::string& path : {"/api/v1/users/" + owner.user_id + "/public-key",
                                  std::string("/api/v1/public-keys?email=owner@example.com")}) {
-    const HttpReply anonymous = portal_.Http("GET", path);
+    const HttpReply anonymous = portal_.Request("GET", path);
     EXPECT_EQ(anonymous.status, 401) << path;
     EXPECT_EQ(ErrorCode(anonymous), "unauthenticated");
-    const HttpReply bad_token = portal_.Http("GET", path, "", "not-a-session-token");
+    const HttpReply bad_token = portal_.Request("GET", path, "", "not-a-session-token");
     EXPECT_EQ(bad_token.status, 401) << path;
   }
 }
@@ -1126,7 +877,7 @@ TEST_F(AccountsTest, NoPasswordsKeysOrTokensInTheDataDirectoryOrLogs) {
   ASSERT_NO_FATAL_FAILURE(add_recovery("first", owner.recovery_code));
   add_text("registration session token", TokenOf(owner.machine));
 
-  Machine laptop;
+  CliMachine laptop;
   ASSERT_EQ(Login(laptop, "owner@example.com", p1).exit_code, 0);
   add_text("laptop session token", TokenOf(laptop));
 
@@ -1137,7 +888,7 @@ TEST_F(AccountsTest, NoPasswordsKeysOrTokensInTheDataDirectoryOrLogs) {
   const std::string invitation = portal_.Invite("bob@example.com");
   add_text("invitation token", invitation);
 
-  Machine rescue;
+  CliMachine rescue;
   const json::value recovered = CliJson(
       rescue.Cli({"recover", "--server", portal_.url(), "--email", "owner@example.com",
                   "--recovery-code-stdin", "--password-stdin", "--json"},
@@ -1237,7 +988,7 @@ TEST_F(AccountsTest, IpAllowListAdmitsListedAddressesForSignInAndApiUse) {
   ASSERT_FALSE(owner_token.empty());
   ASSERT_FALSE(bob_token.empty());
   // The control: before any rule, 127.0.0.2 is served like anyone.
-  EXPECT_EQ(portal_.HttpFrom("127.0.0.2", "GET", "/api/v1/me", "", bob_token).status, 200);
+  EXPECT_EQ(portal_.RequestFrom("127.0.0.2", "GET", "/api/v1/me", "", bob_token).status, 200);
 
   HttpReply r = portal_.PutSetting(owner_token, "access.ip_allowlist", json::array{"10.0.0.0/8"});
   EXPECT_EQ(r.status, 409) << r.body;
@@ -1248,19 +999,19 @@ TEST_F(AccountsTest, IpAllowListAdmitsListedAddressesForSignInAndApiUse) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(json::serialize(ParseJson(r.body).at("access.ip_allowlist")), R"(["127.0.0.1/32"])");
 
-  EXPECT_EQ(portal_.HttpFrom("127.0.0.1", "GET", "/api/v1/me", "", bob_token).status, 200);
-  r = portal_.HttpFrom("127.0.0.2", "GET", "/api/v1/me", "", bob_token);
+  EXPECT_EQ(portal_.RequestFrom("127.0.0.1", "GET", "/api/v1/me", "", bob_token).status, 200);
+  r = portal_.RequestFrom("127.0.0.2", "GET", "/api/v1/me", "", bob_token);
   EXPECT_EQ(r.status, 403) << r.body;
   EXPECT_EQ(ErrorCode(r), "ip_not_allowed");
   EXPECT_NE(r.body.find("127.0.0.2"), std::string::npos) << r.body;
   // Sign-in from 127.0.0.2 is refused before the key is checked: a wrong key gets the same.
   const json::object wrong_key{{"email", bob.email}, {"auth_key", B64(RandomBytes(32))}};
-  r = portal_.HttpFrom("127.0.0.2", "POST", "/api/v1/login", json::serialize(wrong_key));
+  r = portal_.RequestFrom("127.0.0.2", "POST", "/api/v1/login", json::serialize(wrong_key));
   EXPECT_EQ(r.status, 403) << r.body;
   EXPECT_EQ(ErrorCode(r), "ip_not_allowed");
   // ... and recorded, with the address, in the login history.
   const HttpReply logins =
-      portal_.Http("GET", "/api/v1/admin/logins?ip=127.0.0.2", "", owner_token);
+      portal_.Request("GET", "/api/v1/admin/logins?ip=127.0.0.2", "", owner_token);
   ASSERT_EQ(logins.status, 200) << logins.body;
   const json::array history = JArr(ParseJson(logins.body), "/logins");
   ASSERT_FALSE(history.empty()) << logins.body;
@@ -1268,7 +1019,7 @@ TEST_F(AccountsTest, IpAllowListAdmitsListedAddressesForSignInAndApiUse) {
   EXPECT_EQ(JStr(history[0], "/result"), "refused");
   EXPECT_EQ(JStr(history[0], "/ip"), "127.0.0.2");
   const HttpReply denied =
-      portal_.Http("GET", "/api/v1/admin/audit?action=access.denied", "", owner_token);
+      portal_.Request("GET", "/api/v1/admin/audit?action=access.denied", "", owner_token);
   ASSERT_EQ(denied.status, 200);
   EXPECT_EQ(JArr(ParseJson(denied.body), "/events").size(), 1u) << denied.body;
 
@@ -1276,14 +1027,14 @@ TEST_F(AccountsTest, IpAllowListAdmitsListedAddressesForSignInAndApiUse) {
   r = portal_.PutSetting(owner_token, "access.ip_allowlist",
                          json::array{"127.0.0.1", "user:127.0.0.2"});
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(portal_.HttpFrom("127.0.0.2", "GET", "/api/v1/me", "", bob_token).status, 200);
-  EXPECT_EQ(portal_.HttpFrom("127.0.0.1", "GET", "/api/v1/me", "", bob_token).status, 403);
-  EXPECT_EQ(portal_.HttpFrom("127.0.0.2", "GET", "/api/v1/me", "", owner_token).status, 403);
-  EXPECT_EQ(portal_.HttpFrom("127.0.0.1", "GET", "/api/v1/me", "", owner_token).status, 200);
+  EXPECT_EQ(portal_.RequestFrom("127.0.0.2", "GET", "/api/v1/me", "", bob_token).status, 200);
+  EXPECT_EQ(portal_.RequestFrom("127.0.0.1", "GET", "/api/v1/me", "", bob_token).status, 403);
+  EXPECT_EQ(portal_.RequestFrom("127.0.0.2", "GET", "/api/v1/me", "", owner_token).status, 403);
+  EXPECT_EQ(portal_.RequestFrom("127.0.0.1", "GET", "/api/v1/me", "", owner_token).status, 200);
 
   // Cleared: everyone again.
   ASSERT_EQ(portal_.PutSetting(owner_token, "access.ip_allowlist", json::array{}).status, 200);
-  EXPECT_EQ(portal_.HttpFrom("127.0.0.3", "GET", "/api/v1/me", "", owner_token).status, 200);
+  EXPECT_EQ(portal_.RequestFrom("127.0.0.3", "GET", "/api/v1/me", "", owner_token).status, 200);
 }
 
 // Trusted mail domains: without an invitation, an email in a trusted domain may register (as
@@ -1328,17 +1079,17 @@ TEST_F(AccountsTest, TrustedDomainsAdmitSelfRegistrationAsConfigured) {
 TEST_F(AccountsTest, PasswordPolicyIsPublishedAndEnforcedByTheClient) {
   const Account owner = RegisterOwner("owner@example.com", "owner password 1");
   const std::string owner_token = SignInOverHttp(owner.email, owner.password).token;
-  HttpReply r = portal_.Http("GET", "/api/v1/password-policy");
+  HttpReply r = portal_.Request("GET", "/api/v1/password-policy");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body, R"({"min_length":12,"required_classes":[],"not_email":true})");
   ASSERT_EQ(portal_.PutSetting(owner_token, "password.min_length", 14).status, 200);
   ASSERT_EQ(portal_.PutSetting(owner_token, "password.required_classes",
                                json::array{"digit", "upper"}).status, 200);
-  r = portal_.Http("GET", "/api/v1/password-policy");
+  r = portal_.Request("GET", "/api/v1/password-policy");
   EXPECT_EQ(r.body, R"({"min_length":14,"required_classes":["digit","upper"],"not_email":true})");
 
   // Registration: refused with every broken rule named, then accepted.
-  Machine m;
+  CliMachine m;
   const std::string invitation = portal_.Invite("gina@example.com");
   const auto reg = [&](const std::string& password) {
     return m.Cli({"register", "--server", portal_.url(), "--invite", invitation, "--email",
@@ -1393,10 +1144,10 @@ TEST_F(AccountsTest, IdleTimeoutEndsSessionsUnusedForLongerAndZeroTurnsItOff) {
   ASSERT_EQ(portal_.PutSetting(owner_token, "session.idle_timeout_s", 60).status, 200);
   const std::string idle = SignInOverHttp(bob.email, bob.password).token;
   const std::string recent = SignInOverHttp(bob.email, bob.password).token;
-  ASSERT_EQ(portal_.Http("GET", "/api/v1/me", "", idle).status, 200);
-  ASSERT_EQ(portal_.Http("GET", "/api/v1/me", "", recent).status, 200);
+  ASSERT_EQ(portal_.Request("GET", "/api/v1/me", "", idle).status, 200);
+  ASSERT_EQ(portal_.Request("GET", "/api/v1/me", "", recent).status, 200);
   const auto session_ids = [&](const std::string& token) {
-    const HttpReply r = portal_.Http("GET", "/api/v1/me/sessions", "", token);
+    const HttpReply r = portal_.Request("GET", "/api/v1/me/sessions", "", token);
     EXPECT_EQ(r.status, 200) << r.body;
     std::string current;
     for (const auto& v : JArr(ParseJson(r.body), "/sessions")) {
@@ -1423,18 +1174,19 @@ TEST_F(AccountsTest, IdleTimeoutEndsSessionsUnusedForLongerAndZeroTurnsItOff) {
   ASSERT_NO_FATAL_FAILURE(age(recent_id, 90'000));
   std::this_thread::sleep_for(1500ms);
 
-  const HttpReply ended = portal_.Http("GET", "/api/v1/me", "", idle);
+  const HttpReply ended = portal_.Request("GET", "/api/v1/me", "", idle);
   EXPECT_EQ(ended.status, 401) << ended.body;
   EXPECT_EQ(ErrorCode(ended), "unauthenticated");
   EXPECT_NE(ended.body.find("time without use"), std::string::npos) << ended.body;
-  EXPECT_EQ(portal_.Http("GET", "/api/v1/me", "", idle).status, 401) << "revoked, not only refused";
-  EXPECT_EQ(portal_.Http("GET", "/api/v1/me", "", recent).status, 200) << "within the timeout";
+  EXPECT_EQ(portal_.Request("GET", "/api/v1/me", "", idle).status, 401)
+      << "revoked, not only refused";
+  EXPECT_EQ(portal_.Request("GET", "/api/v1/me", "", recent).status, 200) << "within the timeout";
 
   // 0: no idle timeout; a session unused for ten days still works.
   ASSERT_EQ(portal_.PutSetting(owner_token, "session.idle_timeout_s", 0).status, 200);
   ASSERT_NO_FATAL_FAILURE(age(recent_id, 10LL * 24 * 3600 * 1000));
   std::this_thread::sleep_for(1500ms);
-  EXPECT_EQ(portal_.Http("GET", "/api/v1/me", "", recent).status, 200);
+  EXPECT_EQ(portal_.Request("GET", "/api/v1/me", "", recent).status, 200);
 }
 
 }  // namespace

@@ -11,70 +11,35 @@
 //
 // Cost: the client side of Argon2id runs once per process (every test user shares one
 // password, which the server cannot tell); the CLI signs in with it where a test needs it.
+#include "support/bytes_util.h"
+#include "support/cli_machine.h"
 #include "support/http_client.h"
+#include "support/json_util.h"
 #include "support/oath.h"
+#include "support/portal.h"
 #include "support/process.h"
+#include "support/registration.h"
+#include "support/text_util.h"
 
 #include "server/router.h"
-#include "strongroom/crypto/encoding.h"
-#include "strongroom/crypto/identity.h"
-#include "strongroom/crypto/password.h"
 
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <csignal>
-#include <filesystem>
-#include <fstream>
-#include <iostream>
 #include <map>
-#include <memory>
-#include <optional>
-#include <random>
 #include <set>
 
 namespace strongroom::testing {
 namespace {
 
-namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
-using Bytes = std::vector<std::uint8_t>;
 
 constexpr const char* kPassword = "an admin test password";
 
 // --- small utilities ---------------------------------------------------------------------
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
-
-std::string Trim(std::string s) {
-  const auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-  return s;
-}
-
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string RandomHexId(std::size_t bytes) {
-  static std::random_device device;
-  Bytes b(bytes);
-  for (auto& x : b) x = static_cast<std::uint8_t>(device());
-  return crypto::HexEncode(b);
-}
-
-std::string B64(std::span<const std::uint8_t> bytes) {
-  return crypto::Base64UrlEncode(bytes);
-}
 
 std::string Replace(std::string s, const std::string& from, const std::string& to) {
   for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
@@ -83,144 +48,11 @@ std::string Replace(std::string s, const std::string& from, const std::string& t
   return s;
 }
 
-// --- JSON --------------------------------------------------------------------------------
-
-json::value ParseJson(const std::string& text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) {
-    ADD_FAILURE() << "not JSON (" << ec.message() << "): " << text;
-    return json::object();
-  }
-  return v;
-}
-
-const json::value* At(const json::value& v, std::string_view pointer) {
-  boost::system::error_code ec;
-  return v.find_pointer(pointer, ec);
-}
-
-std::string JStr(const json::value& v, std::string_view pointer) {
-  const json::value* p = At(v, pointer);
-  if (p == nullptr || !p->is_string()) {
-    ADD_FAILURE() << "no string at " << pointer << " in " << json::serialize(v);
-    return {};
-  }
-  return std::string(p->as_string());
-}
-
-std::int64_t JInt(const json::value& v, std::string_view pointer) {
-  const json::value* p = At(v, pointer);
-  if (p == nullptr || !(p->is_int64() || p->is_uint64())) {
-    ADD_FAILURE() << "no integer at " << pointer << " in " << json::serialize(v);
-    return -1;
-  }
-  return p->is_int64() ? p->as_int64() : static_cast<std::int64_t>(p->as_uint64());
-}
-
-bool JBool(const json::value& v, std::string_view pointer) {
-  const json::value* p = At(v, pointer);
-  if (p == nullptr || !p->is_bool()) {
-    ADD_FAILURE() << "no boolean at " << pointer << " in " << json::serialize(v);
-    return false;
-  }
-  return p->as_bool();
-}
-
-json::array JArr(const json::value& v, std::string_view pointer) {
-  const json::value* p = At(v, pointer);
-  if (p == nullptr || !p->is_array()) {
-    ADD_FAILURE() << "no array at " << pointer << " in " << json::serialize(v);
-    return {};
-  }
-  return p->as_array();
-}
-
 std::vector<std::string> Strings(const json::array& a) {
   std::vector<std::string> out;
   for (const auto& v : a) out.push_back(v.is_string() ? std::string(v.as_string()) : "<?>");
   return out;
 }
-
-std::set<std::string> Keys(const json::value& v) {
-  std::set<std::string> keys;
-  if (v.is_object()) {
-    for (const auto& kv : v.as_object()) keys.insert(std::string(kv.key()));
-  }
-  return keys;
-}
-
-std::string ErrorCode(const HttpReply& reply) {
-  boost::system::error_code ec;
-  const json::value body = json::parse(reply.body, ec);
-  const json::value* code = ec ? nullptr : At(body, "/error/code");
-  return code != nullptr && code->is_string() ? std::string(code->as_string()) : "<none>";
-}
-
-#define EXPECT_API_ERROR(reply_expr, status_, code_)                   \
-  do {                                                                 \
-    const HttpReply r_ = (reply_expr);                                 \
-    EXPECT_EQ(r_.status, status_) << #reply_expr << ": " << r_.body;   \
-    EXPECT_EQ(ErrorCode(r_), code_) << #reply_expr << ": " << r_.body; \
-  } while (0)
-
-// --- the server --------------------------------------------------------------------------
-
-class Portal {
- public:
-  void Start(const std::vector<std::string>& env) {
-    std::string command = "exec /usr/bin/env STRONGROOM_REQUIRE_2FA_DEFAULT=false";
-    for (const auto& e : env) command.append(" ").append(ShellQuote(e));
-    command.append(" ").append(ShellQuote(STRONGROOMD_PATH));
-    command.append(" serve --listen 127.0.0.1:0 --data-dir ").append(ShellQuote(data_dir()));
-    command.append(" 2>").append(ShellQuote(log_path()));
-    server_ = std::make_unique<ChildProcess>(std::vector<std::string>{"/bin/sh", "-c", command});
-    const auto line = server_->WaitForLine("listening on", 30s);
-    ASSERT_TRUE(line.has_value()) << "strongroomd did not report its address; log:\n" << Log();
-    const std::string prefix = "http://127.0.0.1:";
-    const auto at = line->find(prefix);
-    ASSERT_NE(at, std::string::npos) << *line;
-    port_ = static_cast<std::uint16_t>(std::stoi(line->substr(at + prefix.size())));
-    ASSERT_NE(port_, 0);
-    url_ = "http://127.0.0.1:" + std::to_string(port_);
-    const auto token_line = server_->WaitForLine("owner setup token:", 10s);
-    ASSERT_TRUE(token_line.has_value()) << "no owner setup token printed on first start";
-    setup_token_ = Trim(token_line->substr(token_line->find("owner setup token:") +
-                                           std::string("owner setup token:").size()));
-    ASSERT_FALSE(setup_token_.empty()) << *token_line;
-  }
-
-  int Stop() {
-    if (!server_) return 0;
-    const int status = server_->SignalAndWait(SIGTERM, 15s);
-    server_.reset();
-    return status;
-  }
-  bool running() const { return server_ != nullptr; }
-
-  HttpReply Request(const std::string& method, const std::string& target,
-                    const std::string& body = "", const std::string& token = "") const {
-    std::map<std::string, std::string> headers;
-    if (!body.empty()) headers["Content-Type"] = "application/json";
-    if (!token.empty()) headers["Authorization"] = "Bearer " + token;
-    headers["User-Agent"] = "admin-test";
-    return HttpRequest("127.0.0.1", port_, method, target, body, headers);
-  }
-
-  std::string Log() const { return ReadFile(log_path()); }
-  const std::string& url() const { return url_; }
-  const std::string& setup_token() const { return setup_token_; }
-  std::string data_dir() const { return data_.path() + "/data"; }
-  std::string log_path() const { return logs_.path() + "/strongroomd.log"; }
-
- private:
-  TempDir data_;
-  TempDir logs_;
-  std::unique_ptr<ChildProcess> server_;
-  std::uint16_t port_ = 0;
-  std::string url_;
-  std::string setup_token_;
-};
 
 // A registered user and the session registration gave them.
 struct User {
@@ -228,52 +60,6 @@ struct User {
   std::string user_id;
   std::string token;
 };
-
-// Argon2id on the client side, once per process, shared by every test user.
-struct SharedPasswordKeys {
-  crypto::KdfParams params = crypto::KdfParams::Generate();
-  std::optional<crypto::PasswordKeys> keys;
-};
-SharedPasswordKeys& PasswordKeysOnce() {
-  static SharedPasswordKeys shared = [] {
-    SharedPasswordKeys s;
-    auto keys = crypto::DerivePasswordKeys(kPassword, s.params);
-    EXPECT_TRUE(keys.has_value());
-    if (keys) s.keys.emplace(std::move(*keys));
-    return s;
-  }();
-  return shared;
-}
-
-// A user's machine for the CLI: its own STRONGROOM_HOME.
-class Machine {
- public:
-  RunResult Cli(const std::vector<std::string>& args, const std::string& input = "") const {
-    std::vector<std::string> argv{"/usr/bin/env", "STRONGROOM_HOME=" + home_.path(),
-                                  STRONGROOM_CLI_PATH};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunProcess(argv, input, 60s);
-  }
-
- private:
-  TempDir home_;
-};
-
-std::string Describe(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
-}
-
-json::value CliJson(const RunResult& r) {
-  EXPECT_EQ(r.exit_code, 0) << Describe(r);
-  if (r.exit_code != 0) return json::object();
-  return ParseJson(r.out);
-}
-
-void ExpectCliError(const RunResult& r, const std::string& code) {
-  EXPECT_EQ(r.exit_code, 1) << Describe(r);
-  EXPECT_NE(r.err.find("(" + code + ")"), std::string::npos) << Describe(r);
-  EXPECT_TRUE(r.err.starts_with("strongroom: ")) << Describe(r);
-}
 
 // Whether `path` (without a query) matches a route `pattern` as the router does: {x} is one
 // non-empty segment.
@@ -305,8 +91,10 @@ bool MatchesPattern(std::string_view pattern, std::string path) {
 class AdminTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(portal_.Start({"STRONGROOM_LOG_LEVEL=debug", "STRONGROOM_RATE_PER_IP=0",
-                                           "STRONGROOM_RATE_PER_ACCOUNT=0"}));
+    PortalOptions options;
+    options.rate_limits = false;
+    options.user_agent = "admin-test";
+    ASSERT_NO_FATAL_FAILURE(portal_.Start(options));
     owner_ = RegisterUser(portal_.setup_token(), "owner@example.com");
     ASSERT_FALSE(owner_.token.empty());
     admin_ = RegisterUser(Invite("adam@example.com", "admin"), "adam@example.com");
@@ -316,16 +104,7 @@ class AdminTest : public ::testing::Test {
     for (const User* u : {&admin_, &admin2_, &user_, &tina_}) ASSERT_FALSE(u->token.empty());
   }
 
-  void TearDown() override {
-    if (HasFailure()) {
-      std::string log = portal_.Log();
-      if (log.size() > 8000) log = "...\n" + log.substr(log.size() - 8000);
-      std::cerr << "--- strongroomd log (tail) ---\n" << log << "--- end of log ---\n";
-    }
-    if (portal_.running()) {
-      EXPECT_EQ(portal_.Stop(), 0) << "strongroomd did not shut down cleanly";
-    }
-  }
+  void TearDown() override { portal_.FinishTest(8000); }
 
   std::string Invite(const std::string& email, const std::string& role = "user") {
     const HttpReply r =
@@ -334,41 +113,16 @@ class AdminTest : public ::testing::Test {
     return r.status == 201 ? JStr(ParseJson(r.body), "/token") : std::string();
   }
 
+  // Registers over HTTP with the shared password (Argon2id once per process).
   User RegisterUser(const std::string& invitation, const std::string& email) {
-    User u;
-    u.email = email;
-    u.user_id = "u-" + RandomHexId(16);
-    auto identity = crypto::Identity::Generate(u.user_id);
-    EXPECT_TRUE(identity.has_value());
-    SharedPasswordKeys& pk = PasswordKeysOnce();
-    if (!identity || !pk.keys) return u;
-    auto sealed = crypto::SealPrivateBundle(*identity, *pk.keys, pk.params);
-    const auto recovery = crypto::RecoveryKey::Generate();
-    auto recovery_bundle = crypto::SealRecoveryBundle(*identity, recovery);
-    EXPECT_TRUE(sealed && recovery_bundle);
-    if (!sealed || !recovery_bundle) return u;
-    const json::object body{{"invitation", invitation},
-                            {"email", email},
-                            {"user_id", u.user_id},
-                            {"auth_key", B64(pk.keys->auth_key.bytes())},
-                            {"kdf",
-                             {{"algorithm", "argon2id13"},
-                              {"opslimit", pk.params.opslimit},
-                              {"memlimit", pk.params.memlimit},
-                              {"salt", B64(pk.params.salt)}}},
-                            {"public_bundle", B64(identity->public_bundle().Serialize())},
-                            {"private_bundle", B64(*sealed)},
-                            {"recovery_bundle", B64(*recovery_bundle)},
-                            {"recovery_auth_key", B64(crypto::RecoveryAuthKey(recovery).bytes())}};
-    const HttpReply r = portal_.Request("POST", "/api/v1/register", json::serialize(body));
-    EXPECT_EQ(r.status, 201) << r.body;
-    if (r.status == 201) u.token = JStr(ParseJson(r.body), "/session/token");
-    return u;
+    const HttpRegistration r =
+        RegisterOverHttp(portal_, invitation, email, SharedPasswordKeysFor(kPassword));
+    return {r.email, r.user_id, r.token};
   }
 
   // POST /api/v1/login with the shared password's auth key.
   HttpReply Login(const std::string& email) {
-    const SharedPasswordKeys& pk = PasswordKeysOnce();
+    const SharedPasswordKeys& pk = SharedPasswordKeysFor(kPassword);
     return portal_.Request("POST", "/api/v1/login",
                            json::serialize(json::object{
                                {"email", email}, {"auth_key", B64(pk.keys->auth_key.bytes())}}));
@@ -891,8 +645,8 @@ TEST_F(AdminTest, GroupsAreCreatedFilledListedEmptiedAndDeleted) {
 // --- the CLI -----------------------------------------------------------------------------
 
 TEST_F(AdminTest, CliAdministersUsersGroupsAndReadsTheLogs) {
-  Machine owner_machine;
-  const auto login = [&](const Machine& m, const std::string& email) {
+  CliMachine owner_machine;
+  const auto login = [&](const CliMachine& m, const std::string& email) {
     const RunResult r =
         m.Cli({"login", "--server", portal_.url(), "--email", email, "--password-stdin"},
               std::string(kPassword) + "\n");
@@ -1021,7 +775,7 @@ TEST_F(AdminTest, CliAdministersUsersGroupsAndReadsTheLogs) {
       << logins_table.out;
 
   // A user is refused (403) and the command fails; `admin` alone is a usage error.
-  Machine user_machine;
+  CliMachine user_machine;
   ASSERT_NO_FATAL_FAILURE(login(user_machine, "ursula@example.com"));
   ExpectCliError(user_machine.Cli({"admin", "users", "list"}), "forbidden");
   ExpectCliError(user_machine.Cli({"admin", "audit"}), "forbidden");
@@ -1031,7 +785,7 @@ TEST_F(AdminTest, CliAdministersUsersGroupsAndReadsTheLogs) {
 }
 
 TEST_F(AdminTest, CliShowsAndSetsPortalSettingsAndResetsAUsersTwoFactor) {
-  Machine owner_machine;
+  CliMachine owner_machine;
   {
     const RunResult r = owner_machine.Cli(
         {"login", "--server", portal_.url(), "--email", "owner@example.com", "--password-stdin"},
@@ -1116,7 +870,7 @@ TEST_F(AdminTest, CliShowsAndSetsPortalSettingsAndResetsAUsersTwoFactor) {
   EXPECT_EQ(Login(tina_.email).status, 200);
 
   // Users may do none of it.
-  Machine user_machine;
+  CliMachine user_machine;
   {
     const RunResult r = user_machine.Cli(
         {"login", "--server", portal_.url(), "--email", "ursula@example.com", "--password-stdin"},

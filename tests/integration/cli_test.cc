@@ -1,5 +1,6 @@
 // The offline CLI end to end: real binary, real files, exit codes, no partial output.
 #include "support/process.h"
+#include "support/text_util.h"
 
 #include "strongroom/client/profile.h"
 
@@ -15,16 +16,6 @@ namespace strongroom::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
-
-void WriteFile(const fs::path& p, const std::string& data) {
-  std::ofstream f(p, std::ios::binary | std::ios::trunc);
-  f << data;
-}
 
 std::string Random(std::size_t n) {
   std::mt19937 rng(7);

@@ -2,6 +2,7 @@
 // JSON log, TLS (with a throwaway self-signed certificate) and the per-address rate limit.
 // Contract: docs/api.md ("Conventions", "GET /metrics", "Limits") and docs/configuration.md.
 #include "support/http_client.h"
+#include "support/portal.h"
 #include "support/process.h"
 
 #include <gtest/gtest.h>
@@ -9,12 +10,10 @@
 #include <boost/json.hpp>
 
 #include <unistd.h>
-#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <memory>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -23,16 +22,10 @@
 namespace strongroom::testing {
 namespace {
 
-namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
 constexpr const char* kHost = "127.0.0.1";
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> out;
@@ -65,55 +58,21 @@ std::string Str(const json::value& v) {
   return v.is_string() ? std::string(v.get_string()) : "";
 }
 
-// A strongroomd child on an ephemeral port, with its standard error in a file.
-class Daemon {
- public:
-  // `env`: STRONGROOM_* variables for the child only; `args` follow `serve`.
-  explicit Daemon(const Env& env = {}, std::vector<std::string> args = {}) {
-    log_ = data_.path() + "/stderr.log";
-    if (args.empty()) args = {"--listen", "127.0.0.1:0"};
-    std::vector<std::string> argv = {
-        "/bin/sh", "-c",         R"(log=$1; shift; exec "$@" 2>"$log")",
-        "sh",      log_,         STRONGROOMD_PATH,
-        "serve",   "--data-dir", data_.path() + "/data"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    // The child inherits the environment at fork; restore ours right after.
-    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    process_ = std::make_unique<ChildProcess>(argv);
-    for (const auto& [k, v] : env) ::unsetenv(k.c_str());
-    line_ = process_->WaitForLine("listening on", 30s).value_or("");
-    const std::regex address(R"(listening on (https?)://[^ ]*:([0-9]+))");
-    std::smatch m;
-    if (std::regex_search(line_, m, address)) {
-      scheme_ = m[1];
-      port_ = static_cast<std::uint16_t>(std::stoi(m[2]));
-    }
-  }
-
-  std::uint16_t port() const { return port_; }
-  const std::string& scheme() const { return scheme_; }
-  const std::string& listening_line() const { return line_; }
-  const std::string& dir() const { return data_.path(); }
-  std::string log() const { return ReadFile(log_); }
-  int Stop() { return process_->SignalAndWait(SIGTERM, 15s); }
-
- private:
-  TempDir data_;
-  std::string log_;
-  std::unique_ptr<ChildProcess> process_;
-  std::string line_;
-  std::string scheme_;
-  std::uint16_t port_ = 0;
-};
-
-#define ASSERT_STARTED(daemon) \
-  ASSERT_NE((daemon).port(), 0) << "strongroomd did not start:\n" << (daemon).log()
+// How these tests start strongroomd: as configured by its own defaults plus `env` (for the
+// child only), with `serve_args` after `serve --data-dir DIR` when given (else a free loopback
+// port).
+PortalOptions Options(const Env& env = {}, std::vector<std::string> serve_args = {}) {
+  PortalOptions options = PortalOptions::ServerDefaults();
+  for (const auto& [k, v] : env) options.env.push_back(k + "=" + v);
+  if (!serve_args.empty()) options.serve_args = std::move(serve_args);
+  return options;
+}
 
 // --- request ids ------------------------------------------------------------------------
 
 TEST(Observability, EveryResponseCarriesAUniqueRequestId) {
-  Daemon d;
-  ASSERT_STARTED(d);
+  Portal d;
+  ASSERT_NO_FATAL_FAILURE(d.Start(Options()));
   std::set<std::string> ids;
   for (int i = 0; i < 20; ++i) {
     const HttpReply reply = HttpRequest(kHost, d.port(), "GET", i % 2 ? "/healthz" : "/nope");
@@ -133,8 +92,8 @@ TEST(Observability, EveryResponseCarriesAUniqueRequestId) {
 }
 
 TEST(Observability, AValidClientRequestIdIsEchoedAndAnInvalidOneReplaced) {
-  Daemon d;
-  ASSERT_STARTED(d);
+  Portal d;
+  ASSERT_NO_FATAL_FAILURE(d.Start(Options()));
   const std::string good = "proxy-42_ABCdef";
   EXPECT_EQ(HttpRequest(kHost, d.port(), "GET", "/healthz", "", {{"X-Request-Id", good}})
                 .header("x-request-id"),
@@ -155,8 +114,8 @@ TEST(Observability, AValidClientRequestIdIsEchoedAndAnInvalidOneReplaced) {
 // --- metrics ----------------------------------------------------------------------------
 
 TEST(Observability, MetricsCountRequestsAndConnections) {
-  Daemon d;
-  ASSERT_STARTED(d);
+  Portal d;
+  ASSERT_NO_FATAL_FAILURE(d.Start(Options()));
   const HttpReply first = HttpRequest(kHost, d.port(), "GET", "/metrics");
   ASSERT_EQ(first.status, 200) << first.body;
   EXPECT_EQ(first.header("content-type").rfind("text/plain; version=0.0.4", 0), 0u)
@@ -190,8 +149,8 @@ TEST(Observability, MetricsCountRequestsAndConnections) {
 }
 
 TEST(Observability, MetricsCanBeTurnedOff) {
-  Daemon d(Env{{"STRONGROOM_METRICS", "false"}});
-  ASSERT_STARTED(d);
+  Portal d;
+  ASSERT_NO_FATAL_FAILURE(d.Start(Options(Env{{"STRONGROOM_METRICS", "false"}})));
   const HttpReply reply = HttpRequest(kHost, d.port(), "GET", "/metrics");
   EXPECT_EQ(reply.status, 404);
   EXPECT_NE(reply.body.find(R"("code":"not_found")"), std::string::npos) << reply.body;
@@ -203,8 +162,8 @@ TEST(Observability, JsonLogIsOneObjectPerLineWithTheRequestId) {
   TempDir dir;
   const std::string config = dir.path() + "/strongroomd.toml";
   std::ofstream(config) << "[server]\nlisten = \"127.0.0.1:0\"\n[log]\nformat = \"json\"\n";
-  Daemon d(Env{}, {"--config", config});
-  ASSERT_STARTED(d);
+  Portal d;
+  ASSERT_NO_FATAL_FAILURE(d.Start(Options(Env{}, {"--config", config})));
   const std::string id = "json-log-test-1";
   ASSERT_EQ(HttpRequest(kHost, d.port(), "GET", "/no/such/page?token=SECRET-IN-QUERY", "",
                         {{"X-Request-Id", id}, {"Authorization", "Bearer SECRET-IN-HEADER"}})
@@ -212,7 +171,7 @@ TEST(Observability, JsonLogIsOneObjectPerLineWithTheRequestId) {
             404);
   ASSERT_EQ(d.Stop(), 0);
 
-  const std::string log = d.log();
+  const std::string log = d.Log();
   bool found_access = false;
   std::size_t lines = 0;
   for (const auto& line : Lines(log)) {
@@ -244,13 +203,13 @@ TEST(Observability, JsonLogIsOneObjectPerLineWithTheRequestId) {
 }
 
 TEST(Observability, TextLogCarriesTheRequestIdToo) {
-  Daemon d;
-  ASSERT_STARTED(d);
+  Portal d;
+  ASSERT_NO_FATAL_FAILURE(d.Start(Options()));
   ASSERT_EQ(
       HttpRequest(kHost, d.port(), "GET", "/nope", "", {{"X-Request-Id", "text-log-7"}}).status,
       404);
   ASSERT_EQ(d.Stop(), 0);
-  const std::string log = d.log();
+  const std::string log = d.Log();
   EXPECT_NE(log.find("[req text-log-7] request method=GET route=unmatched status=404"),
             std::string::npos)
       << log;
@@ -288,8 +247,8 @@ class TlsTest : public ::testing::Test {
 };
 
 TEST_F(TlsTest, ServesHttpsWithHsts) {
-  Daemon d(TlsEnv());
-  ASSERT_STARTED(d);
+  Portal d;
+  ASSERT_NO_FATAL_FAILURE(d.Start(Options(TlsEnv())));
   EXPECT_EQ(d.scheme(), "https") << d.listening_line();
   const RunResult r = Curl(d.port(), "/healthz");
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -311,8 +270,8 @@ TEST_F(TlsTest, ServesHttpsWithHsts) {
 }
 
 TEST_F(TlsTest, PlainHttpToTheTlsPortGetsNoAnswer) {
-  Daemon d(TlsEnv());
-  ASSERT_STARTED(d);
+  Portal d;
+  ASSERT_NO_FATAL_FAILURE(d.Start(Options(TlsEnv())));
   const std::string reply =
       RawExchange(kHost, d.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(reply.find("HTTP/1.1 200"), std::string::npos) << reply;
@@ -355,8 +314,8 @@ TEST_F(TlsTest, ABadKeyFileStopsStartupWithAClearMessage) {
 }
 
 TEST_F(TlsTest, TlsMayListenOnANonLoopbackAddress) {
-  Daemon d(TlsEnv(), {"--listen", "0.0.0.0:0"});
-  ASSERT_STARTED(d);
+  Portal d;
+  ASSERT_NO_FATAL_FAILURE(d.Start(Options(TlsEnv(), {"--listen", "0.0.0.0:0"})));
   EXPECT_NE(d.listening_line().find("https://0.0.0.0:"), std::string::npos) << d.listening_line();
   const RunResult r = Curl(d.port(), "/healthz");
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -366,8 +325,9 @@ TEST_F(TlsTest, TlsMayListenOnANonLoopbackAddress) {
 // --- rate limits ------------------------------------------------------------------------
 
 TEST(Observability, TheFourthQuickApiRequestIsRateLimited) {
-  Daemon d(Env{{"STRONGROOM_RATE_PER_IP", "1"}, {"STRONGROOM_RATE_PER_IP_BURST", "3"}});
-  ASSERT_STARTED(d);
+  Portal d;
+  ASSERT_NO_FATAL_FAILURE(d.Start(
+      Options(Env{{"STRONGROOM_RATE_PER_IP", "1"}, {"STRONGROOM_RATE_PER_IP_BURST", "3"}})));
   for (int i = 0; i < 3; ++i) {
     const HttpReply reply = HttpRequest(kHost, d.port(), "GET", "/api/v1/me");
     EXPECT_NE(reply.status, 429) << i << ": " << reply.body;

@@ -15,13 +15,17 @@
 //
 // Cost: registration makes the server run Argon2id twice per user; the client side of it
 // (DerivePasswordKeys) runs once per process and is shared by every user.
+#include "support/bytes_util.h"
 #include "support/http_client.h"
+#include "support/json_util.h"
+#include "support/portal.h"
 #include "support/process.h"
+#include "support/registration.h"
+#include "support/text_util.h"
 
 #include "strongroom/crypto/container.h"
 #include "strongroom/crypto/encoding.h"
 #include "strongroom/crypto/identity.h"
-#include "strongroom/crypto/password.h"
 #include "strongroom/io.h"
 
 #include <gtest/gtest.h>
@@ -29,14 +33,10 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <map>
-#include <memory>
 #include <optional>
-#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -47,7 +47,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
-using Bytes = std::vector<std::uint8_t>;
 
 constexpr const char* kDocx =
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
@@ -57,38 +56,6 @@ constexpr std::size_t kMiB = 1024 * 1024;
 
 // --- small utilities ---------------------------------------------------------------------
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
-
-std::string Trim(std::string s) {
-  const auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-  return s;
-}
-
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string AsString(std::span<const std::uint8_t> bytes) {
-  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
-
-Bytes RandomBytes(std::size_t n) {
-  static std::mt19937_64 rng{std::random_device{}()};
-  Bytes out(n);
-  for (auto& b : out) b = static_cast<std::uint8_t>(rng());
-  return out;
-}
-
-std::string RandomHexId(std::size_t bytes = 16) {
-  return crypto::HexEncode(RandomBytes(bytes));
-}
 std::string NewId() {
   return RandomHexId(16);
 }  // A folder or file id: 32 hex digits.
@@ -96,63 +63,11 @@ std::string NewNameHmac() {
   return RandomHexId(32);
 }  // 64 hex digits.
 
-std::string B64(std::span<const std::uint8_t> bytes) {
-  return crypto::Base64UrlEncode(bytes);
-}
-
 // --- JSON --------------------------------------------------------------------------------
-
-json::value ParseJson(const std::string& text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) {
-    ADD_FAILURE() << "not JSON (" << ec.message() << "): " << text.substr(0, 500);
-    return json::object();
-  }
-  return v;
-}
-
-const json::value* At(const json::value& v, std::string_view pointer) {
-  boost::system::error_code ec;
-  return v.find_pointer(pointer, ec);
-}
-
-std::string JStr(const json::value& v, std::string_view pointer) {
-  const json::value* p = At(v, pointer);
-  if (p == nullptr || !p->is_string()) {
-    ADD_FAILURE() << "no string at " << pointer << " in " << json::serialize(v);
-    return {};
-  }
-  return std::string(p->as_string());
-}
-
-std::int64_t JInt(const json::value& v, std::string_view pointer) {
-  const json::value* p = At(v, pointer);
-  if (p == nullptr || !(p->is_int64() || p->is_uint64())) {
-    ADD_FAILURE() << "no integer at " << pointer << " in " << json::serialize(v);
-    return -1;
-  }
-  return p->is_int64() ? p->as_int64() : static_cast<std::int64_t>(p->as_uint64());
-}
-
-json::array JArr(const json::value& v, std::string_view pointer) {
-  const json::value* p = At(v, pointer);
-  if (p == nullptr || !p->is_array()) {
-    ADD_FAILURE() << "no array at " << pointer << " in " << json::serialize(v);
-    return {};
-  }
-  return p->as_array();
-}
 
 bool JIsNull(const json::value& v, std::string_view pointer) {
   const json::value* p = At(v, pointer);
   return p != nullptr && p->is_null();
-}
-
-std::string ErrorCode(const HttpReply& reply) {
-  const json::value body = ParseJson(reply.body);
-  const json::value* code = At(body, "/error/code");
-  return code != nullptr && code->is_string() ? std::string(code->as_string()) : "<none>";
 }
 
 std::string ErrorMessage(const HttpReply& reply) {
@@ -171,13 +86,6 @@ std::set<std::string> Ids(const json::array& items, std::string_view field = "id
   }
   return out;
 }
-
-#define EXPECT_API_ERROR(reply, http_status, code)                 \
-  do {                                                             \
-    const HttpReply& r_ = (reply);                                 \
-    EXPECT_EQ(r_.status, (http_status)) << r_.body.substr(0, 500); \
-    EXPECT_EQ(ErrorCode(r_), (code)) << r_.body.substr(0, 500);    \
-  } while (0)
 
 // --- containers --------------------------------------------------------------------------
 
@@ -227,63 +135,7 @@ std::optional<Bytes> Decrypt(const Bytes& container, const crypto::Identity& ide
   return std::move(out.data());
 }
 
-// --- the server --------------------------------------------------------------------------
-
-class Portal {
- public:
-  void Start(const std::vector<std::string>& env) {
-    // Two-factor authentication not required: see two_factor_test.cc for that.
-    std::string command = "exec /usr/bin/env STRONGROOM_REQUIRE_2FA_DEFAULT=false";
-    for (const auto& e : env) command.append(" ").append(ShellQuote(e));
-    command.append(" ").append(ShellQuote(STRONGROOMD_PATH));
-    command.append(" serve --listen 127.0.0.1:0 --data-dir ").append(ShellQuote(data_dir()));
-    command.append(" 2>").append(ShellQuote(log_path()));
-    server_ = std::make_unique<ChildProcess>(std::vector<std::string>{"/bin/sh", "-c", command});
-    const auto line = server_->WaitForLine("listening on", 30s);
-    ASSERT_TRUE(line.has_value()) << "strongroomd did not report its address; log:\n" << Log();
-    const std::string prefix = "http://127.0.0.1:";
-    const auto at = line->find(prefix);
-    ASSERT_NE(at, std::string::npos) << *line;
-    port_ = static_cast<std::uint16_t>(std::stoi(line->substr(at + prefix.size())));
-    ASSERT_NE(port_, 0);
-    const auto token_line = server_->WaitForLine("owner setup token:", 10s);
-    ASSERT_TRUE(token_line.has_value()) << "no owner setup token printed on first start";
-    setup_token_ = Trim(token_line->substr(token_line->find("owner setup token:") +
-                                           std::string("owner setup token:").size()));
-    ASSERT_FALSE(setup_token_.empty()) << *token_line;
-  }
-
-  int Stop() {
-    if (!server_) return 0;
-    const int status = server_->SignalAndWait(SIGTERM, 15s);
-    server_.reset();
-    return status;
-  }
-  bool running() const { return server_ != nullptr; }
-
-  HttpReply Request(const std::string& method, const std::string& target, const std::string& body,
-                    const std::string& token, std::map<std::string, std::string> headers = {},
-                    const std::string& content_type = "application/json") const {
-    if (!body.empty() && !headers.contains("Content-Type")) headers["Content-Type"] = content_type;
-    if (!token.empty()) headers["Authorization"] = "Bearer " + token;
-    headers["User-Agent"] = "room-api-test";
-    return HttpRequest("127.0.0.1", port_, method, target, body, headers);
-  }
-
-  std::string Log() const { return ReadFile(log_path()); }
-  std::uint16_t port() const { return port_; }
-  const std::string& setup_token() const { return setup_token_; }
-  std::string data_dir() const { return data_.path() + "/data"; }
-  std::string blob_dir() const { return data_dir() + "/blobs"; }
-  std::string log_path() const { return logs_.path() + "/strongroomd.log"; }
-
- private:
-  TempDir data_;
-  TempDir logs_;
-  std::unique_ptr<ChildProcess> server_;
-  std::uint16_t port_ = 0;
-  std::string setup_token_;
-};
+// --- the users ---------------------------------------------------------------------------
 
 // A registered user: the keys the test holds for them and their session.
 struct User {
@@ -297,23 +149,6 @@ struct User {
   std::string fingerprint_hex() const { return crypto::HexEncode(bundle().fingerprint()); }
 };
 
-// Argon2id on the client side, once per process: the server cannot tell (it gets a key and
-// sealed bundles), and every user gets their own identity anyway.
-struct SharedPasswordKeys {
-  crypto::KdfParams params = crypto::KdfParams::Generate();
-  std::optional<crypto::PasswordKeys> keys;
-};
-SharedPasswordKeys& PasswordKeysOnce() {
-  static SharedPasswordKeys shared = [] {
-    SharedPasswordKeys s;
-    auto keys = crypto::DerivePasswordKeys("a room api test password", s.params);
-    EXPECT_TRUE(keys.has_value());
-    if (keys) s.keys.emplace(std::move(*keys));
-    return s;
-  }();
-  return shared;
-}
-
 // --- the fixture -------------------------------------------------------------------------
 
 class RoomApiTest : public ::testing::Test {
@@ -322,10 +157,11 @@ class RoomApiTest : public ::testing::Test {
   virtual int UserCount() const { return 3; }
 
   void SetUp() override {
-    std::vector<std::string> env{"STRONGROOM_LOG_LEVEL=debug", "STRONGROOM_RATE_PER_IP=0",
-                                 "STRONGROOM_RATE_PER_ACCOUNT=0"};
-    for (const auto& e : ExtraEnv()) env.push_back(e);
-    ASSERT_NO_FATAL_FAILURE(portal_.Start(env));
+    PortalOptions options;
+    options.rate_limits = false;
+    options.env = ExtraEnv();
+    options.user_agent = "room-api-test";
+    ASSERT_NO_FATAL_FAILURE(portal_.Start(options));
     a_ = RegisterUser(portal_.setup_token(), "a@example.com");
     ASSERT_FALSE(a_.token.empty());
     if (UserCount() >= 2) {
@@ -338,16 +174,7 @@ class RoomApiTest : public ::testing::Test {
     }
   }
 
-  void TearDown() override {
-    if (HasFailure()) {
-      std::string log = portal_.Log();
-      if (log.size() > 8000) log = "...\n" + log.substr(log.size() - 8000);
-      std::cerr << "--- strongroomd log (tail) ---\n" << log << "--- end of log ---\n";
-    }
-    if (portal_.running()) {
-      EXPECT_EQ(portal_.Stop(), 0) << "strongroomd did not shut down cleanly";
-    }
-  }
+  void TearDown() override { portal_.FinishTest(8000); }
 
   // --- accounts ---
 
@@ -357,38 +184,13 @@ class RoomApiTest : public ::testing::Test {
     return r.status == 201 ? JStr(ParseJson(r.body), "/token") : std::string();
   }
 
+  // Registers over HTTP with keys made by the crypto core. Argon2id on the client side runs
+  // once per process: the server cannot tell (it gets a key and sealed bundles), and every
+  // user gets their own identity anyway.
   User RegisterUser(const std::string& invitation, const std::string& email) {
-    User u;
-    u.email = email;
-    u.user_id = "u-" + RandomHexId(16);
-    auto identity = crypto::Identity::Generate(u.user_id);
-    EXPECT_TRUE(identity.has_value());
-    SharedPasswordKeys& pk = PasswordKeysOnce();
-    if (!identity || !pk.keys) return u;
-    auto sealed = crypto::SealPrivateBundle(*identity, *pk.keys, pk.params);
-    const auto recovery = crypto::RecoveryKey::Generate();
-    auto recovery_bundle = crypto::SealRecoveryBundle(*identity, recovery);
-    EXPECT_TRUE(sealed && recovery_bundle);
-    if (!sealed || !recovery_bundle) return u;
-    const json::object body{{"invitation", invitation},
-                            {"email", email},
-                            {"user_id", u.user_id},
-                            {"auth_key", B64(pk.keys->auth_key.bytes())},
-                            {"kdf",
-                             {{"algorithm", "argon2id13"},
-                              {"opslimit", pk.params.opslimit},
-                              {"memlimit", pk.params.memlimit},
-                              {"salt", B64(pk.params.salt)}}},
-                            {"public_bundle", B64(identity->public_bundle().Serialize())},
-                            {"private_bundle", B64(*sealed)},
-                            {"recovery_bundle", B64(*recovery_bundle)},
-                            {"recovery_auth_key", B64(crypto::RecoveryAuthKey(recovery).bytes())}};
-    const HttpReply r = portal_.Request("POST", "/api/v1/register", json::serialize(body), "");
-    EXPECT_EQ(r.status, 201) << r.body;
-    if (r.status != 201) return u;
-    u.token = JStr(ParseJson(r.body), "/session/token");
-    u.identity.emplace(std::move(*identity));
-    return u;
+    HttpRegistration r = RegisterOverHttp(portal_, invitation, email,
+                                          SharedPasswordKeysFor("a room api test password"));
+    return {r.email, r.user_id, r.token, std::move(r.identity)};
   }
 
   // --- HTTP ---

@@ -14,8 +14,13 @@
 //
 // Cost: every room command derives the password key with Argon2id (~0.3 s), so tests keep
 // their command counts low; B and C are registered only by the tests that use them.
+#include "support/cli_machine.h"
 #include "support/cutting_proxy.h"
+#include "support/database.h"
+#include "support/json_util.h"
+#include "support/portal.h"
 #include "support/process.h"
+#include "support/text_util.h"
 
 #include "strongroom/crypto/container.h"
 #include "strongroom/crypto/encoding.h"
@@ -26,15 +31,10 @@
 
 #include <boost/json.hpp>
 
-#include <sqlite3.h>
-
 #include <algorithm>
-#include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <map>
-#include <memory>
 #include <optional>
 #include <random>
 #include <set>
@@ -50,30 +50,6 @@ using namespace std::chrono_literals;
 constexpr std::uint64_t kMiB = 1024 * 1024;
 
 // --- small utilities ---------------------------------------------------------------------
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
-
-void WriteFile(const fs::path& p, const std::string& data) {
-  std::ofstream f(p, std::ios::binary | std::ios::trunc);
-  f << data;
-  ASSERT_TRUE(f.good()) << p;
-}
-
-std::string Trim(std::string s) {
-  const auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-  return s;
-}
-
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 std::string RandomString(std::size_t n, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -147,48 +123,6 @@ std::size_t CommonPrefix(const std::string& a, const std::string& b) {
 
 // --- JSON --------------------------------------------------------------------------------
 
-json::value ParseJson(const std::string& text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) {
-    ADD_FAILURE() << "not JSON (" << ec.message() << "): " << text;
-    return json::object();
-  }
-  return v;
-}
-
-const json::value* At(const json::value& v, std::string_view pointer) {
-  boost::system::error_code ec;
-  return v.find_pointer(pointer, ec);
-}
-
-std::string JStr(const json::value& v, std::string_view pointer) {
-  const json::value* p = At(v, pointer);
-  if (p == nullptr || !p->is_string()) {
-    ADD_FAILURE() << "no string at " << pointer << " in " << json::serialize(v);
-    return {};
-  }
-  return std::string(p->as_string());
-}
-
-std::int64_t JInt(const json::value& v, std::string_view pointer) {
-  const json::value* p = At(v, pointer);
-  if (p == nullptr || !(p->is_int64() || p->is_uint64())) {
-    ADD_FAILURE() << "no integer at " << pointer << " in " << json::serialize(v);
-    return -1;
-  }
-  return p->is_int64() ? p->as_int64() : static_cast<std::int64_t>(p->as_uint64());
-}
-
-json::array JArr(const json::value& v, std::string_view pointer) {
-  const json::value* p = At(v, pointer);
-  if (p == nullptr || !p->is_array()) {
-    ADD_FAILURE() << "no array at " << pointer << " in " << json::serialize(v);
-    return {};
-  }
-  return p->as_array();
-}
-
 // The item of a `--json` listing with this name, or nullptr.
 const json::value* ItemNamed(const json::array& items, std::string_view name) {
   for (const auto& item : items) {
@@ -198,197 +132,22 @@ const json::value* ItemNamed(const json::array& items, std::string_view name) {
   return nullptr;
 }
 
-// --- the database, as a malicious server edits it -------------------------------------------
-
-// A column value with its SQLite storage class, so a saved row can be written back exactly
-// (room_items is STRICT).
-struct Blob {
-  std::string bytes;
-};
-using Value = std::variant<std::nullptr_t, std::int64_t, std::string, Blob>;
-using Row = std::vector<Value>;
-
-// The server's database, opened next to the running strongroomd (WAL mode allows this).
-class Database {
- public:
-  explicit Database(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-      ADD_FAILURE() << "cannot open " << path << ": " << sqlite3_errmsg(db_);
-      return;
-    }
-    sqlite3_busy_timeout(db_, 10000);
-    // Never checkpoint or remove the WAL the server is using when this connection closes.
-    sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-  }
-  ~Database() { sqlite3_close(db_); }
-  Database(const Database&) = delete;
-  Database& operator=(const Database&) = delete;
-
-  std::vector<Row> Query(const std::string& sql, const std::vector<Value>& params = {}) {
-    std::vector<Row> rows;
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-      ADD_FAILURE() << "bad SQL: " << sql << ": " << sqlite3_errmsg(db_);
-      return rows;
-    }
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      const int at = static_cast<int>(i + 1);
-      std::visit(
-          [&](const auto& v) {
-            using T = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<T, std::nullptr_t>) {
-              sqlite3_bind_null(stmt, at);
-            } else if constexpr (std::is_same_v<T, std::int64_t>) {
-              sqlite3_bind_int64(stmt, at, v);
-            } else if constexpr (std::is_same_v<T, std::string>) {
-              sqlite3_bind_text(stmt, at, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-            } else {
-              sqlite3_bind_blob(stmt, at, v.bytes.data(), static_cast<int>(v.bytes.size()),
-                                SQLITE_TRANSIENT);
-            }
-          },
-          params[i]);
-    }
-    int rc = 0;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-      Row row;
-      for (int c = 0; c < sqlite3_column_count(stmt); ++c) {
-        switch (sqlite3_column_type(stmt, c)) {
-          case SQLITE_NULL:
-            row.emplace_back(nullptr);
-            break;
-          case SQLITE_INTEGER:
-            row.emplace_back(static_cast<std::int64_t>(sqlite3_column_int64(stmt, c)));
-            break;
-          case SQLITE_BLOB: {
-            const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt, c));
-            row.emplace_back(Blob{std::string(p == nullptr ? "" : p,
-                                              static_cast<std::size_t>(sqlite3_column_bytes(stmt, c)))});
-            break;
-          }
-          default: {
-            const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
-            row.emplace_back(std::string(p == nullptr ? "" : p,
-                                         static_cast<std::size_t>(sqlite3_column_bytes(stmt, c))));
-          }
-        }
-      }
-      rows.push_back(std::move(row));
-    }
-    if (rc != SQLITE_DONE) ADD_FAILURE() << "SQL failed: " << sql << ": " << sqlite3_errmsg(db_);
-    sqlite3_finalize(stmt);
-    return rows;
-  }
-
-  void Exec(const std::string& sql, const std::vector<Value>& params = {}) {
-    (void)Query(sql, params);
-  }
-
-  // The single value of a one-row, one-column query (as text or integer).
-  std::string Text(const std::string& sql, const std::vector<Value>& params = {}) {
-    const auto rows = Query(sql, params);
-    if (rows.size() != 1 || rows[0].size() != 1 || !std::holds_alternative<std::string>(rows[0][0])) {
-      ADD_FAILURE() << "expected one text value from " << sql;
-      return {};
-    }
-    return std::get<std::string>(rows[0][0]);
-  }
-  std::int64_t Int(const std::string& sql, const std::vector<Value>& params = {}) {
-    const auto rows = Query(sql, params);
-    if (rows.size() != 1 || rows[0].size() != 1 ||
-        !std::holds_alternative<std::int64_t>(rows[0][0])) {
-      ADD_FAILURE() << "expected one integer from " << sql;
-      return -1;
-    }
-    return std::get<std::int64_t>(rows[0][0]);
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
-
-// --- the server --------------------------------------------------------------------------
-
-class Portal {
- public:
-  void Start() {
-    // Two-factor authentication not required: see two_factor_test.cc for that.
-    std::string command =
-        "exec /usr/bin/env STRONGROOM_LOG_LEVEL=debug STRONGROOM_RATE_PER_IP=0 "
-        "STRONGROOM_RATE_PER_ACCOUNT=0 STRONGROOM_REQUIRE_2FA_DEFAULT=false " +
-        ShellQuote(STRONGROOMD_PATH) + " serve --listen 127.0.0.1:0 --data-dir " +
-        ShellQuote(data_dir()) + " 2>" + ShellQuote(log_path());
-    server_ = std::make_unique<ChildProcess>(std::vector<std::string>{"/bin/sh", "-c", command});
-    const auto line = server_->WaitForLine("listening on", 30s);
-    ASSERT_TRUE(line.has_value()) << "strongroomd did not report its address; log:\n" << Log();
-    const std::string prefix = "http://127.0.0.1:";
-    const auto at = line->find(prefix);
-    ASSERT_NE(at, std::string::npos) << *line;
-    url_ = "http://127.0.0.1:" + std::to_string(std::stoi(line->substr(at + prefix.size())));
-    const auto token_line = server_->WaitForLine("owner setup token:", 10s);
-    ASSERT_TRUE(token_line.has_value()) << "no owner setup token printed on first start";
-    setup_token_ = Trim(token_line->substr(token_line->find("owner setup token:") +
-                                           std::string("owner setup token:").size()));
-    ASSERT_FALSE(setup_token_.empty());
-  }
-
-  int Stop() {
-    if (!server_) return 0;
-    const int status = server_->SignalAndWait(SIGTERM, 15s);
-    server_.reset();
-    return status;
-  }
-  bool running() const { return server_ != nullptr; }
-
-  std::string Invite(const std::string& email) {
-    const RunResult r = RunProcess(
-        {STRONGROOMD_PATH, "invite", "--data-dir", data_dir(), "--email", email}, "", 60s);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return Trim(r.out);
-  }
-
-  std::string Log() const { return ReadFile(log_path()); }
-  const std::string& url() const { return url_; }
-  const std::string& setup_token() const { return setup_token_; }
-  std::string data_dir() const { return data_.path() + "/data"; }
-  std::string db_path() const { return data_dir() + "/strongroom.db"; }
-  fs::path blob_dir() const { return fs::path(data_dir()) / "blobs"; }
-  std::string log_path() const { return logs_.path() + "/strongroomd.log"; }
-
- private:
-  TempDir data_;
-  TempDir logs_;
-  std::unique_ptr<ChildProcess> server_;
-  std::string url_;
-  std::string setup_token_;
-};
-
 // --- the users ---------------------------------------------------------------------------
 
 // A user and their machine: STRONGROOM_HOME, TMPDIR (the client's ciphertext temporaries) and
 // a work directory for local files.
-struct User {
+struct User : CliMachine {
+  User() : CliMachine(600s) { AddEnv("TMPDIR=" + Tmp()); }
+
   std::string email;
   std::string password;
   std::string user_id;
   std::string fingerprint;  // Display form, as register printed it.
-  TempDir home;
 
-  std::string Tmp() const { return home.path() + "/tmp"; }
-  std::string Work() const { return home.path() + "/work"; }
+  std::string Tmp() const { return home() + "/tmp"; }
+  std::string Work() const { return home() + "/work"; }
   std::string Local(const std::string& name) const { return Work() + "/" + name; }
 
-  // Runs the CLI (in `cwd` when given) with this user's environment.
-  RunResult Cli(const std::vector<std::string>& args, const std::string& input = "",
-                const std::string& cwd = "") const {
-    std::string script;
-    if (!cwd.empty()) script.append("cd ").append(ShellQuote(cwd)).append(" && ");
-    script.append("exec /usr/bin/env STRONGROOM_HOME=").append(ShellQuote(home.path()));
-    script.append(" TMPDIR=").append(ShellQuote(Tmp()));
-    script.append(" ").append(ShellQuote(STRONGROOM_CLI_PATH));
-    for (const auto& a : args) script.append(" ").append(ShellQuote(a));
-    return RunProcess({"/bin/sh", "-c", script}, input, 600s);
-  }
   // A room command: the password on standard input.
   RunResult Room(std::vector<std::string> args, const std::string& cwd = "") const {
     args.push_back("--password-stdin");
@@ -396,43 +155,18 @@ struct User {
   }
 };
 
-std::string Describe(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
-}
-
-json::value JsonOf(const RunResult& r) {
-  EXPECT_EQ(r.exit_code, 0) << Describe(r);
-  if (r.exit_code != 0) return json::object();
-  return ParseJson(r.out);
-}
-
-// A refused command: exit 1, "strongroom: ..." on stderr, containing `needle`.
-void ExpectFailure(const RunResult& r, const std::string& needle) {
-  EXPECT_EQ(r.exit_code, 1) << Describe(r);
-  EXPECT_TRUE(r.err.starts_with("strongroom: ")) << Describe(r);
-  EXPECT_NE(r.err.find(needle), std::string::npos) << "expected '" << needle << "' in\n"
-                                                    << Describe(r);
-}
-
 // --- the fixture -------------------------------------------------------------------------
 
 class RoomCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(portal_.Start());
+    PortalOptions options;
+    options.rate_limits = false;
+    ASSERT_NO_FATAL_FAILURE(portal_.Start(options));
     ASSERT_NO_FATAL_FAILURE(Register(a_, "a@example.com", portal_.setup_token()));
   }
 
-  void TearDown() override {
-    if (HasFailure()) {
-      std::string log = portal_.Log();
-      if (log.size() > 6000) log = "...\n" + log.substr(log.size() - 6000);
-      std::cerr << "--- strongroomd log (tail) ---\n" << log << "--- end of log ---\n";
-    }
-    if (portal_.running()) {
-      EXPECT_EQ(portal_.Stop(), 0) << "strongroomd did not stop cleanly";
-    }
-  }
+  void TearDown() override { portal_.FinishTest(6000); }
 
   void Register(User& u, const std::string& email, std::string invitation = "") {
     if (invitation.empty()) invitation = portal_.Invite(email);
@@ -441,9 +175,9 @@ class RoomCliTest : public ::testing::Test {
     fs::create_directories(u.Tmp());
     fs::create_directories(u.Work());
     const json::value out =
-        JsonOf(u.Cli({"register", "--server", portal_.url(), "--invite", invitation, "--email",
-                      email, "--password-stdin", "--json"},
-                     u.password + "\n"));
+        CliJson(u.Cli({"register", "--server", portal_.url(), "--invite", invitation, "--email",
+                       email, "--password-stdin", "--json"},
+                      u.password + "\n"));
     u.user_id = JStr(out, "/user_id");
     u.fingerprint = JStr(out, "/fingerprint");
     ASSERT_TRUE(u.user_id.starts_with("u-")) << u.user_id;
@@ -463,7 +197,7 @@ class RoomCliTest : public ::testing::Test {
   std::string Upload(const User& owner, const std::string& name, const std::string& content,
                      const std::string& dir = "/") {
     WriteFile(owner.Local(name), content);
-    const json::value e = JsonOf(owner.Room({"upload", owner.Local(name), dir, "--json"}));
+    const json::value e = CliJson(owner.Room({"upload", owner.Local(name), dir, "--json"}));
     EXPECT_EQ(JStr(e, "/name"), name);
     EXPECT_EQ(JInt(e, "/size"), static_cast<std::int64_t>(content.size()));
     EXPECT_EQ(JInt(e, "/version"), 1);
@@ -519,7 +253,7 @@ TEST_F(RoomCliTest, UploadListAndDownloadByteIdenticalFilesOfZeroOneAndHundredMi
   for (const auto& [name, size] : files) {
     ASSERT_NO_FATAL_FAILURE(WriteRandomFile(a.Local(name), size, ++seed));
     const RunResult r = a.Room({"upload", a.Local(name), "/Sizes", "--json"});
-    const json::value e = JsonOf(r);
+    const json::value e = CliJson(r);
     EXPECT_EQ(JStr(e, "/name"), name);
     EXPECT_EQ(JInt(e, "/size"), static_cast<std::int64_t>(size));
     EXPECT_GT(JInt(e, "/encrypted_size"), static_cast<std::int64_t>(size));
@@ -528,7 +262,7 @@ TEST_F(RoomCliTest, UploadListAndDownloadByteIdenticalFilesOfZeroOneAndHundredMi
   }
 
   // ls --json: exactly the three, with the sizes and types they were uploaded with.
-  const json::value listing = JsonOf(a.Room({"ls", "/Sizes", "--json"}));
+  const json::value listing = CliJson(a.Room({"ls", "/Sizes", "--json"}));
   const json::array items = JArr(listing, "/items");
   EXPECT_EQ(items.size(), 3u) << json::serialize(listing);
   for (const auto& [name, size] : files) {
@@ -547,7 +281,7 @@ TEST_F(RoomCliTest, UploadListAndDownloadByteIdenticalFilesOfZeroOneAndHundredMi
     }
   }
   // The root lists the folder.
-  const json::value root = JsonOf(a.Room({"ls", "--json"}));
+  const json::value root = CliJson(a.Room({"ls", "--json"}));
   ASSERT_EQ(JArr(root, "/items").size(), 1u) << json::serialize(root);
   EXPECT_EQ(JStr(root, "/items/0/type"), "folder");
   EXPECT_EQ(JStr(root, "/items/0/name"), "Sizes");
@@ -581,7 +315,7 @@ TEST_F(RoomCliTest, ShareDownloadByIdAndUnshareReencryptsTheStoredContainer) {
   const std::string v1 = ReadFile(blob_v1);
   ASSERT_GT(v1.size(), content.size());
 
-  const json::value shared_entry = JsonOf(a.Room({"share", "/report.docx", b.email, "--json"}));
+  const json::value shared_entry = CliJson(a.Room({"share", "/report.docx", b.email, "--json"}));
   EXPECT_EQ(JInt(shared_entry, "/version"), 2);
   EXPECT_EQ(JArr(shared_entry, "/recipients").size(), 2u) << json::serialize(shared_entry);
   // Sharing re-wraps the file key only: the payload is unchanged (a new header), and the
@@ -596,7 +330,7 @@ TEST_F(RoomCliTest, ShareDownloadByIdAndUnshareReencryptsTheStoredContainer) {
   EXPECT_TRUE(payload_v2 == payload_v1) << "sharing changed the payload";
 
   // B sees it in `shared`, with its id and owner, and downloads it by id.
-  const json::value b_shared = JsonOf(b.Room({"shared", "--json"}));
+  const json::value b_shared = CliJson(b.Room({"shared", "--json"}));
   const json::array b_items = JArr(b_shared, "/items");
   ASSERT_EQ(b_items.size(), 1u) << json::serialize(b_shared);
   EXPECT_EQ(JStr(b_items[0], "/id"), id);
@@ -610,20 +344,20 @@ TEST_F(RoomCliTest, ShareDownloadByIdAndUnshareReencryptsTheStoredContainer) {
 
   // C, not a recipient, cannot tell the file exists.
   r = c.Room({"download", id, c.Local("report.docx")});
-  ExpectFailure(r, "(not_found)");
+  ExpectCliFailure(r, "(not_found)");
   EXPECT_FALSE(fs::exists(c.Local("report.docx")));
-  ExpectFailure(c.Room({"info", id}), "(not_found)");
-  EXPECT_TRUE(JArr(JsonOf(c.Room({"shared", "--json"})), "/items").empty());
+  ExpectCliFailure(c.Room({"info", id}), "(not_found)");
+  EXPECT_TRUE(JArr(CliJson(c.Room({"shared", "--json"})), "/items").empty());
 
   // A denies B: a new container under a new key for A alone.
-  const json::value unshared = JsonOf(a.Room({"unshare", "/report.docx", b.email, "--json"}));
+  const json::value unshared = CliJson(a.Room({"unshare", "/report.docx", b.email, "--json"}));
   EXPECT_EQ(JInt(unshared, "/version"), 3);
   ASSERT_EQ(JArr(unshared, "/recipients").size(), 1u) << json::serialize(unshared);
   EXPECT_EQ(JStr(unshared, "/recipients/0/user_id"), a.user_id);
   r = b.Room({"download", id, b.Local("again.docx")});
-  ExpectFailure(r, "(not_found)");
+  ExpectCliFailure(r, "(not_found)");
   EXPECT_FALSE(fs::exists(b.Local("again.docx")));
-  EXPECT_TRUE(JArr(JsonOf(b.Room({"shared", "--json"})), "/items").empty());
+  EXPECT_TRUE(JArr(CliJson(b.Room({"shared", "--json"})), "/items").empty());
 
   // The stored container was re-encrypted: a payload of the same length with nothing in
   // common with the old one beyond chance (first 4 KiB: no common prefix; overall: about
@@ -654,9 +388,9 @@ TEST_F(RoomCliTest, NameConflictsMovesCopyAndRemove) {
   Database db(portal_.db_path());
   ASSERT_EQ(a.Room({"mkdir", "/Dir"}).exit_code, 0);
   RunResult r = a.Room({"mkdir", "/Dir"});
-  ExpectFailure(r, "(name_taken)");
+  ExpectCliFailure(r, "(name_taken)");
   EXPECT_NE(r.err.find("already exists"), std::string::npos) << Describe(r);
-  ExpectFailure(a.Room({"mkdir", "/Nowhere/Sub"}), "no such folder");
+  ExpectCliFailure(a.Room({"mkdir", "/Nowhere/Sub"}), "no such folder");
 
   // Only office documents: a name without a known extension is a usage error; a type the
   // portal does not allow (.txt) is refused by the server, and nothing of it stays on disk.
@@ -664,20 +398,20 @@ TEST_F(RoomCliTest, NameConflictsMovesCopyAndRemove) {
   r = a.Room({"upload", a.Local("notes")});
   EXPECT_EQ(r.exit_code, 2) << Describe(r);
   WriteFile(a.Local("notes.txt"), "plain text");
-  ExpectFailure(a.Room({"upload", a.Local("notes.txt")}), "(type_not_allowed)");
+  ExpectCliFailure(a.Room({"upload", a.Local("notes.txt")}), "(type_not_allowed)");
   EXPECT_TRUE(AllBlobs().empty());
-  EXPECT_EQ(EntriesIn(portal_.blob_dir() / "staging"), 0u);
+  EXPECT_EQ(EntriesIn(fs::path(portal_.blob_dir()) / "staging"), 0u);
   EXPECT_EQ(db.Int("SELECT count(*) FROM room_uploads"), 0);
 
   const std::string x_content = RandomString(20'000, 31);
   const std::string x_id = Upload(a, "x.docx", x_content, "/Dir");
   // The same name again: never overwritten, also when the case differs (NDA.docx = nda.docx).
-  ExpectFailure(a.Room({"upload", a.Local("x.docx"), "/Dir"}), "(name_taken)");
+  ExpectCliFailure(a.Room({"upload", a.Local("x.docx"), "/Dir"}), "(name_taken)");
   fs::create_directories(a.Local("upper"));
   WriteFile(a.Local("upper/X.DOCX"), "other content");
-  ExpectFailure(a.Room({"upload", a.Local("upper/X.DOCX"), "/Dir"}), "(name_taken)");
+  ExpectCliFailure(a.Room({"upload", a.Local("upper/X.DOCX"), "/Dir"}), "(name_taken)");
   // Files and folders share one namespace per folder.
-  ExpectFailure(a.Room({"mkdir", "/Dir/x.docx"}), "(name_taken)");
+  ExpectCliFailure(a.Room({"mkdir", "/Dir/x.docx"}), "(name_taken)");
   EXPECT_EQ(db.Int("SELECT count(*) FROM room_items WHERE owner_id = ?1", {a.user_id}), 3)
       << "root, /Dir and /Dir/x.docx only";
 
@@ -685,10 +419,10 @@ TEST_F(RoomCliTest, NameConflictsMovesCopyAndRemove) {
   const std::string y_id = Upload(a, "y.docx", RandomString(5000, 32));
   fs::create_directories(a.Local("second"));
   WriteFile(a.Local("second/x.docx"), "a different x");
-  const json::value x2 = JsonOf(a.Room({"upload", a.Local("second/x.docx"), "/", "--json"}));
+  const json::value x2 = CliJson(a.Room({"upload", a.Local("second/x.docx"), "/", "--json"}));
   const std::string x2_id = JStr(x2, "/id");
-  ExpectFailure(a.Room({"mv", "/y.docx", "/Dir/x.docx"}), "(name_taken)");
-  ExpectFailure(a.Room({"mv", "/x.docx", "/Dir"}), "(name_taken)");  // The server's refusal.
+  ExpectCliFailure(a.Room({"mv", "/y.docx", "/Dir/x.docx"}), "(name_taken)");
+  ExpectCliFailure(a.Room({"mv", "/x.docx", "/Dir"}), "(name_taken)");  // The server's refusal.
   // Both files are still where they were, unchanged.
   EXPECT_EQ(db.Int("SELECT revision FROM room_items WHERE id = ?1", {x_id}), 1);
   EXPECT_EQ(db.Int("SELECT revision FROM room_items WHERE id = ?1", {x2_id}), 1);
@@ -696,11 +430,11 @@ TEST_F(RoomCliTest, NameConflictsMovesCopyAndRemove) {
 
   // A folder cannot move into itself.
   ASSERT_EQ(a.Room({"mkdir", "/Dir/Inner"}).exit_code, 0);
-  ExpectFailure(a.Room({"mv", "/Dir", "/Dir/Inner"}), "(invalid_move)");
+  ExpectCliFailure(a.Room({"mv", "/Dir", "/Dir/Inner"}), "(invalid_move)");
   ASSERT_EQ(a.Room({"rm", "/Dir/Inner"}).exit_code, 0);
 
   // A move with a rename works, and the file keeps its id.
-  const json::value moved = JsonOf(a.Room({"mv", "/y.docx", "/Dir/z.docx", "--json"}));
+  const json::value moved = CliJson(a.Room({"mv", "/y.docx", "/Dir/z.docx", "--json"}));
   EXPECT_EQ(JStr(moved, "/id"), y_id);
   EXPECT_EQ(JStr(moved, "/name"), "z.docx");
   EXPECT_EQ(JInt(moved, "/version"), 2);
@@ -718,7 +452,7 @@ TEST_F(RoomCliTest, NameConflictsMovesCopyAndRemove) {
       << "z.docx left /Dir";
 
   // No copy in the Private Room.
-  ExpectFailure(a.Room({"cp", "/Dir/x.docx", "/Dir/copy.docx"}), "(not_supported)");
+  ExpectCliFailure(a.Room({"cp", "/Dir/x.docx", "/Dir/copy.docx"}), "(not_supported)");
   EXPECT_EQ(db.Int("SELECT count(*) FROM room_items WHERE kind = 'file'"), 3);
 
   // rm of a file: row and blob go.
@@ -740,7 +474,7 @@ TEST_F(RoomCliTest, NameConflictsMovesCopyAndRemove) {
   EXPECT_EQ(AllBlobs().size(), blobs_before - 2);
   EXPECT_EQ(db.Int("SELECT count(*) FROM room_items WHERE owner_id = ?1", {a.user_id}), 2)
       << "only the root and /x.docx remain";
-  const json::value root = JsonOf(a.Room({"ls", "/", "--json"}));
+  const json::value root = CliJson(a.Room({"ls", "/", "--json"}));
   const json::array items = JArr(root, "/items");
   ASSERT_EQ(items.size(), 1u) << json::serialize(root);
   EXPECT_EQ(JStr(items[0], "/id"), x2_id);
@@ -761,7 +495,7 @@ TEST_F(RoomCliTest, NoNameOrContentReachesTheServersDiskOrLog) {
   ASSERT_EQ(a.Room({"mkdir", "/" + folder_canary}).exit_code, 0);
   const std::string id = Upload(a, file_canary, content, "/" + folder_canary);
   ASSERT_EQ(a.Room({"share", "/" + folder_canary + "/" + file_canary, b.email}).exit_code, 0);
-  const json::value shared = JsonOf(b.Room({"shared", "--json"}));
+  const json::value shared = CliJson(b.Room({"shared", "--json"}));
   EXPECT_EQ(JStr(shared, "/items/0/name"), file_canary);
   ASSERT_EQ(b.Room({"download", id, b.Local("got.docx")}).exit_code, 0);
   EXPECT_EQ(ReadFile(b.Local("got.docx")), content);
@@ -769,7 +503,7 @@ TEST_F(RoomCliTest, NoNameOrContentReachesTheServersDiskOrLog) {
                     "/" + folder_canary + "/" + moved_canary})
                 .exit_code,
             0);
-  const json::value listing = JsonOf(a.Room({"ls", "/" + folder_canary, "--json"}));
+  const json::value listing = CliJson(a.Room({"ls", "/" + folder_canary, "--json"}));
   EXPECT_EQ(JStr(listing, "/items/0/name"), moved_canary);
 
   const std::vector<std::string> canaries = {content_canary, file_canary, moved_canary,
@@ -829,9 +563,9 @@ TEST_F(RoomCliTest, ServerRenamingOrMovingItemsIsDetected) {
   // 1. /Folder/a.docx now answers with b.docx's row.
   ASSERT_NO_FATAL_FAILURE(swap("name_hmac", a_id, b_id));
   RunResult r = a.Room({"download", "/Folder/a.docx", a.Local("a.docx.out")});
-  ExpectFailure(r, "record_mismatch");
+  ExpectCliFailure(r, "record_mismatch");
   EXPECT_FALSE(fs::exists(a.Local("a.docx.out")));
-  ExpectFailure(a.Room({"ls", "/Folder"}), "record_mismatch");
+  ExpectCliFailure(a.Room({"ls", "/Folder"}), "record_mismatch");
   // The control: put back, the same download works.
   ASSERT_NO_FATAL_FAILURE(swap("name_hmac", a_id, b_id));
   r = a.Room({"download", "/Folder/a.docx", a.Local("a.docx.out")});
@@ -846,13 +580,13 @@ TEST_F(RoomCliTest, ServerRenamingOrMovingItemsIsDetected) {
       "SELECT id FROM room_items WHERE parent_id = ?1 AND kind = 'folder' AND id != ?2",
       {root_id, folder_id});
   db.Exec("UPDATE room_items SET parent_id = ?2 WHERE id = ?1", {a_id, other_id});
-  ExpectFailure(a.Room({"ls", "/Other"}), "record_mismatch");
+  ExpectCliFailure(a.Room({"ls", "/Other"}), "record_mismatch");
   db.Exec("UPDATE room_items SET parent_id = ?2 WHERE id = ?1", {a_id, folder_id});
 
   // 3. The two folders swap names: /Folder leads into Other.
   ASSERT_NO_FATAL_FAILURE(swap("name_hmac", folder_id, other_id));
   r = a.Room({"download", "/Folder/a.docx", a.Local("a2.docx.out")});
-  ExpectFailure(r, "record_mismatch");
+  ExpectCliFailure(r, "record_mismatch");
   EXPECT_FALSE(fs::exists(a.Local("a2.docx.out")));
 }
 
@@ -912,7 +646,7 @@ TEST_F(RoomCliTest, ItemsTheServerInjectsAreFlaggedAndNeverOpened) {
       << problems[planted_file];
 
   r = a.Room({"download", planted_file, a.Local("planted.out")});
-  ExpectFailure(r, "not_a_recipient");
+  ExpectCliFailure(r, "not_a_recipient");
   EXPECT_FALSE(fs::exists(a.Local("planted.out")));
 }
 
@@ -932,7 +666,7 @@ TEST_F(RoomCliTest, ServerSwappingTwoFilesBlobsIsDetected) {
   for (const char* name : {"a.docx", "b.docx"}) {
     const std::string out = a.Local(std::string(name) + ".out");
     const RunResult r = a.Room({"download", std::string("/Folder/") + name, out});
-    ExpectFailure(r, "record_mismatch");
+    ExpectCliFailure(r, "record_mismatch");
     EXPECT_FALSE(fs::exists(out)) << name;
   }
 }
@@ -966,7 +700,7 @@ TEST_F(RoomCliTest, ServerRollingBackAFileIsDetected) {
           "signature = ?6 WHERE id = ?1",
           {id, saved[0][0], saved[0][1], saved[0][2], saved[0][3], saved[0][4]});
   r = a.Room({"download", "/r.docx", a.Local("v1-again.docx")});
-  ExpectFailure(r, "(rolled_back)");
+  ExpectCliFailure(r, "(rolled_back)");
   EXPECT_NE(r.err.find("version 1"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(a.Local("v1-again.docx")));
 }
@@ -1004,7 +738,7 @@ TEST_F(RoomCliTest, ServerRollingBackAFolderMoveIsDetected) {
   EXPECT_NE(r.out.find("Archive/"), std::string::npos) << Describe(r);
   EXPECT_EQ(r.out.find("Old/"), std::string::npos) << "the rolled-back folder is not shown by name\n"
                                                    << Describe(r);
-  ExpectFailure(a.Room({"ls", "/Old"}), "rolled_back");
+  ExpectCliFailure(a.Room({"ls", "/Old"}), "rolled_back");
 }
 
 TEST_F(RoomCliTest, TamperedOrTruncatedBlobFailsAndLeavesNoOutput) {
@@ -1022,7 +756,7 @@ TEST_F(RoomCliTest, TamperedOrTruncatedBlobFailsAndLeavesNoOutput) {
   flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x01);
   WriteFile(blob, flipped);
   RunResult r = a.Room({"download", "/t.docx", out});
-  ExpectFailure(r, "tampered");
+  ExpectCliFailure(r, "tampered");
   EXPECT_NE(r.err.find("payload_tampered"), std::string::npos) << Describe(r);
   EXPECT_FALSE(fs::exists(out));
   EXPECT_EQ(EntriesIn(a.Local("out")), 0u) << "a partial or temporary file was left";
@@ -1133,11 +867,11 @@ TEST_F(RoomCliTest, DownloadDoesNotOverwriteAnExistingFileWithoutForce) {
   const std::string out = a.Local("existing.docx");
   WriteFile(out, "precious local edits");
   RunResult r = a.Room({"download", "/o.docx", out});
-  ExpectFailure(r, "(already_exists)");
+  ExpectCliFailure(r, "(already_exists)");
   EXPECT_EQ(ReadFile(out), "precious local edits");
   // The default target (the file's name in the current directory) is protected the same way.
   r = a.Room({"download", "/o.docx"}, a.Work());
-  ExpectFailure(r, "(already_exists)");
+  ExpectCliFailure(r, "(already_exists)");
   EXPECT_EQ(ReadFile(a.Local("o.docx")), content) << "the uploaded original is untouched";
   r = a.Room({"download", "/o.docx", out, "--force"});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
@@ -1160,10 +894,10 @@ TEST_F(RoomCliTest, ServerSubstitutingARecipientsKeyIsRefusedUntilTrusted) {
   ASSERT_NE(fake_fingerprint, b.fingerprint);
   Database db(portal_.db_path());
   db.Exec("UPDATE users SET public_bundle = ?2 WHERE id = ?1",
-          {b.user_id, Blob{std::string(fake_bytes.begin(), fake_bytes.end())}});
+          {b.user_id, Database::Blob{std::string(fake_bytes.begin(), fake_bytes.end())}});
 
   r = a.Room({"share", "/s.docx", b.email});
-  ExpectFailure(r, "WARNING");
+  ExpectCliFailure(r, "WARNING");
   EXPECT_NE(r.err.find("DIFFERENT key"), std::string::npos) << Describe(r);
   EXPECT_NE(r.err.find(b.fingerprint), std::string::npos) << "the pinned fingerprint\n" << r.err;
   EXPECT_NE(r.err.find(fake_fingerprint), std::string::npos) << "the offered fingerprint\n" << r.err;
@@ -1172,19 +906,19 @@ TEST_F(RoomCliTest, ServerSubstitutingARecipientsKeyIsRefusedUntilTrusted) {
   EXPECT_EQ(db.Int("SELECT revision FROM room_items WHERE id = ?1", {id}), 1);
   EXPECT_EQ(db.Int("SELECT count(*) FROM room_recipients WHERE file_id = ?1", {id}), 1);
   EXPECT_EQ(db.Int("SELECT count(*) FROM room_recipients WHERE user_id = ?1", {b.user_id}), 0);
-  const json::value pins = JsonOf(a.Cli({"keys", "show", b.email, "--json"}));
+  const json::value pins = CliJson(a.Cli({"keys", "show", b.email, "--json"}));
   ASSERT_EQ(JArr(pins, "/keys").size(), 1u) << json::serialize(pins);
   EXPECT_EQ(JStr(pins, "/keys/0/fingerprint"), b.fingerprint);
 
   // Trusting needs the fingerprint of the key the server offers; a wrong one changes nothing.
   r = a.Cli({"keys", "trust", b.email, b.fingerprint});
-  ExpectFailure(r, "nothing changed");
+  ExpectCliFailure(r, "nothing changed");
   r = a.Cli({"keys", "trust", b.email, fake_fingerprint});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
-  const json::value info = JsonOf(a.Room({"share", "/s.docx", b.email, "--json"}));
+  const json::value info = CliJson(a.Room({"share", "/s.docx", b.email, "--json"}));
   EXPECT_EQ(JArr(info, "/recipients").size(), 2u) << json::serialize(info);
   EXPECT_EQ(db.Int("SELECT count(*) FROM room_recipients WHERE user_id = ?1", {b.user_id}), 1);
-  EXPECT_EQ(JStr(JsonOf(a.Cli({"keys", "show", b.email, "--json"})), "/keys/0/fingerprint"),
+  EXPECT_EQ(JStr(CliJson(a.Cli({"keys", "show", b.email, "--json"})), "/keys/0/fingerprint"),
             fake_fingerprint);
 }
 
@@ -1210,13 +944,15 @@ TEST_F(RoomCliTest, ServerMappingAnEmailToAnotherUserIdCannotRedirectAShare) {
   Database db(portal_.db_path());
   db.Exec("BEGIN IMMEDIATE");
   db.Exec("UPDATE users SET email = 'moved-b@example.com' WHERE id = ?1", {b.user_id});
-  db.Exec("INSERT INTO users (id, email, display_name, role, active, auth_verifier, kdf_algorithm,"
-          " kdf_opslimit, kdf_memlimit, kdf_salt, public_bundle, private_bundle, recovery_bundle,"
-          " recovery_verifier, created_at, updated_at)"
-          " SELECT ?1, ?2, display_name, role, active, auth_verifier, kdf_algorithm, kdf_opslimit,"
-          " kdf_memlimit, kdf_salt, ?3, private_bundle, recovery_bundle, recovery_verifier,"
-          " created_at, updated_at FROM users WHERE id = ?4",
-          {fake_id, b.email, Blob{std::string(fake_bytes.begin(), fake_bytes.end())}, b.user_id});
+  db.Exec(
+      "INSERT INTO users (id, email, display_name, role, active, auth_verifier, kdf_algorithm,"
+      " kdf_opslimit, kdf_memlimit, kdf_salt, public_bundle, private_bundle, recovery_bundle,"
+      " recovery_verifier, created_at, updated_at)"
+      " SELECT ?1, ?2, display_name, role, active, auth_verifier, kdf_algorithm, kdf_opslimit,"
+      " kdf_memlimit, kdf_salt, ?3, private_bundle, recovery_bundle, recovery_verifier,"
+      " created_at, updated_at FROM users WHERE id = ?4",
+      {fake_id, b.email, Database::Blob{std::string(fake_bytes.begin(), fake_bytes.end())},
+       b.user_id});
   db.Exec("COMMIT");
 
   r = a.Room({"share", "/s.docx", b.email});
@@ -1274,11 +1010,11 @@ TEST_F(RoomCliTest, MoveIntoTheRootFolderBySlash) {
 // The fingerprint people compare (12 groups of 5 digits) of a user's registered key.
 std::string DisplayFingerprintOf(Database& db, const std::string& user_id) {
   const auto rows = db.Query("SELECT public_bundle FROM users WHERE id = ?1", {user_id});
-  if (rows.size() != 1 || !std::holds_alternative<Blob>(rows[0][0])) {
+  if (rows.size() != 1 || !std::holds_alternative<Database::Blob>(rows[0][0])) {
     ADD_FAILURE() << "no public bundle for " << user_id;
     return {};
   }
-  const std::string& bytes = std::get<Blob>(rows[0][0]).bytes;
+  const std::string& bytes = std::get<Database::Blob>(rows[0][0]).bytes;
   auto bundle = crypto::PublicBundle::Parse(
       std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
   if (!bundle) {
@@ -1296,7 +1032,7 @@ TEST_F(RoomCliTest, InfoListsRecipientsWithFingerprintsAndKeysShowListsPins) {
   ASSERT_EQ(a.Room({"share", "/i.docx", b.email}).exit_code, 0);
   ASSERT_EQ(a.Room({"share", "/i.docx", c.email}).exit_code, 0);
 
-  const json::value info = JsonOf(a.Room({"info", "/i.docx", "--json"}));
+  const json::value info = CliJson(a.Room({"info", "/i.docx", "--json"}));
   EXPECT_EQ(JStr(info, "/id"), id);
   EXPECT_EQ(JStr(info, "/name"), "i.docx");
   EXPECT_EQ(JInt(info, "/size"), 12'345);
@@ -1329,7 +1065,7 @@ TEST_F(RoomCliTest, InfoListsRecipientsWithFingerprintsAndKeysShowListsPins) {
   EXPECT_NE(text.out.find("signature verified"), std::string::npos) << text.out;
 
   // keys show: B and C, pinned when A shared, with the fingerprints they registered with.
-  const json::value pins = JsonOf(a.Cli({"keys", "show", "--json"}));
+  const json::value pins = CliJson(a.Cli({"keys", "show", "--json"}));
   std::map<std::string, std::string> fingerprint_of;
   for (const auto& k : JArr(pins, "/keys")) {
     fingerprint_of[JStr(k, "/email")] = JStr(k, "/fingerprint");
@@ -1343,9 +1079,9 @@ TEST_F(RoomCliTest, InfoListsRecipientsWithFingerprintsAndKeysShowListsPins) {
   ASSERT_EQ(table.exit_code, 0) << Describe(table);
   EXPECT_NE(table.out.find(b.fingerprint), std::string::npos) << table.out;
   EXPECT_NE(table.out.find(c.fingerprint), std::string::npos) << table.out;
-  const json::value only_c = JsonOf(a.Cli({"keys", "show", c.email, "--json"}));
+  const json::value only_c = CliJson(a.Cli({"keys", "show", c.email, "--json"}));
   EXPECT_EQ(JArr(only_c, "/keys").size(), 1u) << json::serialize(only_c);
-  ExpectFailure(a.Cli({"keys", "show", "nobody@example.com"}), "no pinned key");
+  ExpectCliFailure(a.Cli({"keys", "show", "nobody@example.com"}), "no pinned key");
 }
 
 // docs/cli.md, `share`: "their key is pinned on first use (its fingerprint is shown by `info`
@@ -1357,13 +1093,13 @@ TEST_F(RoomCliTest, InfoShowsTheSameFingerprintAsKeysShow) {
   const User& b = B();
   (void)Upload(a, "f.docx", RandomString(1000, 111));
   ASSERT_EQ(a.Room({"share", "/f.docx", b.email}).exit_code, 0);
-  const json::value info = JsonOf(a.Room({"info", "/f.docx", "--json"}));
+  const json::value info = CliJson(a.Room({"info", "/f.docx", "--json"}));
   std::string shown;
   for (const auto& rcp : JArr(info, "/recipients")) {
     if (JStr(rcp, "/user_id") == b.user_id) shown = JStr(rcp, "/fingerprint");
   }
   ASSERT_FALSE(shown.empty()) << json::serialize(info);
-  const json::value pins = JsonOf(a.Cli({"keys", "show", b.email, "--json"}));
+  const json::value pins = CliJson(a.Cli({"keys", "show", b.email, "--json"}));
   const std::string pinned = JStr(pins, "/keys/0/fingerprint");
   const auto squash = [](std::string s) {
     s.erase(std::remove(s.begin(), s.end(), ' '), s.end());
@@ -1376,11 +1112,8 @@ TEST_F(RoomCliTest, InfoShowsTheSameFingerprintAsKeysShow) {
 
 // `strongroom open` with STRONGROOM_EDITOR standing in for the desktop application.
 RunResult OpenWithEditor(const User& u, const std::string& ref, const std::string& editor) {
-  std::string script = "exec /usr/bin/env STRONGROOM_HOME=" + ShellQuote(u.home.path()) +
-                       " TMPDIR=" + ShellQuote(u.Tmp()) + " STRONGROOM_EDITOR=" +
-                       ShellQuote(editor) + " " + ShellQuote(STRONGROOM_CLI_PATH) + " open " +
-                       ShellQuote(ref) + " --password-stdin";
-  return RunProcess({"/bin/sh", "-c", script}, u.password + "\n", 600s);
+  return RunProcess(u.Argv({"open", ref, "--password-stdin"}, {"STRONGROOM_EDITOR=" + editor}),
+                    u.password + "\n", 600s);
 }
 
 std::set<std::string> OpenWorkingDirectories() {
@@ -1409,7 +1142,7 @@ TEST_F(RoomCliTest, OpenEditsAsANewVersionForTheSameRecipientsAndWipesTheWorking
       << Describe(edited);
   ASSERT_EQ(a.Room({"download", "/e.docx", a.Local("e-after.docx")}).exit_code, 0);
   EXPECT_EQ(ReadFile(a.Local("e-after.docx")), original + "EDITED-BY-B");
-  const json::value info = JsonOf(a.Room({"info", "/e.docx", "--json"}));
+  const json::value info = CliJson(a.Room({"info", "/e.docx", "--json"}));
   EXPECT_EQ(JInt(info, "/version"), 3);
   EXPECT_EQ(JStr(info, "/author_id"), b.user_id);
   EXPECT_EQ(JArr(info, "/recipients").size(), 2u) << "both keep access";
@@ -1420,7 +1153,7 @@ TEST_F(RoomCliTest, OpenEditsAsANewVersionForTheSameRecipientsAndWipesTheWorking
   EXPECT_NE(unchanged.out.find("No changes"), std::string::npos) << Describe(unchanged);
   const RunResult failed = OpenWithEditor(a, "/e.docx", "sh -c 'printf x >> \"$0\"; exit 3'");
   EXPECT_EQ(failed.exit_code, 1) << Describe(failed);
-  EXPECT_EQ(JInt(JsonOf(a.Room({"info", "/e.docx", "--json"})), "/version"), 3);
+  EXPECT_EQ(JInt(CliJson(a.Room({"info", "/e.docx", "--json"})), "/version"), 3);
 
   // Every working copy is gone, whatever happened.
   EXPECT_EQ(OpenWorkingDirectories(), before);

@@ -1,5 +1,6 @@
 // Starts the real strongroomd on an ephemeral loopback port and talks HTTP to it.
 #include "support/http_client.h"
+#include "support/portal.h"
 #include "support/process.h"
 
 #include <gtest/gtest.h>
@@ -13,22 +14,16 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// strongroomd as configured by its own defaults, on a free loopback port.
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<ChildProcess>(std::vector<std::string>{
-        STRONGROOMD_PATH, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_.path()});
-    auto line = server_->WaitForLine("listening on", 30s);
-    ASSERT_TRUE(line.has_value()) << "strongroomd did not report its address";
-    const std::string prefix = "http://127.0.0.1:";
-    const auto at = line->find(prefix);
-    ASSERT_NE(at, std::string::npos) << *line;
-    port_ = static_cast<std::uint16_t>(std::stoi(line->substr(at + prefix.size())));
-    ASSERT_NE(port_, 0);
+    ASSERT_NO_FATAL_FAILURE(portal_.Start(PortalOptions::ServerDefaults()));
+    port_ = portal_.port();
   }
+  void TearDown() override { portal_.ReportLogIfFailed(); }
 
-  TempDir data_;
-  std::unique_ptr<ChildProcess> server_;
+  Portal portal_;
   std::uint16_t port_ = 0;
 };
 
@@ -78,7 +73,7 @@ TEST_F(ServerTest, ServesManySequentialRequests) {
 
 TEST_F(ServerTest, SigtermStopsCleanlyWithExitZero) {
   ASSERT_EQ(HttpRequest("127.0.0.1", port_, "GET", "/healthz").status, 200);
-  EXPECT_EQ(server_->SignalAndWait(SIGTERM, 15s), 0);
+  EXPECT_EQ(portal_.Stop(), 0);  // SIGTERM
 }
 
 TEST(ServerCli, VersionAndHelp) {

@@ -14,13 +14,15 @@
 // Time: codes are computed for explicit time steps (Unix time / 30 s). The server accepts the
 // step before and after its own, so a test uses "now" and "now + 1 step" without waiting; a
 // third fresh code for one user within one 30-second step would need a wait (WaitForStep).
+#include "support/bytes_util.h"
+#include "support/cli_machine.h"
 #include "support/http_client.h"
+#include "support/json_util.h"
 #include "support/oath.h"
+#include "support/portal.h"
 #include "support/process.h"
-
-#include "strongroom/crypto/encoding.h"
-#include "strongroom/crypto/identity.h"
-#include "strongroom/crypto/password.h"
+#include "support/registration.h"
+#include "support/text_util.h"
 
 #include <gtest/gtest.h>
 
@@ -33,15 +35,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
-#include <ctime>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <memory>
 #include <optional>
-#include <random>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 namespace strongroom::testing {
@@ -50,80 +49,15 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
-using Bytes = std::vector<std::uint8_t>;
 
-// --- small utilities ---------------------------------------------------------------------
+constexpr const char* kPassword = "a two-factor test password";
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
+// The auth key (base64url) every HTTP-level user of these tests signs in with.
+std::string SharedAuthKey() {
+  return B64(SharedPasswordKeysFor(kPassword).keys->auth_key.bytes());
 }
 
-std::string Trim(std::string s) {
-  const auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-  return s;
-}
-
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string B64(std::span<const std::uint8_t> bytes) {
-  return crypto::Base64UrlEncode(bytes);
-}
-
-std::string RandomHexId(std::size_t bytes) {
-  static std::random_device device;
-  Bytes b(bytes);
-  for (auto& x : b) x = static_cast<std::uint8_t>(device());
-  return crypto::HexEncode(b);
-}
-
-json::value ParseJson(const std::string& text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) {
-    ADD_FAILURE() << "not JSON (" << ec.message() << "): " << text;
-    return json::object();
-  }
-  return v;
-}
-
-const json::value* At(const json::value& v, std::string_view pointer) {
-  boost::system::error_code ec;
-  return v.find_pointer(pointer, ec);
-}
-
-std::string JStr(const json::value& v, std::string_view pointer) {
-  const json::value* p = At(v, pointer);
-  if (p == nullptr || !p->is_string()) {
-    ADD_FAILURE() << "no string at " << pointer << " in " << json::serialize(v);
-    return {};
-  }
-  return std::string(p->as_string());
-}
-
-std::int64_t JInt(const json::value& v, std::string_view pointer) {
-  const json::value* p = At(v, pointer);
-  if (p == nullptr || !(p->is_int64() || p->is_uint64())) {
-    ADD_FAILURE() << "no integer at " << pointer << " in " << json::serialize(v);
-    return -1;
-  }
-  return p->is_int64() ? p->as_int64() : static_cast<std::int64_t>(p->as_uint64());
-}
-
-bool JBool(const json::value& v, std::string_view pointer) {
-  const json::value* p = At(v, pointer);
-  if (p == nullptr || !p->is_bool()) {
-    ADD_FAILURE() << "no boolean at " << pointer << " in " << json::serialize(v);
-    return false;
-  }
-  return p->as_bool();
-}
+// --- JSON --------------------------------------------------------------------------------
 
 std::vector<std::string> JStrings(const json::value& v, std::string_view pointer) {
   std::vector<std::string> out;
@@ -136,16 +70,6 @@ std::vector<std::string> JStrings(const json::value& v, std::string_view pointer
     if (e.is_string()) out.emplace_back(e.as_string());
   }
   return out;
-}
-
-std::string ErrorCode(const HttpReply& reply) {
-  const json::value body = ParseJson(reply.body);
-  const json::value* code = At(body, "/error/code");
-  return code != nullptr && code->is_string() ? std::string(code->as_string()) : "<none>";
-}
-
-std::string Describe(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
 }
 
 // --- TOTP codes from oathtool ------------------------------------------------------------
@@ -279,91 +203,11 @@ class Interactive {
   std::size_t scanned_ = 0;
 };
 
-// --- the server --------------------------------------------------------------------------
+// --- users and machines --------------------------------------------------------------------
 
-class Portal {
- public:
-  void Start(const std::vector<std::string>& env) {
-    std::string command = "exec /usr/bin/env";
-    for (const auto& e : env) command.append(" ").append(ShellQuote(e));
-    command.append(" ").append(ShellQuote(STRONGROOMD_PATH));
-    command.append(" serve --listen 127.0.0.1:0 --data-dir ").append(ShellQuote(data_dir()));
-    command.append(" 2>").append(ShellQuote(log_path()));
-    server_ = std::make_unique<ChildProcess>(std::vector<std::string>{"/bin/sh", "-c", command});
-    const auto line = server_->WaitForLine("listening on", 30s);
-    ASSERT_TRUE(line.has_value()) << "strongroomd did not report its address; log:\n" << Log();
-    const std::string prefix = "http://127.0.0.1:";
-    const auto at = line->find(prefix);
-    ASSERT_NE(at, std::string::npos) << *line;
-    port_ = static_cast<std::uint16_t>(std::stoi(line->substr(at + prefix.size())));
-    url_ = "http://127.0.0.1:" + std::to_string(port_);
-    const auto token_line = server_->WaitForLine("owner setup token:", 10s);
-    ASSERT_TRUE(token_line.has_value()) << "no owner setup token printed on first start";
-    setup_token_ = Trim(token_line->substr(token_line->find("owner setup token:") +
-                                           std::string("owner setup token:").size()));
-  }
-
-  int Stop() {
-    if (!server_) return 0;
-    const int status = server_->SignalAndWait(SIGTERM, 15s);
-    server_.reset();
-    return status;
-  }
-  bool running() const { return server_ != nullptr; }
-
-  std::string Invite(const std::string& email) {
-    const RunResult r = RunProcess(
-        {STRONGROOMD_PATH, "invite", "--data-dir", data_dir(), "--email", email}, "", 60s);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return Trim(r.out);
-  }
-
-  HttpReply Http(const std::string& method, const std::string& target, const std::string& body = "",
-                 const std::string& token = "") const {
-    std::map<std::string, std::string> headers;
-    if (!body.empty()) headers["Content-Type"] = "application/json";
-    if (!token.empty()) headers["Authorization"] = "Bearer " + token;
-    headers["User-Agent"] = "two-factor-test";
-    return HttpRequest("127.0.0.1", port_, method, target, body, headers);
-  }
-  HttpReply Post(const std::string& target, const json::value& body,
-                 const std::string& token = "") const {
-    return Http("POST", target, json::serialize(body), token);
-  }
-
-  std::string Log() const { return ReadFile(log_path()); }
-  const std::string& url() const { return url_; }
-  const std::string& setup_token() const { return setup_token_; }
-  std::string data_dir() const { return data_.path() + "/data"; }
-  std::string log_path() const { return logs_.path() + "/strongroomd.log"; }
-
- private:
-  TempDir data_;
-  TempDir logs_;
-  std::unique_ptr<ChildProcess> server_;
-  std::uint16_t port_ = 0;
-  std::string url_;
-  std::string setup_token_;
-};
-
-// Argon2id on the client side once per process: every HTTP-level user signs in with the same
-// auth key (the server cannot tell; each still has its own identity and verifier).
-struct SharedPasswordKeys {
-  crypto::KdfParams params = crypto::KdfParams::Generate();
-  std::optional<crypto::PasswordKeys> keys;
-};
-SharedPasswordKeys& PasswordKeysOnce() {
-  static SharedPasswordKeys shared = [] {
-    SharedPasswordKeys s;
-    auto keys = crypto::DerivePasswordKeys("a two-factor test password", s.params);
-    EXPECT_TRUE(keys.has_value());
-    if (keys) s.keys.emplace(std::move(*keys));
-    return s;
-  }();
-  return shared;
-}
-
-// A user registered over HTTP, with their session and (once enrolled) their TOTP secret.
+// A user registered over HTTP, with their session and (once enrolled) their TOTP secret. Every
+// HTTP-level user signs in with the same auth key (Argon2id on the client side once per
+// process; the server cannot tell, and each still has its own identity and verifier).
 struct User {
   std::string email;
   std::string id;
@@ -374,37 +218,11 @@ struct User {
   std::vector<std::string> recovery_codes;
 };
 
-// A user's machine for the CLI: its own STRONGROOM_HOME.
-class Machine {
+// A user's machine for the CLI: its own STRONGROOM_HOME; a command may take two minutes.
+class Machine : public CliMachine {
  public:
-  Machine() : home_(std::make_unique<TempDir>()) {}
-  std::vector<std::string> Argv(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv{"/usr/bin/env", "STRONGROOM_HOME=" + home_->path(),
-                                  STRONGROOM_CLI_PATH};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return argv;
-  }
-  RunResult Cli(const std::vector<std::string>& args, const std::string& input = "") const {
-    return RunProcess(Argv(args), input, 120s);
-  }
-  std::string SessionToken() const {
-    return Trim(ReadFile(fs::path(home_->path()) / "profiles/default/session"));
-  }
-
- private:
-  std::unique_ptr<TempDir> home_;
+  Machine() : CliMachine(120s) {}
 };
-
-json::value CliJson(const RunResult& r) {
-  EXPECT_EQ(r.exit_code, 0) << Describe(r);
-  if (r.exit_code != 0) return json::object();
-  return ParseJson(r.out);
-}
-
-void ExpectCliError(const RunResult& r, const std::string& code) {
-  EXPECT_EQ(r.exit_code, 1) << Describe(r);
-  EXPECT_NE(r.err.find("(" + code + ")"), std::string::npos) << Describe(r);
-}
 
 // --- the fixture -------------------------------------------------------------------------
 
@@ -412,76 +230,44 @@ class TwoFactorTest : public ::testing::Test {
  protected:
   // Most tests make their own mistakes on purpose: the lockout thresholds are out of reach
   // unless a test is about lockout.
-  virtual std::vector<std::string> ServerEnv() const {
-    return {"STRONGROOM_LOG_LEVEL=debug",
-            "STRONGROOM_REQUIRE_2FA_DEFAULT=false",
-            "STRONGROOM_ACCOUNT_LOCKOUT_THRESHOLD=1000",
-            "STRONGROOM_IP_LOCKOUT_THRESHOLD=100000",
-            "STRONGROOM_RATE_PER_IP=0",
-            "STRONGROOM_RATE_PER_ACCOUNT=0"};
+  virtual PortalOptions ServerOptions() const {
+    PortalOptions options;
+    options.rate_limits = false;
+    options.user_agent = "two-factor-test";
+    options.env = {"STRONGROOM_ACCOUNT_LOCKOUT_THRESHOLD=1000",
+                   "STRONGROOM_IP_LOCKOUT_THRESHOLD=100000"};
+    return options;
   }
 
   void SetUp() override {
     ASSERT_TRUE(fs::exists(kOathtool)) << "oathtool is needed (scripts/install-deps)";
-    ASSERT_NO_FATAL_FAILURE(portal_.Start(ServerEnv()));
+    ASSERT_NO_FATAL_FAILURE(portal_.Start(ServerOptions()));
   }
 
-  void TearDown() override {
-    if (HasFailure()) {
-      std::string log = portal_.Log();
-      if (log.size() > 6000) log = "...\n" + log.substr(log.size() - 6000);
-      std::cerr << "--- strongroomd log (tail) ---\n" << log << "--- end of log ---\n";
-    }
-    if (portal_.running()) {
-      EXPECT_EQ(portal_.Stop(), 0) << "strongroomd did not shut down cleanly";
-    }
-  }
+  void TearDown() override { portal_.FinishTest(6000); }
 
   // Registers over HTTP (the owner with the setup token, others with `strongroomd invite`).
   User Register(const std::string& email, bool owner = false) {
+    const std::string invitation = owner ? portal_.setup_token() : portal_.Invite(email);
+    const HttpRegistration r =
+        RegisterOverHttp(portal_, invitation, email, SharedPasswordKeysFor(kPassword));
     User u;
-    u.email = email;
-    u.id = "u-" + RandomHexId(16);
-    auto identity = crypto::Identity::Generate(u.id);
-    SharedPasswordKeys& pk = PasswordKeysOnce();
-    EXPECT_TRUE(identity.has_value() && pk.keys.has_value());
-    if (!identity || !pk.keys) return u;
-    auto sealed = crypto::SealPrivateBundle(*identity, *pk.keys, pk.params);
-    const auto recovery = crypto::RecoveryKey::Generate();
-    auto recovery_bundle = crypto::SealRecoveryBundle(*identity, recovery);
-    EXPECT_TRUE(sealed && recovery_bundle);
-    if (!sealed || !recovery_bundle) return u;
-    const json::object body{{"invitation", owner ? portal_.setup_token() : portal_.Invite(email)},
-                            {"email", email},
-                            {"user_id", u.id},
-                            {"auth_key", B64(pk.keys->auth_key.bytes())},
-                            {"kdf",
-                             {{"algorithm", "argon2id13"},
-                              {"opslimit", pk.params.opslimit},
-                              {"memlimit", pk.params.memlimit},
-                              {"salt", B64(pk.params.salt)}}},
-                            {"public_bundle", B64(identity->public_bundle().Serialize())},
-                            {"private_bundle", B64(*sealed)},
-                            {"recovery_bundle", B64(*recovery_bundle)},
-                            {"recovery_auth_key", B64(crypto::RecoveryAuthKey(recovery).bytes())}};
-    const HttpReply r = portal_.Post("/api/v1/register", body);
-    EXPECT_EQ(r.status, 201) << r.body;
-    if (r.status != 201) return u;
-    u.registration = ParseJson(r.body);
-    u.token = JStr(u.registration, "/session/token");
+    u.email = r.email;
+    u.id = r.user_id;
+    u.token = r.token;
+    u.registration = r.response;
     return u;
   }
 
   // POST /api/v1/login with the shared auth key and, if given, one second-factor field.
   HttpReply Login(const User& u, const std::string& field = "", const std::string& value = "") {
-    json::object body{{"email", u.email},
-                      {"auth_key", B64(PasswordKeysOnce().keys->auth_key.bytes())}};
+    json::object body{{"email", u.email}, {"auth_key", SharedAuthKey()}};
     if (!field.empty()) body[field] = value;
     return portal_.Post("/api/v1/login", body);
   }
 
   json::value Status(const User& u) {
-    const HttpReply r = portal_.Http("GET", "/api/v1/me/2fa", "", u.token);
+    const HttpReply r = portal_.Request("GET", "/api/v1/me/2fa", "", u.token);
     EXPECT_EQ(r.status, 200) << r.body;
     return ParseJson(r.body);
   }
@@ -524,7 +310,7 @@ class TwoFactorTest : public ::testing::Test {
 
   // result/reason of the user's login history, newest first.
   std::vector<std::string> Logins(const std::string& token) {
-    const HttpReply r = portal_.Http("GET", "/api/v1/me/logins", "", token);
+    const HttpReply r = portal_.Request("GET", "/api/v1/me/logins", "", token);
     EXPECT_EQ(r.status, 200) << r.body;
     std::vector<std::string> out;
     const json::value body = ParseJson(r.body);
@@ -539,7 +325,7 @@ class TwoFactorTest : public ::testing::Test {
   // Audit events (as "action result detail") of `action`, newest first. Needs an admin.
   std::vector<std::string> AuditOf(const std::string& admin_token, const std::string& action) {
     const HttpReply r =
-        portal_.Http("GET", "/api/v1/admin/audit?action=" + action, "", admin_token);
+        portal_.Request("GET", "/api/v1/admin/audit?action=" + action, "", admin_token);
     EXPECT_EQ(r.status, 200) << r.body;
     std::vector<std::string> out;
     const json::value body = ParseJson(r.body);
@@ -639,7 +425,7 @@ TEST_F(TwoFactorTest, EnrolAndSignInWithOathtoolCodesRefusingWrongExpiredAndRepl
   r = Login(owner, "totp", next);
   ASSERT_EQ(r.status, 200) << r.body;
   const std::string token = JStr(ParseJson(r.body), "/session/token");
-  EXPECT_EQ(portal_.Http("GET", "/api/v1/me/sessions", "", token).status, 200);
+  EXPECT_EQ(portal_.Request("GET", "/api/v1/me/sessions", "", token).status, 200);
   owner.last_step = later;
   // ... once: the same code again, or a code of an earlier step, is a replay.
   r = Login(owner, "totp", next);
@@ -647,11 +433,10 @@ TEST_F(TwoFactorTest, EnrolAndSignInWithOathtoolCodesRefusingWrongExpiredAndRepl
   EXPECT_EQ(ErrorCode(r), "invalid_totp");
   r = Login(owner, "totp", OathtoolCode(owner.secret, later - 1));
   EXPECT_EQ(ErrorCode(r), "invalid_totp");
-  const HttpReply both = portal_.Post(
-      "/api/v1/login", json::object{{"email", owner.email},
-                                    {"auth_key", B64(PasswordKeysOnce().keys->auth_key.bytes())},
-                                    {"totp", next},
-                                    {"recovery_code", codes[0]}});
+  const HttpReply both = portal_.Post("/api/v1/login", json::object{{"email", owner.email},
+                                                                    {"auth_key", SharedAuthKey()},
+                                                                    {"totp", next},
+                                                                    {"recovery_code", codes[0]}});
   EXPECT_EQ(both.status, 400) << both.body;
   // A wrong password is still just a wrong password (nothing said about the second factor).
   const HttpReply wrong_password = portal_.Post(
@@ -769,14 +554,11 @@ TEST_F(TwoFactorTest, RecoveryCodesWorkOnceAndNewOnesReplaceTheOldThenDisable) {
 
 class TwoFactorLockoutTest : public TwoFactorTest {
  protected:
-  std::vector<std::string> ServerEnv() const override {
-    return {"STRONGROOM_LOG_LEVEL=debug",
-            "STRONGROOM_REQUIRE_2FA_DEFAULT=false",
-            "STRONGROOM_ACCOUNT_LOCKOUT_THRESHOLD=3",
-            "STRONGROOM_LOCKOUT_BASE_S=2",
-            "STRONGROOM_LOCKOUT_MAX_S=4",
-            "STRONGROOM_RATE_PER_IP=0",
-            "STRONGROOM_RATE_PER_ACCOUNT=0"};
+  PortalOptions ServerOptions() const override {
+    PortalOptions options = TwoFactorTest::ServerOptions();
+    options.env = {"STRONGROOM_ACCOUNT_LOCKOUT_THRESHOLD=3", "STRONGROOM_LOCKOUT_BASE_S=2",
+                   "STRONGROOM_LOCKOUT_MAX_S=4"};
+    return options;
   }
 };
 
@@ -844,9 +626,11 @@ TEST_F(TwoFactorLockoutTest, FailedCodesWhenDisablingCountTowardsTheLockoutToo) 
 class TwoFactorRequiredTest : public TwoFactorTest {
  protected:
   // No STRONGROOM_REQUIRE_2FA_DEFAULT: a new portal's own default.
-  std::vector<std::string> ServerEnv() const override {
-    return {"STRONGROOM_LOG_LEVEL=debug", "STRONGROOM_RATE_PER_IP=0",
-            "STRONGROOM_RATE_PER_ACCOUNT=0"};
+  PortalOptions ServerOptions() const override {
+    PortalOptions options = TwoFactorTest::ServerOptions();
+    options.env.clear();
+    options.require_2fa_default.reset();
+    return options;
   }
 };
 
@@ -856,7 +640,7 @@ TEST_F(TwoFactorRequiredTest, ANewPortalRequiresItAndUsersMustEnrolBeforeAnythin
   EXPECT_TRUE(JBool(owner.registration, "/totp_enrolment_required"));
   const auto expect_enrolment_required = [&](const std::string& method, const std::string& target,
                                              const std::string& token) {
-    const HttpReply r = portal_.Http(method, target, method == "GET" ? "" : "{}", token);
+    const HttpReply r = portal_.Request(method, target, method == "GET" ? "" : "{}", token);
     EXPECT_EQ(r.status, 403) << method << " " << target << ": " << r.body;
     EXPECT_EQ(ErrorCode(r), "2fa_enrolment_required") << method << " " << target;
   };
@@ -867,7 +651,7 @@ TEST_F(TwoFactorRequiredTest, ANewPortalRequiresItAndUsersMustEnrolBeforeAnythin
   expect_enrolment_required("GET", "/api/v1/admin/settings", owner.token);
   expect_enrolment_required("GET", "/api/v1/public-keys?email=owner@example.com", owner.token);
   expect_enrolment_required("POST", "/api/v1/me/sessions/revoke-others", owner.token);
-  EXPECT_EQ(portal_.Http("GET", "/api/v1/me", "", owner.token).status, 200);
+  EXPECT_EQ(portal_.Request("GET", "/api/v1/me", "", owner.token).status, 200);
   json::value status = Status(owner);
   EXPECT_EQ(JStr(status, "/state"), "disabled");
   EXPECT_TRUE(JBool(status, "/required"));
@@ -881,10 +665,10 @@ TEST_F(TwoFactorRequiredTest, ANewPortalRequiresItAndUsersMustEnrolBeforeAnythin
 
   // After enrolling, everything opens.
   ASSERT_NO_FATAL_FAILURE(Enrol(owner));
-  EXPECT_EQ(portal_.Http("GET", "/api/v1/me/sessions", "", owner.token).status, 200);
-  r = portal_.Http("GET", "/api/v1/room/root", "", owner.token);
+  EXPECT_EQ(portal_.Request("GET", "/api/v1/me/sessions", "", owner.token).status, 200);
+  r = portal_.Request("GET", "/api/v1/room/root", "", owner.token);
   EXPECT_EQ(r.status, 404) << "no root yet, but no longer refused: " << r.body;
-  r = portal_.Http("GET", "/api/v1/admin/settings", "", owner.token);
+  r = portal_.Request("GET", "/api/v1/admin/settings", "", owner.token);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(JBool(ParseJson(r.body), "/auth.require_2fa"));
   r = Login(owner, "totp", FreshCode(owner));
@@ -899,25 +683,25 @@ TEST_F(TwoFactorRequiredTest, ANewPortalRequiresItAndUsersMustEnrolBeforeAnythin
   ASSERT_FALSE(bob.token.empty());
   EXPECT_TRUE(JBool(bob.registration, "/totp_enrolment_required"));
   expect_enrolment_required("GET", "/api/v1/me/sessions", bob.token);
-  r = portal_.Http("PUT", "/api/v1/admin/settings",
-                   R"({"key": "auth.require_2fa", "value": false})", owner.token);
+  r = portal_.Request("PUT", "/api/v1/admin/settings",
+                      R"({"key": "auth.require_2fa", "value": false})", owner.token);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_FALSE(JBool(ParseJson(r.body), "/auth.require_2fa"));
-  EXPECT_EQ(portal_.Http("GET", "/api/v1/me/sessions", "", bob.token).status, 200)
+  EXPECT_EQ(portal_.Request("GET", "/api/v1/me/sessions", "", bob.token).status, 200)
       << "at once, for sessions that already exist";
   EXPECT_FALSE(JBool(Status(bob), "/required"));
   r = Login(bob);
   ASSERT_EQ(r.status, 200);
   EXPECT_FALSE(JBool(ParseJson(r.body), "/totp_enrolment_required"));
   // ... and back on.
-  r = portal_.Http("PUT", "/api/v1/admin/settings", R"({"key": "auth.require_2fa", "value": true})",
-                   owner.token);
+  r = portal_.Request("PUT", "/api/v1/admin/settings",
+                      R"({"key": "auth.require_2fa", "value": true})", owner.token);
   ASSERT_EQ(r.status, 200) << r.body;
   expect_enrolment_required("GET", "/api/v1/me/sessions", bob.token);
-  EXPECT_EQ(portal_.Http("GET", "/api/v1/me/sessions", "", owner.token).status, 200)
+  EXPECT_EQ(portal_.Request("GET", "/api/v1/me/sessions", "", owner.token).status, 200)
       << "users with 2FA are not affected";
-  r = portal_.Http("PUT", "/api/v1/admin/settings",
-                   R"({"key": "auth.require_2fa", "value": "yes"})", owner.token);
+  r = portal_.Request("PUT", "/api/v1/admin/settings",
+                      R"({"key": "auth.require_2fa", "value": "yes"})", owner.token);
   EXPECT_EQ(r.status, 400) << r.body;
   const auto changes = AuditOf(owner.token, "settings.change");
   EXPECT_EQ(changes.size(), 2u);
@@ -925,9 +709,9 @@ TEST_F(TwoFactorRequiredTest, ANewPortalRequiresItAndUsersMustEnrolBeforeAnythin
       Contains(changes, R"(settings.change success {"key":"auth.require_2fa","value":false})"));
   // Bob enrols and is let in; a non-admin still cannot change the setting.
   ASSERT_NO_FATAL_FAILURE(Enrol(bob));
-  EXPECT_EQ(portal_.Http("GET", "/api/v1/me/sessions", "", bob.token).status, 200);
-  r = portal_.Http("PUT", "/api/v1/admin/settings",
-                   R"({"key": "auth.require_2fa", "value": false})", bob.token);
+  EXPECT_EQ(portal_.Request("GET", "/api/v1/me/sessions", "", bob.token).status, 200);
+  r = portal_.Request("PUT", "/api/v1/admin/settings",
+                      R"({"key": "auth.require_2fa", "value": false})", bob.token);
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(ErrorCode(r), "forbidden");
   // Turning 2FA off while the portal requires it holds the session again until re-enrolment.
@@ -991,7 +775,7 @@ TEST_F(TwoFactorTest, CliEnablesThroughAPipeSignsInWithCodesAndManagesRecoveryCo
 
   // A wrong first code leaves 2FA off (pending), and says why.
   CliEnrolment failed = EnableThroughPipe(desk, /*wrong_code=*/true);
-  ExpectCliError(failed.result, "invalid_totp");
+  ExpectCliErrorAfterOutput(failed.result, "invalid_totp");
   EXPECT_EQ(JStr(CliJson(desk.Cli({"2fa", "status", "--json"})), "/state"), "pending");
 
   CliEnrolment enrolled = EnableThroughPipe(desk);
@@ -1011,7 +795,7 @@ TEST_F(TwoFactorTest, CliEnablesThroughAPipeSignsInWithCodesAndManagesRecoveryCo
   const std::vector<std::string> login{"login",   "--server",          portal_.url(),
                                        "--email", "owner@example.com", "--password-stdin"};
   RunResult r = laptop.Cli(login, password + "\n");
-  ExpectCliError(r, "totp_required");
+  ExpectCliErrorAfterOutput(r, "totp_required");
   EXPECT_NE(r.err.find("--totp"), std::string::npos) << r.err;
   EXPECT_TRUE(laptop.SessionToken().empty());
   // With --totp (the next step's code: the enrolment's is spent).
@@ -1020,7 +804,8 @@ TEST_F(TwoFactorTest, CliEnablesThroughAPipeSignsInWithCodesAndManagesRecoveryCo
     args.insert(args.end(), extra.begin(), extra.end());
     return laptop.Cli(args, password + "\n");
   };
-  ExpectCliError(with({"--totp", OathtoolCode(enrolled.secret, enrolled.step)}), "invalid_totp");
+  ExpectCliErrorAfterOutput(with({"--totp", OathtoolCode(enrolled.secret, enrolled.step)}),
+                            "invalid_totp");
   r = with({"--totp", OathtoolCode(enrolled.secret, std::max(CurrentStep(), enrolled.step + 1))});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_FALSE(laptop.SessionToken().empty());
@@ -1033,7 +818,7 @@ TEST_F(TwoFactorTest, CliEnablesThroughAPipeSignsInWithCodesAndManagesRecoveryCo
   };
   r = phone_login(codes[0]);
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
-  ExpectCliError(phone_login(codes[0]), "invalid_recovery_code");
+  ExpectCliErrorAfterOutput(phone_login(codes[0]), "invalid_recovery_code");
   EXPECT_EQ(with({"--totp", "123456", "--recovery-code", codes[1]}).exit_code, 2)
       << "--totp and --recovery-code exclude each other";
 
@@ -1042,17 +827,19 @@ TEST_F(TwoFactorTest, CliEnablesThroughAPipeSignsInWithCodesAndManagesRecoveryCo
       CliJson(laptop.Cli({"2fa", "recovery-codes", "--recovery-code", codes[1], "--json"}));
   const auto fresh = JStrings(regenerated, "/recovery_codes");
   ASSERT_EQ(fresh.size(), 10u);
-  ExpectCliError(phone_login(codes[2]), "invalid_recovery_code");
+  ExpectCliErrorAfterOutput(phone_login(codes[2]), "invalid_recovery_code");
   EXPECT_EQ(JInt(CliJson(laptop.Cli({"2fa", "status", "--json"})), "/recovery_codes_left"), 10);
 
   // Disable, the proof read from standard input: a wrong one first.
-  ExpectCliError(laptop.Cli({"2fa", "disable"}, codes[3] + "\n"), "invalid_recovery_code");
+  ExpectCliErrorAfterOutput(laptop.Cli({"2fa", "disable"}, codes[3] + "\n"),
+                            "invalid_recovery_code");
   r = laptop.Cli({"2fa", "disable"}, fresh[0] + "\n");
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_EQ(JStr(CliJson(laptop.Cli({"2fa", "status", "--json"})), "/state"), "disabled");
   Machine other;
   EXPECT_EQ(other.Cli(login, password + "\n").exit_code, 0) << "no code needed any more";
-  ExpectCliError(laptop.Cli({"2fa", "disable", "--recovery-code", fresh[1]}), "2fa_not_enabled");
+  ExpectCliErrorAfterOutput(laptop.Cli({"2fa", "disable", "--recovery-code", fresh[1]}),
+                            "2fa_not_enabled");
 
   // Usage errors exit 2.
   EXPECT_EQ(laptop.Cli({"2fa"}).exit_code, 2);
@@ -1070,8 +857,8 @@ TEST_F(TwoFactorRequiredCliTest, TheCliSaysWhatToDoAndEnrolmentOpensTheAccount) 
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_NE(r.err.find("strongroom 2fa enable"), std::string::npos) << r.err;
   EXPECT_EQ(desk.Cli({"whoami"}).exit_code, 0);
-  ExpectCliError(desk.Cli({"sessions"}), "2fa_enrolment_required");
-  ExpectCliError(desk.Cli({"logins"}), "2fa_enrolment_required");
+  ExpectCliErrorAfterOutput(desk.Cli({"sessions"}), "2fa_enrolment_required");
+  ExpectCliErrorAfterOutput(desk.Cli({"logins"}), "2fa_enrolment_required");
   EXPECT_FALSE(desk.SessionToken().empty()) << "a held session is not a dead one";
 
   const CliEnrolment enrolled = EnableThroughPipe(desk);
