@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <regex>
@@ -79,9 +80,25 @@ void Portal::ReportLogIfFailed(std::size_t log_tail_bytes) const {
 
 void Portal::FinishTest(std::size_t log_tail_bytes) {
   ReportLogIfFailed(log_tail_bytes);
-  if (running()) {
-    EXPECT_EQ(Stop(), 0) << "strongroomd did not shut down cleanly";
+  if (!running()) return;
+  const int status = Stop();
+  EXPECT_EQ(status, 0) << "strongroomd did not shut down cleanly";
+  if (status == 0) return;
+  // Why: a sanitizer report, a fatal error or a drain timeout, shown from its first line (a
+  // report's head names the fault; its tail is mostly stack frames), else the log's tail.
+  const std::string log = Log();
+  std::size_t from = std::string::npos;
+  for (const char* marker : {"strongroomd: fatal", "==ERROR: ", "runtime error:", "drain timeout"}) {
+    from = std::min(from, log.find(marker));
   }
+  if (from == std::string::npos) {
+    from = log.size() > log_tail_bytes ? log.size() - log_tail_bytes : 0;
+  } else {
+    const std::size_t line = log.rfind('\n', from);
+    from = line == std::string::npos ? 0 : line + 1;
+  }
+  std::cerr << "--- strongroomd log (from the failure) ---\n"
+            << log.substr(from, log_tail_bytes) << "\n--- end of log ---\n";
 }
 
 std::string Portal::Invite(const std::string& email, bool admin) const {

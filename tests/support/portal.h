@@ -83,7 +83,8 @@ class Portal {
   // to stderr (between marker lines); else nothing.
   void ReportLogIfFailed(std::size_t log_tail_bytes = 8000) const;
   // For a fixture's TearDown: ReportLogIfFailed, then, if the server runs, stops it and
-  // expects a clean shutdown (exit status 0).
+  // expects a clean shutdown (exit status 0); when it was not, prints what the server said
+  // from the first line of the failure (a sanitizer report, a fatal error, a drain timeout).
   void FinishTest(std::size_t log_tail_bytes = 8000);
 
   // `strongroomd invite` for `email` (an admin invitation when `admin`), run next to the
