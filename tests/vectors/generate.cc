@@ -778,56 +778,56 @@ void Collab(const Identity& alice, const Identity& bob, const Identity& carol) {
          Frame(welcome), "malformed");
 
   // --- receiver order checks -----------------------------------------------------------------
-  const std::string A = Hex(s_alice), B = Hex(s_bob);
+  const std::string sa = Hex(s_alice), sb = Hex(s_bob);
   OrderVector("order-in-order", "two streams interleaved, sequence numbers with holes",
-              {{"update 1 alice " + A + " 1 3", "success"},
-               {"update 2 bob " + B + " 1 3", "success"},
-               {"update 5 alice " + A + " 2 3", "success"},
-               {"update 6 bob " + B + " 2 3", "success"}});
+              {{"update 1 alice " + sa + " 1 3", "success"},
+               {"update 2 bob " + sb + " 1 3", "success"},
+               {"update 5 alice " + sa + " 2 3", "success"},
+               {"update 6 bob " + sb + " 2 3", "success"}});
   OrderVector("order-replay", "alice's update 1 again under a new sequence number",
-              {{"update 1 alice " + A + " 1 3", "success"},
-               {"update 2 alice " + A + " 2 3", "success"},
-               {"update 3 alice " + A + " 1 3", "replayed"}});
+              {{"update 1 alice " + sa + " 1 3", "success"},
+               {"update 2 alice " + sa + " 2 3", "success"},
+               {"update 3 alice " + sa + " 1 3", "replayed"}});
   OrderVector("order-gap", "alice's update 2 (sequence number 2) dropped",
-              {{"update 1 alice " + A + " 1 3", "success"},
-               {"update 3 alice " + A + " 3 3", "update_gap"}});
+              {{"update 1 alice " + sa + " 1 3", "success"},
+               {"update 3 alice " + sa + " 3 3", "update_gap"}});
   OrderVector("order-reordered-pair", "alice's updates 2 and 3 delivered in swapped order",
-              {{"update 1 alice " + A + " 1 3", "success"},
-               {"update 3 alice " + A + " 3 3", "update_gap"},
-               {"update 2 alice " + A + " 2 3", "reordered"}});
+              {{"update 1 alice " + sa + " 1 3", "success"},
+               {"update 3 alice " + sa + " 3 3", "update_gap"},
+               {"update 2 alice " + sa + " 2 3", "reordered"}});
   OrderVector("order-resume-after-gap",
               "after a gap, a new connection resumes after the last accepted update",
-              {{"update 1 alice " + A + " 1 3", "success"},
-               {"update 3 alice " + A + " 3 3", "update_gap"},
+              {{"update 1 alice " + sa + " 1 3", "success"},
+               {"update 3 alice " + sa + " 3 3", "update_gap"},
                {"reconnect", "1"},
-               {"update 2 alice " + A + " 2 3", "success"},
-               {"update 3 alice " + A + " 3 3", "success"}});
+               {"update 2 alice " + sa + " 2 3", "success"},
+               {"update 3 alice " + sa + " 3 3", "success"}});
   OrderVector("order-new-stream-not-at-one", "a stream first seen at counter 2",
-              {{"update 1 bob " + B + " 2 3", "update_gap"}});
+              {{"update 1 bob " + sb + " 2 3", "update_gap"}});
   OrderVector("order-stale-epoch", "bob's epoch-3 update after alice's first of epoch 4",
-              {{"update 1 bob " + B + " 1 3", "success"},
-               {"update 2 alice " + A + " 1 4", "success"},
-               {"update 3 bob " + B + " 2 3", "stale_epoch"}});
+              {{"update 1 bob " + sb + " 1 3", "success"},
+               {"update 2 alice " + sa + " 1 4", "success"},
+               {"update 3 bob " + sb + " 2 3", "stale_epoch"}});
   OrderVector("order-raised-floor", "the floor raised to 4 before any epoch-4 frame",
-              {{"raise-floor 4", "success"}, {"update 1 bob " + B + " 1 3", "stale_epoch"}});
+              {{"raise-floor 4", "success"}, {"update 1 bob " + sb + " 1 3", "stale_epoch"}});
   OrderVector("order-snapshot-baseline", "a late joiner: snapshot through 40, then the tail",
-              {{"snapshot 40 3 alice/" + A + "/3,bob/" + B + "/2", "success"},
+              {{"snapshot 40 3 alice/" + sa + "/3,bob/" + sb + "/2", "success"},
                {"update 40 carol " + Hex(s_carol) + " 1 3", "reordered"},
-               {"update 41 alice " + A + " 3 3", "replayed"},
-               {"update 42 alice " + A + " 4 3", "success"},
-               {"update 43 bob " + B + " 4 3", "update_gap"}});
+               {"update 41 alice " + sa + " 3 3", "replayed"},
+               {"update 42 alice " + sa + " 4 3", "success"},
+               {"update 43 bob " + sb + " 4 3", "update_gap"}});
   OrderVector("order-snapshot-rolled-back",
               "a snapshot that leaves out alice's update 2, accepted at sequence number 20",
-              {{"update 10 alice " + A + " 1 3", "success"},
-               {"update 20 alice " + A + " 2 3", "success"},
-               {"snapshot 25 3 alice/" + A + "/1", "rolled_back"}});
+              {{"update 10 alice " + sa + " 1 3", "success"},
+               {"update 20 alice " + sa + " 2 3", "success"},
+               {"snapshot 25 3 alice/" + sa + "/1", "rolled_back"}});
   OrderVector("order-snapshot-older", "a snapshot through 15 after sequence number 20",
-              {{"update 20 alice " + A + " 1 3", "success"},
-               {"snapshot 15 3 alice/" + A + "/1", "rolled_back"}});
+              {{"update 20 alice " + sa + " 1 3", "success"},
+               {"snapshot 15 3 alice/" + sa + "/1", "rolled_back"}});
   OrderVector("order-presence", "presence may skip counters, never repeat them",
-              {{"presence bob " + B + " 1 3", "success"},
-               {"presence bob " + B + " 4 3", "success"},
-               {"presence bob " + B + " 4 3", "replayed"}});
+              {{"presence bob " + sb + " 1 3", "success"},
+               {"presence bob " + sb + " 4 3", "success"},
+               {"presence bob " + sb + " 4 3", "replayed"}});
 }
 }  // namespace
 
