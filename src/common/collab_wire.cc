@@ -157,7 +157,7 @@ ErrorCodeValue ReadBody(Reader& r, MessageType type, Message& out) {
       if (!r.U64(after)) return errc::truncated;
       if (!InRange(after) || (flags == 0 && after != 0)) return errc::malformed;
       if (flags == kJoinResumeFlag) m.resume_after = after;
-      out = std::move(m);
+      out = m;
       return {};
     }
     case MessageType::update: {
@@ -186,7 +186,7 @@ ErrorCodeValue ReadBody(Reader& r, MessageType type, Message& out) {
       if (!InRange(m.head_seq)) return errc::malformed;
       if (!r.U64(m.snapshot_seq)) return errc::truncated;
       if (m.snapshot_seq > m.head_seq) return errc::malformed;
-      out = std::move(m);
+      out = m;
       return {};
     }
     case MessageType::update_relay: {
@@ -229,7 +229,7 @@ ErrorCodeValue ReadBody(Reader& r, MessageType type, Message& out) {
         return errc::malformed;
       }
       if (auto ec = ReadServerTime(r, m.server_time_ms); ec) return ec;
-      out = std::move(m);
+      out = m;
       return {};
     }
     case MessageType::error: {

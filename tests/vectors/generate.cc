@@ -553,8 +553,8 @@ void Collab(const Identity& alice, const Identity& bob, const Identity& carol) {
     }
     return h;
   };
-  auto to_server = [](Head h) { return Concat({{"direction", "to-server"}}, h); };
-  auto to_client = [](Head h) { return Concat({{"direction", "to-client"}}, h); };
+  auto to_server = [](const Head& h) { return Concat({{"direction", "to-server"}}, h); };
+  auto to_client = [](const Head& h) { return Concat({{"direction", "to-client"}}, h); };
 
   // --- updates -------------------------------------------------------------------------------
   const Buffer p1 = TextBytes("insert 'Hello, world' at 0");
@@ -724,7 +724,7 @@ void Collab(const Identity& alice, const Identity& bob, const Identity& carol) {
 
   // --- the other messages --------------------------------------------------------------------
   auto decode = [&](const std::string& name, const std::string& comment, const std::string& dir,
-                    const std::string& message, Head more, const Buffer& body,
+                    const std::string& message, const Head& more, const Buffer& body,
                     const std::string& expect = "success") {
     CollabVector(name, "decode-frame", expect, comment,
                  Concat({{"direction", dir}, {"message", message}}, more), body);

@@ -57,10 +57,10 @@ inline constexpr std::size_t kMaxErrorMessageSize = 255;
 inline constexpr std::uint64_t kMaxU64Field = 0x7fffffffffffffffull;
 
 // Plaintext limits (docs/collab.md, "Limits"). A ciphertext is the plaintext plus the tag.
-inline constexpr std::size_t kMaxUpdatePayload = 256 * 1024;
-inline constexpr std::size_t kMaxPresencePayload = 4 * 1024;
+inline constexpr std::size_t kMaxUpdatePayload = std::size_t{256} * 1024;
+inline constexpr std::size_t kMaxPresencePayload = std::size_t{4} * 1024;
 // The whole snapshot plaintext: its stream list and the document state.
-inline constexpr std::size_t kMaxSnapshotPlaintext = 16 * 1024 * 1024;
+inline constexpr std::size_t kMaxSnapshotPlaintext = std::size_t{16} * 1024 * 1024;
 // The smallest snapshot plaintext is its u32 stream count (no streams, empty state).
 inline constexpr std::size_t kMinSnapshotPlaintext = 4;
 
