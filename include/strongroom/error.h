@@ -41,6 +41,11 @@ enum class errc : int {
   rolled_back,       // A record's version is lower than one already seen for that item.
   untrusted_signer,  // A record is signed by someone not allowed to write it.
   record_mismatch,   // A record does not belong to the container, key or place it is used with.
+  // Co-editing relay (docs/collab.md): what a receiver's order checks report
+  replayed,     // A collaboration frame already accepted (or included in a snapshot) came again.
+  update_gap,   // An update arrived while an earlier one of its session is missing.
+  reordered,    // The server's sequence numbers did not increase (frames reordered).
+  stale_epoch,  // A frame under an older key epoch than the receiver already uses.
 };
 
 [[nodiscard]] const boost::system::error_category& error_category() noexcept;

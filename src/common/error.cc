@@ -63,6 +63,14 @@ class Category final : public boost::system::error_category {
         return "signed by someone who may not write this item";
       case errc::record_mismatch:
         return "the record does not match the file, key or folder it was given with";
+      case errc::replayed:
+        return "a collaboration frame that was already received came again (replay)";
+      case errc::update_gap:
+        return "an update arrived while an earlier one of its session is missing (dropped)";
+      case errc::reordered:
+        return "the server's sequence numbers went backwards (reordered)";
+      case errc::stale_epoch:
+        return "a frame under an older key epoch than the one in use (stale key)";
     }
     return "unknown error";
   }
@@ -118,6 +126,14 @@ std::string_view error_name(errc e) noexcept {
       return "untrusted_signer";
     case errc::record_mismatch:
       return "record_mismatch";
+    case errc::replayed:
+      return "replayed";
+    case errc::update_gap:
+      return "update_gap";
+    case errc::reordered:
+      return "reordered";
+    case errc::stale_epoch:
+      return "stale_epoch";
   }
   return "unknown";
 }

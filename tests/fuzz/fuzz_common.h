@@ -7,6 +7,8 @@
 
 #include "crypto/primitives.h"
 #include "crypto/wire.h"
+#include "strongroom/collab/wire.h"
+#include "strongroom/crypto/collab.h"
 #include "strongroom/crypto/container.h"
 #include "strongroom/crypto/identity.h"
 #include "strongroom/crypto/init.h"
@@ -154,6 +156,28 @@ inline const crypto::Secret<32>& FixedFileKey() {
   return key;
 }
 
+// The co-editing key frames are sealed and opened with (fuzz_collab_wire): the fixed file key
+// for file id 0xb0, 0xb1, ... at epoch 5, and the session id 0xe0, 0xe1, ... of the seeds.
+inline constexpr std::uint64_t kFixedCollabEpoch = 5;
+inline collab::FileId FixedCollabFileId() {
+  collab::FileId id{};
+  for (std::size_t i = 0; i < id.size(); ++i) id[i] = static_cast<std::uint8_t>(0xb0 + i);
+  return id;
+}
+inline collab::SessionId FixedCollabSessionId() {
+  collab::SessionId id{};
+  for (std::size_t i = 0; i < id.size(); ++i) id[i] = static_cast<std::uint8_t>(0xe0 + i);
+  return id;
+}
+inline const crypto::CollabKey& FixedCollabKey() {
+  static const crypto::CollabKey key = [] {
+    auto k = crypto::CollabKey::Make(FixedFileKey(), FixedCollabFileId(), kFixedCollabEpoch);
+    if (!k) SetupFailed("CollabKey::Make of the fixed key");
+    return std::move(*k);
+  }();
+  return key;
+}
+
 inline crypto::KdfParams FixedKdfParams() {
   crypto::KdfParams p;
   for (std::size_t i = 0; i < p.salt.size(); ++i) p.salt[i] = static_cast<std::uint8_t>(0x70 + i);
@@ -170,6 +194,7 @@ inline void InitFixedKeys() {
   (void)FixedPasswordKeys();
   (void)FixedFolderKey();
   (void)FixedFileKey();
+  (void)FixedCollabKey();
 }
 
 // FNV-1a: derives deterministic "random" choices (offsets, failure points) from an input.

@@ -4,7 +4,10 @@
 // Usage: fuzz_make_corpus CORPUS_ROOT
 // Writes CORPUS_ROOT/<fuzzer>/seed-* (creating the directories); existing seed files are
 // replaced, other files (what the fuzzers added) are left alone.
+#include "crypto/collab_format.h"
 #include "fuzz_common.h"
+#include "strongroom/collab/wire.h"
+#include "strongroom/crypto/collab.h"
 #include "strongroom/crypto/container.h"
 #include "strongroom/crypto/room.h"
 
@@ -201,6 +204,52 @@ int main(int argc, char** argv) {
     std::vector<std::uint8_t> metadata = {0, 3, 'a', '.', 'b', 0, 0, 0, 0, 0, 0, 0,
                                           9, 0, 1,   'x', 0,   0, 0, 0, 0, 0, 0, 1};
     Write("fuzz_room_records", "metadata", metadata);
+  }
+
+  // Co-editing frames of every type: sealed ones by the fixed identity under the fixed
+  // co-editing key and session (what fuzz_collab_wire opens), and one by the other identity.
+  {
+    auto must = [](auto r) {
+      if (!r) {
+        std::cerr << "fuzz_make_corpus: sealing a co-editing frame failed\n";
+        std::exit(1);
+      }
+      return std::move(*r);
+    };
+    auto frame = [&](const std::string& name, const collab::Message& m) {
+      Write("fuzz_collab_wire", name, must(collab::EncodeFrame(m)));
+    };
+    const CollabKey& key = fuzz::FixedCollabKey();
+    const collab::SessionId session = fuzz::FixedCollabSessionId();
+    const std::uint64_t time = 1700000000000;
+    const collab::Sealed u1 = must(collab_detail::SealUpdateAt(key, me, session, 1, Plaintext(40)));
+    const collab::Sealed u2 = must(collab_detail::SealUpdateAt(key, me, session, 2, {}));
+    const collab::Sealed p1 =
+        must(collab_detail::SealPresenceAt(key, me, session, 1, Plaintext(12)));
+    SnapshotContents contents;
+    contents.streams.push_back({me.user_id(), session, 2});
+    contents.streams.push_back({other.user_id(), session, 7});
+    contents.state = Plaintext(100);
+    const collab::SealedSnapshot s1 =
+        must(collab_detail::SealSnapshotAt(key, me, session, 1, 9, contents));
+    const collab::SealedSnapshot s0 =
+        must(collab_detail::SealSnapshotAt(key, me, session, 2, 0, SnapshotContents{}));
+    const collab::Sealed foreign =
+        must(collab_detail::SealUpdateAt(key, other, session, 1, Plaintext(5)));
+    frame("update-1", collab::Update{u1});
+    frame("update-2-empty", collab::Update{u2});
+    frame("update-relay", collab::UpdateRelay{9, time, u1});
+    frame("update-foreign", collab::Update{foreign});
+    frame("presence", collab::Presence{p1});
+    frame("presence-relay", collab::PresenceRelay{time, p1});
+    frame("snapshot", collab::Snapshot{s1});
+    frame("snapshot-empty", collab::Snapshot{s0});
+    frame("snapshot-relay", collab::SnapshotRelay{time, s1});
+    frame("join", collab::Join{fuzz::FixedCollabFileId(), fuzz::kFixedCollabEpoch, std::nullopt});
+    frame("join-resume", collab::Join{fuzz::FixedCollabFileId(), fuzz::kFixedCollabEpoch, 9});
+    frame("welcome", collab::Welcome{fuzz::FixedCollabFileId(), fuzz::kFixedCollabEpoch, 12, 9});
+    frame("ack", collab::Ack{collab::MessageType::update, session, 2, 10, time});
+    frame("error", collab::Error{collab::ErrorCode::stale_epoch, 6, session, 3, "moved"});
   }
 
   std::cout << "fuzz_make_corpus: wrote " << written << " seed files under " << root.string()

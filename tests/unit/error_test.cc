@@ -19,8 +19,8 @@ TEST(Error, CodesCompareAndDescribe) {
 
 TEST(Error, EveryCodeHasItsOwnNameAndAMessage) {
   std::set<std::string_view> names;
-  for (int i = static_cast<int>(errc::invalid_argument);
-       i <= static_cast<int>(errc::record_mismatch); ++i) {
+  for (int i = static_cast<int>(errc::invalid_argument); i <= static_cast<int>(errc::stale_epoch);
+       ++i) {
     const auto code = static_cast<errc>(i);
     const std::string_view name = error_name(code);
     EXPECT_FALSE(name.empty()) << i;
@@ -33,6 +33,10 @@ TEST(Error, EveryCodeHasItsOwnNameAndAMessage) {
   EXPECT_EQ(error_name(errc::rolled_back), "rolled_back");
   EXPECT_EQ(error_name(errc::untrusted_signer), "untrusted_signer");
   EXPECT_EQ(error_name(errc::record_mismatch), "record_mismatch");
+  EXPECT_EQ(error_name(errc::replayed), "replayed");
+  EXPECT_EQ(error_name(errc::update_gap), "update_gap");
+  EXPECT_EQ(error_name(errc::reordered), "reordered");
+  EXPECT_EQ(error_name(errc::stale_epoch), "stale_epoch");
 }
 
 TEST(Error, ResultCarriesValueOrError) {

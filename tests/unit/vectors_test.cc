@@ -1,6 +1,9 @@
 // Runs every test vector in tests/vectors/ (format: tests/vectors/README.md).
+#include "crypto/collab_format.h"
 #include "crypto/primitives.h"
 #include "crypto/wire.h"
+#include "strongroom/collab/wire.h"
+#include "strongroom/crypto/collab.h"
 #include "strongroom/crypto/container.h"
 #include "strongroom/crypto/password.h"
 #include "strongroom/crypto/room.h"
@@ -12,6 +15,8 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <type_traits>
+#include <variant>
 
 namespace strongroom::crypto {
 namespace {
@@ -211,6 +216,225 @@ void CheckRoom(const Vector& v) {
   }
 }
 
+// tests/vectors/collab/: the co-editing relay (docs/collab.md); the head line `operation` says
+// what is checked (see tests/vectors/README.md).
+collab::Direction DirectionFrom(const std::string& text) {
+  EXPECT_TRUE(text == "to-server" || text == "to-client") << text;
+  return text == "to-client" ? collab::Direction::to_client : collab::Direction::to_server;
+}
+
+CollabKey CollabKeyFrom(const Vector& v) {
+  auto key = CollabKey::Make(KeyFromHex(v.head.at("file-key")),
+                             ArrayFromHex<collab::kFileIdSize>(v.head.at("file-id")),
+                             std::stoull(v.head.at("epoch")));
+  EXPECT_TRUE(key);
+  return std::move(*key);
+}
+
+std::string StreamsText(const std::vector<StreamPosition>& streams) {
+  if (streams.empty()) return "none";
+  std::string out;
+  for (const auto& s : streams) {
+    if (!out.empty()) out += ",";
+    out += s.author + "/" + HexEncode(s.session_id) + "/" + std::to_string(s.last_counter);
+  }
+  return out;
+}
+
+// The fields a decode-frame vector lists for a message, in the head's own words.
+std::map<std::string, std::string> FieldsOf(const collab::Message& m) {
+  std::map<std::string, std::string> f;
+  if (const auto* j = std::get_if<collab::Join>(&m)) {
+    f = {{"message", "join"},
+         {"file-id", HexEncode(j->file_id)},
+         {"epoch", std::to_string(j->epoch)},
+         {"resume-after", j->resume_after ? std::to_string(*j->resume_after) : "none"}};
+  } else if (const auto* w = std::get_if<collab::Welcome>(&m)) {
+    f = {{"message", "welcome"},
+         {"file-id", HexEncode(w->file_id)},
+         {"epoch", std::to_string(w->epoch)},
+         {"head-seq", std::to_string(w->head_seq)},
+         {"snapshot-seq", std::to_string(w->snapshot_seq)}};
+  } else if (const auto* a = std::get_if<collab::Ack>(&m)) {
+    f = {{"message", "ack"},
+         {"of", a->of == collab::MessageType::update ? "update" : "snapshot"},
+         {"session-id", HexEncode(a->session_id)},
+         {"counter", std::to_string(a->counter)},
+         {"seq", std::to_string(a->seq)},
+         {"server-time", std::to_string(a->server_time_ms)}};
+  } else if (const auto* e = std::get_if<collab::Error>(&m)) {
+    f = {{"message", "error"},
+         {"code", std::to_string(static_cast<int>(e->code))},
+         {"epoch", std::to_string(e->epoch)},
+         {"session-id", HexEncode(e->session_id)},
+         {"counter", std::to_string(e->counter)},
+         {"text", e->message}};
+  } else {
+    f = {{"message", "sealed"}};
+  }
+  return f;
+}
+
+// Replays an order vector's events on a fresh checker; each must give its stated outcome.
+void CheckOrder(const Vector& v) {
+  UpdateOrderChecker checker;
+  auto outcome = [](const result<void>& r) {
+    return Outcome(r ? boost::system::error_code() : r.error());
+  };
+  auto session = [](const std::string& hex) { return ArrayFromHex<collab::kSessionIdSize>(hex); };
+  std::string last;
+  for (int i = 1; v.head.count("event-" + std::to_string(i)); ++i) {
+    const std::string line = v.head.at("event-" + std::to_string(i));
+    SCOPED_TRACE(line);
+    const auto arrow = line.find(" -> ");
+    ASSERT_NE(arrow, std::string::npos);
+    const std::string expected = line.substr(arrow + 4);
+    std::istringstream in(line.substr(0, arrow));
+    std::string op, got;
+    in >> op;
+    if (op == "update" || op == "presence") {
+      std::uint64_t seq = 0;
+      if (op == "update") in >> seq;
+      collab::SealedHead h;
+      std::string sess;
+      in >> h.author >> sess >> h.counter >> h.epoch;
+      h.session_id = session(sess);
+      h.file_id = {};
+      got = outcome(op == "update" ? checker.AcceptUpdate(seq, h) : checker.AcceptPresence(h));
+    } else if (op == "snapshot") {
+      OpenedSnapshot snap;
+      std::string streams;
+      in >> snap.through_seq >> snap.head.epoch >> streams;
+      if (streams != "none") {
+        std::istringstream list(streams);
+        std::string item;
+        while (std::getline(list, item, ',')) {
+          const auto a = item.find('/'), b = item.rfind('/');
+          snap.contents.streams.push_back({item.substr(0, a),
+                                           session(item.substr(a + 1, b - a - 1)),
+                                           std::stoull(item.substr(b + 1))});
+        }
+      }
+      got = outcome(checker.AcceptSnapshot(snap));
+    } else if (op == "raise-floor") {
+      std::uint64_t e = 0;
+      in >> e;
+      checker.RaiseEpochFloor(e);
+      got = "success";
+    } else if (op == "reconnect") {
+      got = std::to_string(checker.Reconnect());
+    } else {
+      FAIL() << "unknown event " << op;
+    }
+    EXPECT_EQ(got, expected);
+    last = expected;
+  }
+  EXPECT_FALSE(last.empty()) << "no events";
+  EXPECT_EQ(last, v.head.at("expect"));
+}
+
+void CheckCollab(const Vector& v) {
+  const std::string expect = v.head.at("expect");
+  const std::string op = v.head.at("operation");
+  if (op == "order") {
+    CheckOrder(v);
+    return;
+  }
+  const collab::Direction direction = DirectionFrom(v.head.at("direction"));
+  auto decoded = collab::DecodeFrame(v.body, direction);
+  if (op == "decode-frame") {
+    EXPECT_EQ(Outcome(decoded ? boost::system::error_code() : decoded.error()), expect);
+    if (!decoded || expect != "success") return;
+    auto fields = FieldsOf(*decoded);
+    EXPECT_EQ(fields.at("message"), v.head.at("message"));
+    for (const auto& [k, value] : fields) EXPECT_EQ(value, v.head.at(k)) << k;
+    auto again = collab::EncodeFrame(*decoded);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(*again, v.body) << "not the one encoding";
+    return;
+  }
+  if (!decoded) {
+    EXPECT_EQ(Outcome(decoded.error()), expect);
+    return;
+  }
+  const CollabKey key = CollabKeyFrom(v);
+  const PublicBundle author = BundleFromText(v.head.at("author"));
+  // The sealed part, and how to put a resealed one back into the same kind of frame.
+  const collab::Sealed* sealed = nullptr;
+  const collab::SealedSnapshot* snapshot = nullptr;
+  if (auto* m = std::get_if<collab::Update>(&*decoded)) sealed = &m->sealed;
+  if (auto* m = std::get_if<collab::UpdateRelay>(&*decoded)) sealed = &m->sealed;
+  if (auto* m = std::get_if<collab::Presence>(&*decoded)) sealed = &m->sealed;
+  if (auto* m = std::get_if<collab::PresenceRelay>(&*decoded)) sealed = &m->sealed;
+  if (auto* m = std::get_if<collab::Snapshot>(&*decoded)) snapshot = &m->sealed;
+  if (auto* m = std::get_if<collab::SnapshotRelay>(&*decoded)) snapshot = &m->sealed;
+  auto reseal_into = [&](auto&& replace) {
+    collab::Message copy = *decoded;
+    std::visit(replace, copy);
+    auto bytes = collab::EncodeFrame(copy);
+    ASSERT_TRUE(bytes);
+    EXPECT_EQ(*bytes, v.body) << "sealing again does not give the vector's bytes";
+  };
+  if (op == "open-update" || op == "open-presence") {
+    ASSERT_NE(sealed, nullptr) << "not an update or presence frame";
+    const bool update = op == "open-update";
+    auto opened = update ? OpenUpdate(*sealed, key, author) : OpenPresence(*sealed, key, author);
+    EXPECT_EQ(Outcome(opened ? boost::system::error_code() : opened.error()), expect);
+    if (!opened || expect != "success") return;
+    EXPECT_EQ(opened->head.author, v.head.at("author-id"));
+    EXPECT_EQ(HexEncode(opened->head.session_id), v.head.at("session-id"));
+    EXPECT_EQ(std::to_string(opened->head.counter), v.head.at("counter"));
+    EXPECT_EQ(HexEncode(opened->payload), v.head.at("payload-hex"));
+    if (auto* r = std::get_if<collab::UpdateRelay>(&*decoded)) {
+      EXPECT_EQ(std::to_string(r->seq), v.head.at("seq"));
+      EXPECT_EQ(std::to_string(r->server_time_ms), v.head.at("server-time"));
+    }
+    if (auto* r = std::get_if<collab::PresenceRelay>(&*decoded)) {
+      EXPECT_EQ(std::to_string(r->server_time_ms), v.head.at("server-time"));
+    }
+    // Byte for byte: sealing the same payload at the same session and counter.
+    auto id = Identity::FromText(v.head.at("identity"));
+    ASSERT_TRUE(id);
+    auto again = update ? collab_detail::SealUpdateAt(key, *id, opened->head.session_id,
+                                                      opened->head.counter, opened->payload)
+                        : collab_detail::SealPresenceAt(key, *id, opened->head.session_id,
+                                                        opened->head.counter, opened->payload);
+    ASSERT_TRUE(again);
+    reseal_into([&](auto& m) {
+      if constexpr (requires { m.sealed; }) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(m.sealed)>, collab::Sealed>) {
+          m.sealed = *again;
+        }
+      }
+    });
+  } else if (op == "open-snapshot") {
+    ASSERT_NE(snapshot, nullptr) << "not a snapshot frame";
+    auto opened = OpenSnapshot(*snapshot, key, author);
+    EXPECT_EQ(Outcome(opened ? boost::system::error_code() : opened.error()), expect);
+    if (!opened || expect != "success") return;
+    EXPECT_EQ(opened->head.author, v.head.at("author-id"));
+    EXPECT_EQ(HexEncode(opened->head.session_id), v.head.at("session-id"));
+    EXPECT_EQ(std::to_string(opened->head.counter), v.head.at("counter"));
+    EXPECT_EQ(std::to_string(opened->through_seq), v.head.at("through-seq"));
+    EXPECT_EQ(StreamsText(opened->contents.streams), v.head.at("streams"));
+    EXPECT_EQ(HexEncode(opened->contents.state), v.head.at("state-hex"));
+    if (auto* r = std::get_if<collab::SnapshotRelay>(&*decoded)) {
+      EXPECT_EQ(std::to_string(r->server_time_ms), v.head.at("server-time"));
+    }
+    auto id = Identity::FromText(v.head.at("identity"));
+    ASSERT_TRUE(id);
+    auto again =
+        collab_detail::SealSnapshotAt(key, *id, opened->head.session_id, opened->head.counter,
+                                      opened->through_seq, opened->contents);
+    ASSERT_TRUE(again);
+    reseal_into([&](auto& m) {
+      if constexpr (requires { m.sealed.through_seq; }) m.sealed = *again;
+    });
+  } else {
+    ADD_FAILURE() << "unknown collab operation " << op;
+  }
+}
+
 void Check(const Vector& v) {
   SCOPED_TRACE(v.path.string() + " (" + v.head.at("comment") + ")");
   const std::string expect = v.head.at("expect");
@@ -266,6 +490,8 @@ void Check(const Vector& v) {
     }
   } else if (v.kind == "room") {
     CheckRoom(v);
+  } else if (v.kind == "collab") {
+    CheckCollab(v);
   } else {
     ADD_FAILURE() << "unknown vector kind " << v.kind;
   }
@@ -280,7 +506,8 @@ TEST(Vectors, EveryVectorGivesItsExpectedResult) {
 TEST(Vectors, EveryFailureKindHasAVector) {
   std::set<std::string> seen;
   for (const auto& v : All()) {
-    const std::string kind = v.kind == "room" ? "room/" + v.head.at("operation") : v.kind;
+    const std::string kind =
+        v.kind == "room" || v.kind == "collab" ? v.kind + "/" + v.head.at("operation") : v.kind;
     seen.insert(kind + "/" + v.head.at("expect"));
   }
   for (const char* needed : {"container/success",
@@ -325,7 +552,29 @@ TEST(Vectors, EveryFailureKindHasAVector) {
                              "room/check-file-record/success",
                              "room/check-file-record/rolled_back",
                              "room/check-file-record/untrusted_signer",
-                             "room/check-file-record/record_mismatch"}) {
+                             "room/check-file-record/record_mismatch",
+                             "collab/open-update/success",
+                             "collab/open-update/bad_signature",
+                             "collab/open-update/record_mismatch",
+                             "collab/open-update/untrusted_signer",
+                             "collab/open-update/truncated",
+                             "collab/open-update/too_large",
+                             "collab/open-update/malformed",
+                             "collab/open-update/unsupported_version",
+                             "collab/open-presence/success",
+                             "collab/open-snapshot/success",
+                             "collab/open-snapshot/bad_signature",
+                             "collab/open-snapshot/record_mismatch",
+                             "collab/open-snapshot/malformed",
+                             "collab/decode-frame/success",
+                             "collab/decode-frame/malformed",
+                             "collab/decode-frame/truncated",
+                             "collab/order/success",
+                             "collab/order/replayed",
+                             "collab/order/update_gap",
+                             "collab/order/reordered",
+                             "collab/order/stale_epoch",
+                             "collab/order/rolled_back"}) {
     EXPECT_TRUE(seen.count(needed)) << "no vector for " << needed;
   }
 }

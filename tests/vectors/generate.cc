@@ -5,10 +5,13 @@
 // Randomness is deterministic (strongroom_crypto_testing), so a given build of the library
 // regenerates identical files. The committed files are frozen: they are the compatibility
 // contract, and the unit tests check that every one of them still gives its expected result.
+#include "crypto/collab_format.h"
 #include "crypto/container_format.h"
 #include "crypto/primitives.h"
 #include "crypto/room_format.h"
 #include "crypto/wire.h"
+#include "strongroom/collab/wire.h"
+#include "strongroom/crypto/collab.h"
 #include "strongroom/crypto/container.h"
 #include "strongroom/crypto/password.h"
 #include "strongroom/crypto/room.h"
@@ -18,6 +21,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <vector>
 
 namespace {
@@ -405,6 +409,426 @@ void Room(const Identity& alice, const Identity& bob, const Identity& carol) {
   }
 }
 
+// --- co-editing relay (docs/collab.md) -----------------------------------------------------------
+// No randomness here: sealing at a given session id and counter is deterministic, and the keys
+// and session ids are fixed hashes, so these files do not depend on the random stream above.
+
+void CollabVector(const std::string& name, const std::string& operation, const std::string& expect,
+                  const std::string& comment, Head more, const Buffer& body) {
+  Head head = {{"expect", expect}, {"comment", comment}, {"operation", operation}};
+  head.insert(head.end(), more.begin(), more.end());
+  Write("collab", name, head, body);
+}
+
+Buffer Frame(const collab::Message& m) {
+  return Must(collab::EncodeFrame(m));
+}
+
+template <std::size_t N>
+std::array<std::uint8_t, N> Fixed(std::string_view label) {
+  const Sha256Digest d = Sha256(AsBytes(label));
+  std::array<std::uint8_t, N> out{};
+  std::copy_n(d.begin(), N, out.begin());
+  return out;
+}
+
+Buffer TextBytes(std::string_view s) {
+  return Buffer(s.begin(), s.end());
+}
+
+std::string StreamsText(const std::vector<StreamPosition>& streams) {
+  if (streams.empty()) return "none";
+  std::string out;
+  for (const auto& s : streams) {
+    if (!out.empty()) out += ",";
+    out += s.author + "/" + Hex(s.session_id) + "/" + std::to_string(s.last_counter);
+  }
+  return out;
+}
+
+// One event of an order vector: what the test does, and the outcome the checker must give.
+struct OrderEvent {
+  std::string text;     // "update SEQ AUTHOR SESSION COUNTER EPOCH", "presence AUTHOR SESSION
+                        // COUNTER EPOCH", "snapshot THROUGH EPOCH STREAMS", "raise-floor EPOCH",
+                        // "reconnect"
+  std::string outcome;  // success | an error name | for reconnect, the sequence number returned
+};
+
+// Runs `events` on a fresh checker, aborting if any outcome differs from the one written down
+// (the file states the rules, the checker must follow them), and writes the vector.
+void OrderVector(const std::string& name, const std::string& comment,
+                 const std::vector<OrderEvent>& events) {
+  UpdateOrderChecker checker;
+  auto outcome = [](const result<void>& r) {
+    return r ? std::string("success")
+             : std::string(error_name(static_cast<errc>(r.error().value())));
+  };
+  auto session = [](const std::string& hex) {
+    auto b = HexDecode(hex);
+    if (!b || b->size() != 16) std::abort();
+    collab::SessionId s{};
+    std::copy(b->begin(), b->end(), s.begin());
+    return s;
+  };
+  Head head;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    std::istringstream in(events[i].text);
+    std::string op;
+    in >> op;
+    std::string got;
+    if (op == "update" || op == "presence") {
+      std::uint64_t seq = 0;
+      if (op == "update") in >> seq;
+      collab::SealedHead h;
+      std::string sess;
+      in >> h.author >> sess >> h.counter >> h.epoch;
+      h.session_id = session(sess);
+      got = outcome(op == "update" ? checker.AcceptUpdate(seq, h) : checker.AcceptPresence(h));
+    } else if (op == "snapshot") {
+      OpenedSnapshot snap;
+      std::string streams;
+      in >> snap.through_seq >> snap.head.epoch >> streams;
+      snap.head.author = "snapshot-author";
+      snap.head.counter = 1;
+      if (streams != "none") {
+        std::istringstream list(streams);
+        std::string item;
+        while (std::getline(list, item, ',')) {
+          const auto a = item.find('/'), b = item.rfind('/');
+          snap.contents.streams.push_back({item.substr(0, a),
+                                           session(item.substr(a + 1, b - a - 1)),
+                                           std::stoull(item.substr(b + 1))});
+        }
+      }
+      got = outcome(checker.AcceptSnapshot(snap));
+    } else if (op == "raise-floor") {
+      std::uint64_t e = 0;
+      in >> e;
+      checker.RaiseEpochFloor(e);
+      got = "success";
+    } else if (op == "reconnect") {
+      got = std::to_string(checker.Reconnect());
+    } else {
+      std::abort();
+    }
+    if (got != events[i].outcome) {
+      std::cerr << name << ": event " << i + 1 << " (" << events[i].text << ") gives " << got
+                << ", not " << events[i].outcome << "\n";
+      std::exit(1);
+    }
+    head.push_back({"event-" + std::to_string(i + 1), events[i].text + " -> " + events[i].outcome});
+  }
+  CollabVector(name, "order", events.back().outcome, comment, head, {});
+}
+
+void Collab(const Identity& alice, const Identity& bob, const Identity& carol) {
+  const auto key_bytes = Sha256(AsBytes("strongroom collab vector file key"));
+  Secret<32> file_key;
+  std::copy(key_bytes.begin(), key_bytes.end(), file_key.data());
+  const collab::FileId file_id = Fixed<16>("strongroom collab vector file id");
+  const std::uint64_t epoch = 3;
+  const CollabKey key = Must(CollabKey::Make(file_key, file_id, epoch));
+  const collab::SessionId s_alice = Fixed<16>("strongroom collab vector session alice");
+  const collab::SessionId s_bob = Fixed<16>("strongroom collab vector session bob");
+  const collab::SessionId s_carol = Fixed<16>("strongroom collab vector session carol");
+  const std::string alice_pub = alice.public_bundle().ToText();
+  const std::string bob_pub = bob.public_bundle().ToText();
+  const std::string carol_pub = carol.public_bundle().ToText();
+  const Head key_head = {
+      {"file-key", Hex(file_key.bytes())}, {"file-id", Hex(file_id)}, {"epoch", "3"}};
+  const std::uint64_t time = kCreated * 1000 + 123;
+
+  // What a successful open must give, and what re-sealing needs (the author's identity).
+  auto fields = [&](const Identity& author, const collab::SealedHead& h, const Buffer& payload) {
+    return Concat(key_head, {{"author", author.public_bundle().ToText()},
+                             {"identity", SecretText(author)},
+                             {"author-id", h.author},
+                             {"session-id", Hex(h.session_id)},
+                             {"counter", std::to_string(h.counter)},
+                             {"payload-hex", Hex(payload)}});
+  };
+  auto with = [](Head h, const std::string& k, const std::string& v) {
+    for (auto& [key_name, value] : h) {
+      if (key_name == k) value = v;
+    }
+    return h;
+  };
+  auto to_server = [](const Head& h) { return Concat({{"direction", "to-server"}}, h); };
+  auto to_client = [](const Head& h) { return Concat({{"direction", "to-client"}}, h); };
+
+  // --- updates -------------------------------------------------------------------------------
+  const Buffer p1 = TextBytes("insert 'Hello, world' at 0");
+  const collab::Sealed u1 = Must(collab_detail::SealUpdateAt(key, alice, s_alice, 1, p1));
+  const Buffer f1 = Frame(collab::Update{u1});
+  const Head u1_head = to_server(fields(alice, u1.head, p1));
+  CollabVector("update-ok", "open-update", "success", "alice's first update, as she sends it",
+               u1_head, f1);
+  const collab::Sealed u2 = Must(collab_detail::SealUpdateAt(key, alice, s_alice, 2, {}));
+  CollabVector("update-ok-empty", "open-update", "success", "an empty update (counter 2)",
+               to_server(fields(alice, u2.head, {})), Frame(collab::Update{u2}));
+  const Buffer p3 = Pattern(300);
+  const collab::Sealed u3 = Must(collab_detail::SealUpdateAt(key, alice, s_alice, 3, p3));
+  CollabVector("update-relay-ok", "open-update", "success",
+               "alice's third update as the server relays it: sequence number 17",
+               Concat(to_client(fields(alice, u3.head, p3)),
+                      {{"seq", "17"}, {"server-time", std::to_string(time)}}),
+               Frame(collab::UpdateRelay{17, time, u3}));
+  const Head open_only = to_server(Concat(key_head, {{"author", alice_pub}}));
+  // Byte offsets in f1: version, type, file id, epoch, author, session id, counter, ct_len.
+  const std::size_t counter_at = 2 + 16 + 8 + 1 + alice.user_id().size() + 16;
+  const std::size_t ct_at = counter_at + 8 + 4;
+  Buffer t = f1;
+  t[ct_at + 2] ^= 0x01;
+  CollabVector("update-tampered-ciphertext", "open-update", "bad_signature",
+               "one ciphertext bit flipped", open_only, t);
+  t = f1;
+  t[counter_at + 7] = 2;
+  CollabVector("update-tampered-counter", "open-update", "bad_signature",
+               "the server relabels counter 1 as 2", open_only, t);
+  t = f1;
+  t[2 + 16 + 7] = 4;
+  CollabVector("update-tampered-epoch", "open-update", "bad_signature",
+               "the server relabels epoch 3 as 4; opened with epoch 4's key",
+               with(open_only, "epoch", "4"), t);
+  t = f1;
+  t.back() ^= 0x01;
+  CollabVector("update-bad-signature", "open-update", "bad_signature",
+               "last signature byte flipped", open_only, t);
+  {
+    collab::FileId other = file_id;
+    other[0] ^= 0x01;
+    CollabVector("update-wrong-file", "open-update", "record_mismatch",
+                 "an update of this file offered to a reader of another file (cross-file copy)",
+                 with(open_only, "file-id", Hex(other)), f1);
+  }
+  CollabVector("update-wrong-epoch", "open-update", "record_mismatch",
+               "opened with the key of epoch 4", with(open_only, "epoch", "4"), f1);
+  CollabVector("update-untrusted-signer", "open-update", "untrusted_signer",
+               "bob's pinned key given for an update that names alice",
+               with(open_only, "author", bob_pub), f1);
+  {
+    // Bob, a member, writes an update in alice's name: a correct AEAD under the session key,
+    // signed with his own key.
+    collab::Sealed forged;
+    forged.head = collab::SealedHead{file_id, epoch, alice.user_id(), s_bob, 1};
+    const Buffer head = collab::EncodeHead(forged.head);
+    Secret<32> session_key;
+    if (!collab_detail::DeriveSessionKey(key, collab_detail::Kind::update, s_bob, session_key)) {
+      std::abort();
+    }
+    const Buffer plain = TextBytes("delete everything");
+    forged.ciphertext.resize(plain.size() + kAeadTagSize);
+    if (!AeadSeal(session_key.bytes(), collab_detail::Nonce(1),
+                  collab_detail::AssociatedData(collab_detail::Kind::update, head), plain,
+                  forged.ciphertext)) {
+      std::abort();
+    }
+    forged.signature = bob.Sign(
+        collab_detail::SignedMessage(collab_detail::Kind::update, head, forged.ciphertext));
+    CollabVector("update-forged-author", "open-update", "bad_signature",
+                 "bob (a member, holding the file key) writes in alice's name", open_only,
+                 Frame(collab::Update{forged}));
+  }
+  {
+    // Carol was removed by a rekey: the file key of epoch 3 is not the one she holds.
+    const auto old = Sha256(AsBytes("strongroom collab vector old file key"));
+    Secret<32> old_key;
+    std::copy(old.begin(), old.end(), old_key.data());
+    const CollabKey carols = Must(CollabKey::Make(old_key, file_id, epoch));
+    const collab::Sealed c =
+        Must(collab_detail::SealUpdateAt(carols, carol, s_carol, 1, TextBytes("x")));
+    CollabVector("update-old-file-key", "open-update", "record_mismatch",
+                 "carol, removed by a rekey, seals under the file key she still holds; her "
+                 "signature verifies, the ciphertext does not open",
+                 with(open_only, "author", carol_pub), Frame(collab::Update{c}));
+  }
+  t.assign(f1.begin(), f1.end() - 1);
+  CollabVector("update-truncated", "open-update", "truncated", "last signature byte missing",
+               open_only, t);
+  t = f1;
+  t.push_back(0);
+  CollabVector("update-trailing-byte", "open-update", "malformed", "one byte after the signature",
+               open_only, t);
+  t = f1;
+  t[ct_at - 4 + 1] = 0x04;  // ct_len 0x0000002a -> 0x0004002a
+  CollabVector("update-too-large", "open-update", "too_large",
+               "declared ciphertext length over 256 KiB + 16", open_only, t);
+  t = f1;
+  t[0] = 2;
+  CollabVector("update-unsupported-version", "open-update", "unsupported_version", "version byte 2",
+               open_only, t);
+  t = f1;
+  std::fill(t.begin() + static_cast<std::ptrdiff_t>(counter_at),
+            t.begin() + static_cast<std::ptrdiff_t>(counter_at + 8), 0);
+  CollabVector("update-counter-zero", "open-update", "malformed", "counter 0", open_only, t);
+  t = f1;
+  t[1] = 0x12;
+  CollabVector("update-wrong-direction", "open-update", "malformed",
+               "a client's update with the relay's type byte, read as a client frame", open_only,
+               t);
+
+  // --- presence ------------------------------------------------------------------------------
+  const Buffer pp = TextBytes("{\"cursor\":12}");
+  const collab::Sealed pr = Must(collab_detail::SealPresenceAt(key, bob, s_bob, 1, pp));
+  CollabVector("presence-ok", "open-presence", "success", "bob's cursor",
+               to_server(fields(bob, pr.head, pp)), Frame(collab::Presence{pr}));
+  CollabVector("presence-relay-ok", "open-presence", "success", "bob's cursor, relayed",
+               Concat(to_client(fields(bob, pr.head, pp)), {{"server-time", std::to_string(time)}}),
+               Frame(collab::PresenceRelay{time, pr}));
+  t = Frame(collab::Presence{pr});
+  t[1] = 0x02;
+  CollabVector("presence-as-update", "open-update", "bad_signature",
+               "bob's presence message sent with the update type: separate keys and labels",
+               with(open_only, "author", bob_pub), t);
+
+  // --- snapshots -----------------------------------------------------------------------------
+  SnapshotContents contents;
+  contents.streams = {{bob.user_id(), s_bob, 2}, {alice.user_id(), s_alice, 3}};
+  contents.state = Pattern(200);
+  const collab::SealedSnapshot snap =
+      Must(collab_detail::SealSnapshotAt(key, bob, s_bob, 1, 40, contents));
+  const std::vector<StreamPosition> sorted = {{alice.user_id(), s_alice, 3},
+                                              {bob.user_id(), s_bob, 2}};
+  const Head snap_head = Concat(fields(bob, snap.head, {}), {{"through-seq", "40"},
+                                                             {"streams", StreamsText(sorted)},
+                                                             {"state-hex", Hex(contents.state)}});
+  CollabVector("snapshot-ok", "open-snapshot", "success",
+               "bob's snapshot of everything up to sequence number 40 (alice at 3, bob at 2)",
+               to_server(snap_head), Frame(collab::Snapshot{snap}));
+  CollabVector("snapshot-relay-ok", "open-snapshot", "success",
+               "the same, as a late joiner gets it",
+               Concat(to_client(snap_head), {{"server-time", std::to_string(time)}}),
+               Frame(collab::SnapshotRelay{time, snap}));
+  const Head snap_open = to_server(Concat(key_head, {{"author", bob_pub}}));
+  t = Frame(collab::Snapshot{snap});
+  t[2 + 16 + 8 + 1 + bob.user_id().size() + 16 + 8 + 7] = 41;  // through_seq 40 -> 41
+  CollabVector("snapshot-tampered-through-seq", "open-snapshot", "bad_signature",
+               "the server claims it covers one more update", snap_open, t);
+  {
+    collab::FileId other = file_id;
+    other[15] ^= 0x80;
+    CollabVector("snapshot-wrong-file", "open-snapshot", "record_mismatch",
+                 "a snapshot of this file offered for another",
+                 with(snap_open, "file-id", Hex(other)), Frame(collab::Snapshot{snap}));
+  }
+  {
+    const std::vector<StreamPosition> unsorted = {{bob.user_id(), s_bob, 2},
+                                                  {alice.user_id(), s_alice, 3}};
+    const Buffer plain = collab_detail::EncodeSnapshotPlaintext(unsorted, contents.state);
+    const collab::SealedSnapshot bad =
+        Must(collab_detail::SealSnapshotPlaintextAt(key, bob, s_bob, 2, 40, plain));
+    CollabVector("snapshot-unsorted-streams", "open-snapshot", "malformed",
+                 "streams not in ascending order (authentic, but not the one encoding)", snap_open,
+                 Frame(collab::Snapshot{bad}));
+  }
+
+  // --- the other messages --------------------------------------------------------------------
+  auto decode = [&](const std::string& name, const std::string& comment, const std::string& dir,
+                    const std::string& message, const Head& more, const Buffer& body,
+                    const std::string& expect = "success") {
+    CollabVector(name, "decode-frame", expect, comment,
+                 Concat({{"direction", dir}, {"message", message}}, more), body);
+  };
+  collab::Join join{file_id, epoch, std::nullopt};
+  decode("join-ok", "join without resuming", "to-server", "join",
+         {{"file-id", Hex(file_id)}, {"epoch", "3"}, {"resume-after", "none"}}, Frame(join));
+  join.resume_after = 17;
+  const Buffer join_resume = Frame(join);
+  decode("join-resume-ok", "join resuming after sequence number 17", "to-server", "join",
+         {{"file-id", Hex(file_id)}, {"epoch", "3"}, {"resume-after", "17"}}, join_resume);
+  t = join_resume;
+  t[2 + 16 + 8] = 2;
+  decode("join-bad-flag", "flags byte 2", "to-server", "join", {}, t, "malformed");
+  const collab::Welcome welcome{file_id, epoch, 57, 40};
+  decode("welcome-ok", "history up to 57, a snapshot through 40 follows", "to-client", "welcome",
+         {{"file-id", Hex(file_id)}, {"epoch", "3"}, {"head-seq", "57"}, {"snapshot-seq", "40"}},
+         Frame(welcome));
+  t = Frame(welcome);
+  t.back() = 58;
+  decode("welcome-snapshot-after-head", "snapshot sequence number 58 beyond the head 57",
+         "to-client", "welcome", {}, t, "malformed");
+  const collab::Ack ack{collab::MessageType::update, s_alice, 3, 17, time};
+  decode("ack-ok", "alice's update 3 stored as sequence number 17", "to-client", "ack",
+         {{"of", "update"},
+          {"session-id", Hex(s_alice)},
+          {"counter", "3"},
+          {"seq", "17"},
+          {"server-time", std::to_string(time)}},
+         Frame(ack));
+  const collab::Ack snap_ack{collab::MessageType::snapshot, s_bob, 1, 40, time};
+  decode("ack-snapshot-ok", "bob's snapshot through 40 stored", "to-client", "ack",
+         {{"of", "snapshot"},
+          {"session-id", Hex(s_bob)},
+          {"counter", "1"},
+          {"seq", "40"},
+          {"server-time", std::to_string(time)}},
+         Frame(snap_ack));
+  const collab::Error error{collab::ErrorCode::stale_epoch, 4, s_alice, 4, "file is at epoch 4"};
+  decode("error-ok", "stale_epoch: the file moved to epoch 4; alice's update 4 refused",
+         "to-client", "error",
+         {{"code", "6"},
+          {"epoch", "4"},
+          {"session-id", Hex(s_alice)},
+          {"counter", "4"},
+          {"text", error.message}},
+         Frame(error));
+  decode("frame-empty", "no bytes", "to-server", "none", {}, {}, "truncated");
+  decode("frame-unknown-type", "type 0x05", "to-server", "none", {}, {0x01, 0x05}, "malformed");
+  decode("frame-welcome-to-server", "a server message sent by a client", "to-server", "none", {},
+         Frame(welcome), "malformed");
+
+  // --- receiver order checks -----------------------------------------------------------------
+  const std::string sa = Hex(s_alice), sb = Hex(s_bob);
+  OrderVector("order-in-order", "two streams interleaved, sequence numbers with holes",
+              {{"update 1 alice " + sa + " 1 3", "success"},
+               {"update 2 bob " + sb + " 1 3", "success"},
+               {"update 5 alice " + sa + " 2 3", "success"},
+               {"update 6 bob " + sb + " 2 3", "success"}});
+  OrderVector("order-replay", "alice's update 1 again under a new sequence number",
+              {{"update 1 alice " + sa + " 1 3", "success"},
+               {"update 2 alice " + sa + " 2 3", "success"},
+               {"update 3 alice " + sa + " 1 3", "replayed"}});
+  OrderVector("order-gap", "alice's update 2 (sequence number 2) dropped",
+              {{"update 1 alice " + sa + " 1 3", "success"},
+               {"update 3 alice " + sa + " 3 3", "update_gap"}});
+  OrderVector("order-reordered-pair", "alice's updates 2 and 3 delivered in swapped order",
+              {{"update 1 alice " + sa + " 1 3", "success"},
+               {"update 3 alice " + sa + " 3 3", "update_gap"},
+               {"update 2 alice " + sa + " 2 3", "reordered"}});
+  OrderVector("order-resume-after-gap",
+              "after a gap, a new connection resumes after the last accepted update",
+              {{"update 1 alice " + sa + " 1 3", "success"},
+               {"update 3 alice " + sa + " 3 3", "update_gap"},
+               {"reconnect", "1"},
+               {"update 2 alice " + sa + " 2 3", "success"},
+               {"update 3 alice " + sa + " 3 3", "success"}});
+  OrderVector("order-new-stream-not-at-one", "a stream first seen at counter 2",
+              {{"update 1 bob " + sb + " 2 3", "update_gap"}});
+  OrderVector("order-stale-epoch", "bob's epoch-3 update after alice's first of epoch 4",
+              {{"update 1 bob " + sb + " 1 3", "success"},
+               {"update 2 alice " + sa + " 1 4", "success"},
+               {"update 3 bob " + sb + " 2 3", "stale_epoch"}});
+  OrderVector("order-raised-floor", "the floor raised to 4 before any epoch-4 frame",
+              {{"raise-floor 4", "success"}, {"update 1 bob " + sb + " 1 3", "stale_epoch"}});
+  OrderVector("order-snapshot-baseline", "a late joiner: snapshot through 40, then the tail",
+              {{"snapshot 40 3 alice/" + sa + "/3,bob/" + sb + "/2", "success"},
+               {"update 40 carol " + Hex(s_carol) + " 1 3", "reordered"},
+               {"update 41 alice " + sa + " 3 3", "replayed"},
+               {"update 42 alice " + sa + " 4 3", "success"},
+               {"update 43 bob " + sb + " 4 3", "update_gap"}});
+  OrderVector("order-snapshot-rolled-back",
+              "a snapshot that leaves out alice's update 2, accepted at sequence number 20",
+              {{"update 10 alice " + sa + " 1 3", "success"},
+               {"update 20 alice " + sa + " 2 3", "success"},
+               {"snapshot 25 3 alice/" + sa + "/1", "rolled_back"}});
+  OrderVector("order-snapshot-older", "a snapshot through 15 after sequence number 20",
+              {{"update 20 alice " + sa + " 1 3", "success"},
+               {"snapshot 15 3 alice/" + sa + "/1", "rolled_back"}});
+  OrderVector("order-presence", "presence may skip counters, never repeat them",
+              {{"presence bob " + sb + " 1 3", "success"},
+               {"presence bob " + sb + " 4 3", "success"},
+               {"presence bob " + sb + " 4 3", "replayed"}});
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -621,6 +1045,8 @@ int main(int argc, char** argv) {
         *rb);
   // --- Private Room records (after everything else, so the earlier files stay identical) ---
   Room(alice, bob, carol);
+  // --- co-editing relay (no randomness: independent of everything above) ---------------------
+  Collab(alice, bob, carol);
 
   std::cout << "vectors written to " << g_root << "\n";
   return 0;
