@@ -335,10 +335,16 @@ asio::awaitable<void> Server::Impl::AcceptLoop() {
                      }
                      if (Metrics* m = self->metrics()) m->ConnectionClosed();
                      self->Unregister(connection);
-                     if (--self->open_connections == 0 && self->stopping) {
-                       asio::post(self->drain_timer.get_executor(),
-                                  [self] { self->drain_timer.cancel(); });
-                     }
+                     // Counted down on the first context, where the drain decides: had
+                     // this thread counted down and then posted the timer's cancel, the
+                     // drain could see 0 in between, let the first context's run() return,
+                     // and the post would land in a context nobody runs (keeping this Impl,
+                     // and the whole portal, alive to the end: a leak at exit).
+                     asio::post(self->drain_timer.get_executor(), [self] {
+                       if (--self->open_connections == 0 && self->stopping) {
+                         self->drain_timer.cancel();
+                       }
+                     });
                    });
   }
 }
