@@ -59,6 +59,10 @@ auto Int(std::int64_t RoomSettings::*member) {
   return [member](Config& c, const std::string& v) { c.room.*member = std::stoll(v); };
 }
 
+auto Int(std::int64_t CollabSettings::*member) {
+  return [member](Config& c, const std::string& v) { c.collab.*member = std::stoll(v); };
+}
+
 constexpr std::int64_t kYear = 366LL * 24 * 3600;
 
 const std::vector<Key>& Keys() {
@@ -123,6 +127,30 @@ const std::vector<Key>& Keys() {
        std::int64_t{1} << 44, Int(&RoomSettings::max_upload_bytes)},
       {"room", "upload_ttl_s", "STRONGROOM_ROOM_UPLOAD_TTL_S", value_kind::integer, 60, kYear,
        Int(&RoomSettings::upload_ttl_s)},
+      {"collab", "max_update_frame_bytes", "STRONGROOM_COLLAB_MAX_UPDATE_FRAME_BYTES",
+       value_kind::integer, 152, 262534, Int(&CollabSettings::max_update_frame_bytes)},
+      {"collab", "max_snapshot_frame_bytes", "STRONGROOM_COLLAB_MAX_SNAPSHOT_FRAME_BYTES",
+       value_kind::integer, 156, 16777614, Int(&CollabSettings::max_snapshot_frame_bytes)},
+      {"collab", "max_presence_frame_bytes", "STRONGROOM_COLLAB_MAX_PRESENCE_FRAME_BYTES",
+       value_kind::integer, 136, 4486, Int(&CollabSettings::max_presence_frame_bytes)},
+      {"collab", "frames_per_second", "STRONGROOM_COLLAB_FRAMES_PER_SECOND", value_kind::integer, 0,
+       1'000'000, Int(&CollabSettings::frames_per_second)},
+      {"collab", "frames_burst", "STRONGROOM_COLLAB_FRAMES_BURST", value_kind::integer, 1,
+       1'000'000, Int(&CollabSettings::frames_burst)},
+      {"collab", "send_queue_frames", "STRONGROOM_COLLAB_SEND_QUEUE_FRAMES", value_kind::integer,
+       16, 1'000'000, Int(&CollabSettings::send_queue_frames)},
+      {"collab", "send_queue_bytes", "STRONGROOM_COLLAB_SEND_QUEUE_BYTES", value_kind::integer,
+       65536, std::int64_t{1} << 32, Int(&CollabSettings::send_queue_bytes)},
+      {"collab", "max_tail", "STRONGROOM_COLLAB_MAX_TAIL", value_kind::integer, 0, 100'000'000,
+       Int(&CollabSettings::max_tail)},
+      {"collab", "max_connections_per_file", "STRONGROOM_COLLAB_MAX_CONNECTIONS_PER_FILE",
+       value_kind::integer, 1, 1'000'000, Int(&CollabSettings::max_connections_per_file)},
+      {"collab", "max_connections_per_user", "STRONGROOM_COLLAB_MAX_CONNECTIONS_PER_USER",
+       value_kind::integer, 1, 1'000'000, Int(&CollabSettings::max_connections_per_user)},
+      {"collab", "join_timeout_ms", "STRONGROOM_COLLAB_JOIN_TIMEOUT_MS", value_kind::integer, 100,
+       600'000, Int(&CollabSettings::join_timeout_ms)},
+      {"collab", "idle_timeout_ms", "STRONGROOM_COLLAB_IDLE_TIMEOUT_MS", value_kind::integer, 1000,
+       3'600'000, Int(&CollabSettings::idle_timeout_ms)},
   };
   return keys;
 }

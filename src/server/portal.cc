@@ -1,6 +1,8 @@
 #include "strongroom/server/portal.h"
 
 #include "server/api/json.h"
+#include "server/collab/bus.h"
+#include "server/collab/relay.h"
 #include "server/router.h"
 #include "server/services.h"
 #include "server/storage/instrumented_metadata_store.h"
@@ -114,6 +116,9 @@ result<OpenedPortal> OpenPortal(const Config& config, std::string* why) {
   std::vector<std::string_view> routes = RoutePatterns();
   const auto operations = storage::MetadataStoreOperationNames();
   services->metrics = std::make_unique<Metrics>(routes, operations);
+  // One node: fan-out in process. (Several nodes will share a Redis bus: server/collab/bus.h.)
+  services->collab =
+      std::make_shared<collab::Relay>(*services, std::make_unique<collab::InProcessCollabBus>());
 
   // One connection per I/O thread, plus one for stragglers.
   const std::size_t threads = config.server.threads != 0

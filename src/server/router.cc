@@ -132,6 +132,9 @@ constexpr std::array kRoutes{
     Route{http::verb::post, "/api/v1/room/files/{id}/versions", &api::RoomNotSupported},
     Route{http::verb::post, "/api/v1/room/files/{id}/links", &api::RoomNotSupported},
     Route{http::verb::get, "/api/v1/room/shared", &api::RoomSharedWithMe},
+    // Co-editing (docs/collab.md): a WebSocket upgrade, which server.cc takes before Dispatch;
+    // a plain GET gets 426.
+    Route{http::verb::get, "/api/v1/collab/{id}", &api::CollabUpgradeRequired},
 };
 
 // Routes whose request body is streamed to a BodyReceiver instead of buffered.

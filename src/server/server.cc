@@ -1,5 +1,6 @@
 #include "strongroom/server/server.h"
 
+#include "server/collab/relay.h"
 #include "server/logging.h"
 #include "server/router.h"
 #include "server/services.h"
@@ -439,15 +440,35 @@ asio::awaitable<void> Server::Impl::ServeRequests(Stream& stream, Connection& co
       const Request& request = parser.get();
       FillRequestInfo(request, context);
       method = std::string(request.method_string());
-      RequestLogScope log_scope(context.info.request_id);
-      try {
-        response = Dispatch(request, context);
-      } catch (const std::exception& e) {
-        // A bug: Dispatch answers bad input itself. The client sees only the request id.
-        spdlog::error("request handler failed: {}", e.what());
-        response = ErrorResponse(request, http::status::internal_server_error, "internal",
-                                 "internal error; the server log has details");
-        context.response_body.reset();
+      if (services && services->collab && collab::IsCollabUpgrade(request)) {
+        std::optional<collab::Admission> admission;
+        std::optional<Response> refused;
+        {
+          RequestLogScope log_scope(context.info.request_id);
+          refused = collab::AdmitUpgrade(request, context, admission);
+        }
+        if (admission) {
+          // From here the connection is a WebSocket until it closes: never idle, never
+          // reused for HTTP. Relay::Shutdown (from Stop) closes it on drain.
+          connection.idle = false;
+          Record(context, method, 101, started);
+          co_await collab::Serve(stream, request, std::move(*admission), *services->collab,
+                                 context.info.request_id);
+          break;
+        }
+        response = std::move(*refused);
+        response.keep_alive(false);
+      } else {
+        RequestLogScope log_scope(context.info.request_id);
+        try {
+          response = Dispatch(request, context);
+        } catch (const std::exception& e) {
+          // A bug: Dispatch answers bad input itself. The client sees only the request id.
+          spdlog::error("request handler failed: {}", e.what());
+          response = ErrorResponse(request, http::status::internal_server_error, "internal",
+                                   "internal error; the server log has details");
+          context.response_body.reset();
+        }
       }
     }
     if (stopping) response.keep_alive(false);
@@ -702,6 +723,8 @@ void Server::Stop() {
   if (impl->stopping.exchange(true)) return;
   // First, so that /readyz answers 503 to the load balancer while in-flight requests finish.
   if (impl->services) impl->services->draining = true;
+  // Co-editing WebSockets are never idle: the relay tells each to close (shutting_down).
+  if (impl->services && impl->services->collab) impl->services->collab->Shutdown();
   asio::post(impl->acceptor.get_executor(), [impl] {
     boost::system::error_code ignored;
     impl->acceptor.close(ignored);

@@ -17,6 +17,10 @@
 
 namespace strongroom::server {
 
+namespace collab {
+class Relay;  // server/collab/relay.h
+}
+
 struct Services {
   Config config;
   // Instrumented (times go to `metrics`), and behind a session cache unless configured off.
@@ -32,6 +36,8 @@ struct Services {
   std::array<std::uint8_t, 32> prelogin_key{};
   // Unix milliseconds; replaceable in tests.
   std::function<storage::TimeMs()> now;
+  // The co-editing relay (docs/collab.md): rooms, fan-out, limits. Null in bare tests.
+  std::shared_ptr<collab::Relay> collab;
   // Set when shutdown begins: /readyz answers 503 so load balancers stop sending.
   std::atomic<bool> draining{false};
 };

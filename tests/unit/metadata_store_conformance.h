@@ -2159,6 +2159,211 @@ TYPED_TEST_P(MetadataStoreConformance, ConcurrentSessionsAndAuditAllSucceed) {
   }
 }
 
+// --- co-editing relay log ----------------------------------------------------------------------
+
+inline CollabUpdate MakeCollabUpdate(const std::string& file_id, std::int64_t epoch,
+                                     const std::string& author, std::uint8_t session,
+                                     std::int64_t counter, TimeMs time = kT0) {
+  CollabUpdate u;
+  u.file_id = file_id;
+  u.epoch = epoch;
+  u.author = author;
+  u.session_id = Bytes(16, session);
+  u.counter = counter;
+  // Not text, and different for every (session, counter).
+  u.frame = {0x01, 0x02, 0x00, 0xff, session, static_cast<std::uint8_t>(counter)};
+  u.time = time;
+  return u;
+}
+
+inline CollabSnapshotWrite MakeCollabSnapshot(const std::string& file_id, std::int64_t epoch,
+                                              std::int64_t through_seq, TimeMs time = kT0) {
+  return CollabSnapshotWrite{file_id, epoch, through_seq,
+                             Bytes{0x01, 0x03, 0x00, static_cast<std::uint8_t>(through_seq)}, time};
+}
+
+TYPED_TEST_P(MetadataStoreConformance, CollabUpdatesGetIncreasingSeqsAndReadBackInOrder) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("bob-id", "bob@example.com")));
+  const auto audit = MakeAudit(kT0, "alice-id", "room.upload");
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("root", "alice-id"), audit));
+  ASSERT_TRUE(this->store().CreateRoomFile(MakeFile("f", "alice-id", "root", {"bob-id"}), audit));
+  ASSERT_TRUE(this->store().CreateRoomFile(MakeFile("g", "alice-id", "root"), audit));
+
+  EXPECT_EQ(*this->store().FindCollabLog("f"), (CollabLogState{1, 0, 0, false, 0, 0}));
+  EXPECT_TRUE(this->store().ReadCollabUpdates("f", 0, 10)->empty());
+  std::vector<CollabStoredFrame> expected;
+  for (std::int64_t i = 1; i <= 3; ++i) {
+    for (const auto& [author, session] : {std::pair{"alice-id", 0xa1}, std::pair{"bob-id", 0xb1}}) {
+      const auto u = MakeCollabUpdate("f", 1, author, session, i, kT0 + i);
+      auto r = this->store().AppendCollabUpdate(u);
+      ASSERT_TRUE(r) << r.error().message();
+      EXPECT_EQ(r->status, CollabWriteStatus::appended);
+      EXPECT_EQ(r->seq, static_cast<std::int64_t>(expected.size()) + 1);
+      EXPECT_EQ(r->time, kT0 + i);
+      EXPECT_EQ(r->epoch, 1);
+      expected.push_back({r->seq, u.time, u.frame});
+    }
+  }
+  // Another file has a sequence of its own.
+  EXPECT_EQ(this->store().AppendCollabUpdate(MakeCollabUpdate("g", 1, "alice-id", 0xa1, 1))->seq,
+            1);
+  EXPECT_EQ(*this->store().ReadCollabUpdates("f", 0, 1000), expected);
+  EXPECT_EQ(*this->store().ReadCollabUpdates("f", 2, 3),
+            std::vector<CollabStoredFrame>(expected.begin() + 2, expected.begin() + 5));
+  EXPECT_TRUE(this->store().ReadCollabUpdates("f", 6, 10)->empty());
+  EXPECT_EQ(*this->store().FindCollabLog("f"), (CollabLogState{1, 6, 0, false, 0, 6}));
+  EXPECT_EQ(this->store().ReadCollabUpdates("f", 0, 0).error(), errc::invalid_argument);
+  EXPECT_EQ(this->store().ReadCollabUpdates("f", 0, 1001).error(), errc::invalid_argument);
+  EXPECT_EQ(this->store().ReadCollabUpdates("ghost", 0, 10).error(), errc::not_found);
+  EXPECT_EQ(this->store().FindCollabLog("ghost").error(), errc::not_found);
+  EXPECT_EQ(
+      this->store().AppendCollabUpdate(MakeCollabUpdate("ghost", 1, "alice-id", 1, 1)).error(),
+      errc::not_found);
+  auto bad = MakeCollabUpdate("f", 1, "alice-id", 0xa1, 4);
+  bad.session_id.pop_back();
+  EXPECT_EQ(this->store().AppendCollabUpdate(bad).error(), errc::invalid_argument);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, CollabAppendFindsResendsDuplicatesGapsAndStaleEpochs) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  const auto audit = MakeAudit(kT0, "alice-id", "room.upload");
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("root", "alice-id"), audit));
+  RoomFile file = MakeFile("f", "alice-id", "root");
+  ASSERT_TRUE(this->store().CreateRoomFile(file, audit));
+  auto append = [&](const CollabUpdate& u) {
+    auto r = this->store().AppendCollabUpdate(u);
+    EXPECT_TRUE(r) << r.error().message();
+    return r ? *r : CollabWriteResult{};
+  };
+  const auto first = MakeCollabUpdate("f", 1, "alice-id", 0xa1, 1, kT0);
+  EXPECT_EQ(append(first).seq, 1);
+  // The same bytes again: the original's seq and time, nothing stored.
+  EXPECT_EQ(append(MakeCollabUpdate("f", 1, "alice-id", 0xa1, 1, kT0 + 9)).status,
+            CollabWriteStatus::resent);
+  auto resend = first;
+  resend.time = kT0 + 9;
+  EXPECT_EQ(append(resend), (CollabWriteResult{CollabWriteStatus::resent, 1, kT0, 1}));
+  auto other_bytes = first;
+  other_bytes.frame.push_back(0);
+  EXPECT_EQ(append(other_bytes).status, CollabWriteStatus::duplicate);
+  EXPECT_EQ(append(MakeCollabUpdate("f", 1, "alice-id", 0xa1, 3)).status,
+            CollabWriteStatus::out_of_order);
+  EXPECT_EQ(append(MakeCollabUpdate("f", 1, "alice-id", 0xa2, 2)).status,
+            CollabWriteStatus::out_of_order)
+      << "a new stream starts at 1";
+  EXPECT_EQ(append(MakeCollabUpdate("f", 2, "alice-id", 0xa1, 2)),
+            (CollabWriteResult{CollabWriteStatus::stale_epoch, 0, 0, 1}));
+  EXPECT_EQ(this->store().FindCollabLog("f")->head_seq, 1) << "refusals store nothing";
+  // A new version of the file: frames of the old epoch are refused from then on.
+  file.version = 2;
+  ASSERT_TRUE(this->store().UpdateRoomFile(file, audit));
+  EXPECT_EQ(append(MakeCollabUpdate("f", 1, "alice-id", 0xa1, 2)),
+            (CollabWriteResult{CollabWriteStatus::stale_epoch, 0, 0, 2}));
+  EXPECT_EQ(append(MakeCollabUpdate("f", 2, "alice-id", 0xa3, 1)).seq, 2);
+  // The tail cap counts the updates after the snapshot.
+  auto capped = MakeCollabUpdate("f", 2, "alice-id", 0xa3, 2);
+  capped.max_tail = 2;
+  EXPECT_EQ(append(capped).status, CollabWriteStatus::tail_full);
+  capped.max_tail = 3;
+  EXPECT_EQ(append(capped).seq, 3);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, CollabSnapshotsReplaceCompactAndKeepTheSeqCounting) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  const auto audit = MakeAudit(kT0, "alice-id", "room.upload");
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("root", "alice-id"), audit));
+  RoomFile file = MakeFile("f", "alice-id", "root");
+  ASSERT_TRUE(this->store().CreateRoomFile(file, audit));
+  EXPECT_EQ(this->store().FindCollabSnapshot("f").error(), errc::not_found);
+  for (std::int64_t i = 1; i <= 4; ++i) {
+    ASSERT_EQ(this->store().AppendCollabUpdate(MakeCollabUpdate("f", 1, "alice-id", 1, i))->seq, i);
+  }
+  auto store_snapshot = [&](const CollabSnapshotWrite& w) {
+    auto r = this->store().StoreCollabSnapshot(w);
+    EXPECT_TRUE(r) << r.error().message();
+    return r ? r->status : CollabWriteStatus::rejected;
+  };
+  EXPECT_EQ(store_snapshot(MakeCollabSnapshot("f", 1, 5)), CollabWriteStatus::rejected)
+      << "beyond the head";
+  EXPECT_EQ(store_snapshot(MakeCollabSnapshot("f", 2, 2)), CollabWriteStatus::stale_epoch);
+  const auto at2 = MakeCollabSnapshot("f", 1, 2, kT0 + 2);
+  EXPECT_EQ(store_snapshot(at2), CollabWriteStatus::stored);
+  EXPECT_EQ(*this->store().FindCollabSnapshot("f"), (CollabStoredFrame{2, kT0 + 2, at2.frame}));
+  EXPECT_EQ(*this->store().FindCollabLog("f"), (CollabLogState{1, 4, 2, true, 2, 2}));
+  EXPECT_EQ(this->store().ReadCollabUpdates("f", 1, 10).error(), errc::conflict)
+      << "update 2 is gone";
+  ASSERT_EQ(this->store().ReadCollabUpdates("f", 2, 10)->size(), 2u);
+  EXPECT_EQ(this->store().ReadCollabUpdates("f", 2, 10)->front().seq, 3);
+  EXPECT_EQ(store_snapshot(MakeCollabSnapshot("f", 1, 1)), CollabWriteStatus::rejected)
+      << "older than the kept one";
+  // A resend of a compacted update: its seq is no longer known.
+  EXPECT_EQ(this->store().AppendCollabUpdate(MakeCollabUpdate("f", 1, "alice-id", 1, 2))->status,
+            CollabWriteStatus::covered);
+  // Compacting everything keeps the head: a seq is never reused.
+  EXPECT_EQ(store_snapshot(MakeCollabSnapshot("f", 1, 4)), CollabWriteStatus::stored);
+  EXPECT_EQ(*this->store().FindCollabLog("f"), (CollabLogState{1, 4, 4, true, 4, 0}));
+  EXPECT_EQ(this->store().AppendCollabUpdate(MakeCollabUpdate("f", 1, "alice-id", 1, 5))->seq, 5);
+  // A snapshot of a new epoch must cover every update of the older ones.
+  file.version = 2;
+  ASSERT_TRUE(this->store().UpdateRoomFile(file, audit));
+  EXPECT_EQ(this->store().AppendCollabUpdate(MakeCollabUpdate("f", 2, "alice-id", 2, 1))->seq, 6);
+  EXPECT_EQ(store_snapshot(MakeCollabSnapshot("f", 2, 4)), CollabWriteStatus::rejected);
+  EXPECT_EQ(store_snapshot(MakeCollabSnapshot("f", 2, 5)), CollabWriteStatus::stored);
+  EXPECT_EQ(this->store().StoreCollabSnapshot(MakeCollabSnapshot("ghost", 1, 0)).error(),
+            errc::not_found);
+}
+
+TYPED_TEST_P(MetadataStoreConformance, CollabLogGoesWithItsFile) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  const auto audit = MakeAudit(kT0, "alice-id", "room.delete");
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("root", "alice-id"), audit));
+  ASSERT_TRUE(this->store().CreateRoomFile(MakeFile("f", "alice-id", "root"), audit));
+  ASSERT_TRUE(this->store().AppendCollabUpdate(MakeCollabUpdate("f", 1, "alice-id", 1, 1)));
+  ASSERT_TRUE(this->store().AppendCollabUpdate(MakeCollabUpdate("f", 1, "alice-id", 1, 2)));
+  ASSERT_TRUE(this->store().StoreCollabSnapshot(MakeCollabSnapshot("f", 1, 1)));
+  ASSERT_TRUE(this->store().DeleteRoomFile("f", audit));
+  EXPECT_EQ(this->store().FindCollabLog("f").error(), errc::not_found);
+  EXPECT_EQ(this->store().FindCollabSnapshot("f").error(), errc::not_found);
+  // A new file under the same id starts a new log, from seq 1.
+  ASSERT_TRUE(this->store().CreateRoomFile(MakeFile("f", "alice-id", "root"), audit));
+  EXPECT_EQ(*this->store().FindCollabLog("f"), (CollabLogState{1, 0, 0, false, 0, 0}));
+  EXPECT_EQ(this->store().AppendCollabUpdate(MakeCollabUpdate("f", 1, "alice-id", 1, 1))->seq, 1);
+  EXPECT_TRUE(*this->store().CheckIntegrity() == std::vector<std::string>{});
+}
+
+TYPED_TEST_P(MetadataStoreConformance, ConcurrentCollabAppendsGetDistinctContiguousSeqs) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  const auto audit = MakeAudit(kT0, "alice-id", "room.upload");
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("root", "alice-id"), audit));
+  ASSERT_TRUE(this->store().CreateRoomFile(MakeFile("f", "alice-id", "root"), audit));
+  constexpr int kThreads = 4;
+  constexpr int kEach = 25;
+  std::vector<std::vector<std::int64_t>> seqs(kThreads);
+  std::vector<std::thread> threads;
+  Gate gate(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      gate.Arrive();
+      for (int i = 1; i <= kEach; ++i) {
+        auto r = this->store().AppendCollabUpdate(
+            MakeCollabUpdate("f", 1, "alice-id", static_cast<std::uint8_t>(t), i));
+        if (r && r->status == CollabWriteStatus::appended) seqs[t].push_back(r->seq);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<std::int64_t> all;
+  for (const auto& v : seqs) {
+    EXPECT_EQ(v.size(), static_cast<std::size_t>(kEach));
+    EXPECT_TRUE(std::is_sorted(v.begin(), v.end())) << "one caller's seqs increase";
+    all.insert(v.begin(), v.end());
+  }
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(kThreads * kEach));
+  EXPECT_EQ(*all.begin(), 1);
+  EXPECT_EQ(*all.rbegin(), kThreads * kEach);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     MetadataStoreConformance, SettingsAreAbsentUntilPutAndPutOverwrites,
     PutSettingIfAbsentSetsOnlyTheFirstTime, PutSettingIfAbsentHasExactlyOneWinnerUnderRace,
@@ -2200,7 +2405,11 @@ REGISTER_TYPED_TEST_SUITE_P(
     RolesChangeBetweenAdminAndUserButNeverTheOwners, FindSessionWithUserSeesAccessChangesAtOnce,
     ConcurrentAccessChangesOnOneExpectedRoleHaveOneWinner,
     GroupNamesAreUniqueRegardlessOfCaseAndListedInOrder,
-    GroupMembersAreAddedRemovedCountedAndGoWithTheGroup, UserSummariesShowTwoFactorOnlyOnceConfirmed,
-    ConcurrentSessionsAndAuditAllSucceed);
+    GroupMembersAreAddedRemovedCountedAndGoWithTheGroup,
+    UserSummariesShowTwoFactorOnlyOnceConfirmed, ConcurrentSessionsAndAuditAllSucceed,
+    CollabUpdatesGetIncreasingSeqsAndReadBackInOrder,
+    CollabAppendFindsResendsDuplicatesGapsAndStaleEpochs,
+    CollabSnapshotsReplaceCompactAndKeepTheSeqCounting, CollabLogGoesWithItsFile,
+    ConcurrentCollabAppendsGetDistinctContiguousSeqs);
 
 }  // namespace strongroom::storage::metadata_testing

@@ -584,6 +584,22 @@ class ScriptedStore final : public MetadataStore {
   result<std::vector<RoomUpload>> ListExpiredRoomUploads(TimeMs, std::size_t) override {
     return Answer("ListExpiredRoomUploads", std::vector<RoomUpload>(1));
   }
+  result<CollabWriteResult> AppendCollabUpdate(const CollabUpdate&) override {
+    return Answer("AppendCollabUpdate", CollabWriteResult{});
+  }
+  result<std::vector<CollabStoredFrame>> ReadCollabUpdates(std::string_view, std::int64_t,
+                                                           std::size_t) override {
+    return Answer("ReadCollabUpdates", std::vector<CollabStoredFrame>(1));
+  }
+  result<CollabLogState> FindCollabLog(std::string_view) override {
+    return Answer("FindCollabLog", CollabLogState{});
+  }
+  result<CollabStoredFrame> FindCollabSnapshot(std::string_view) override {
+    return Answer("FindCollabSnapshot", CollabStoredFrame{});
+  }
+  result<CollabWriteResult> StoreCollabSnapshot(const CollabSnapshotWrite&) override {
+    return Answer("StoreCollabSnapshot", CollabWriteResult{});
+  }
   result<std::vector<std::string>> ReferencedBlobIds() override {
     return Answer("ReferencedBlobIds", std::vector<std::string>{"b"});
   }
@@ -667,6 +683,11 @@ int CallEveryMethod(MetadataStore& s) {
   count(s.FindRoomUpload("u"));
   count(s.DeleteRoomUpload("u"));
   count(s.ListExpiredRoomUploads(0, 1));
+  count(s.AppendCollabUpdate({}));
+  count(s.ReadCollabUpdates("f", 0, 1));
+  count(s.FindCollabLog("f"));
+  count(s.FindCollabSnapshot("f"));
+  count(s.StoreCollabSnapshot({}));
   count(s.ReferencedBlobIds());
   count(s.Ping());
   count(s.CheckIntegrity());
@@ -678,7 +699,7 @@ TEST(InstrumentedMetadataStoreTest, ForwardsAndReportsEveryOperationUnderItsName
   auto inner = std::make_unique<ScriptedStore>(inner_calls);
   Observations seen;
   InstrumentedMetadataStore store(std::move(inner), seen.Observer());
-  EXPECT_EQ(CallEveryMethod(store), 59);
+  EXPECT_EQ(CallEveryMethod(store), 64);
 
   const auto names = MetadataStoreOperationNames();
   const std::vector<std::string> expected(names.begin(), names.end());
@@ -719,7 +740,7 @@ TEST(InstrumentedMetadataStoreTest, OnlyFailuresOfTheStoreCountAsNotOk) {
     Observations seen;
     InstrumentedMetadataStore store(std::move(inner), seen.Observer());
     EXPECT_EQ(CallEveryMethod(store), 0);
-    ASSERT_EQ(seen.calls.size(), 59u);
+    ASSERT_EQ(seen.calls.size(), 64u);
     for (const auto& c : seen.calls) {
       EXPECT_EQ(c.ok, expect_ok) << error_name(code) << " " << c.operation;
     }
@@ -946,6 +967,11 @@ TEST(SessionCachingMetadataStoreTest, EveryWriteButTouchAndLogAppendsEmptiesTheC
       {"FindRoomUpload", {[&] { (void)cache.FindRoomUpload("u"); }, false}},
       {"DeleteRoomUpload", {[&] { (void)cache.DeleteRoomUpload("u"); }, false}},
       {"ListExpiredRoomUploads", {[&] { (void)cache.ListExpiredRoomUploads(0, 1); }, false}},
+      {"AppendCollabUpdate", {[&] { (void)cache.AppendCollabUpdate({}); }, false}},
+      {"ReadCollabUpdates", {[&] { (void)cache.ReadCollabUpdates("f", 0, 1); }, false}},
+      {"FindCollabLog", {[&] { (void)cache.FindCollabLog("f"); }, false}},
+      {"FindCollabSnapshot", {[&] { (void)cache.FindCollabSnapshot("f"); }, false}},
+      {"StoreCollabSnapshot", {[&] { (void)cache.StoreCollabSnapshot({}); }, false}},
       {"ReferencedBlobIds", {[&] { (void)cache.ReferencedBlobIds(); }, false}},
       {"Ping", {[&] { (void)cache.Ping(); }, false}},
       {"CheckIntegrity", {[&] { (void)cache.CheckIntegrity(); }, false}},

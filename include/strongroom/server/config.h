@@ -64,6 +64,26 @@ struct RoomSettings {
   std::int64_t upload_ttl_s = 24 * 3600;  // An unfinished upload is removed after this.
 };
 
+// The co-editing relay (docs/collab.md section 9; [collab] in docs/configuration.md). Every
+// limit is per WebSocket connection unless it says otherwise. Frame limits may only lower the
+// protocol's own (collab/wire.h); a frame over its limit is refused with error too_large.
+struct CollabSettings {
+  std::int64_t max_update_frame_bytes = 262534;      // The protocol's largest update frame.
+  std::int64_t max_snapshot_frame_bytes = 16777614;  // ... snapshot frame (16 MiB plaintext).
+  std::int64_t max_presence_frame_bytes = 4486;      // ... presence frame.
+  std::int64_t frames_per_second = 100;  // Token refill rate for client frames; over it:
+  std::int64_t frames_burst = 400;       // rate_limited (the frame is dropped).
+  // The outgoing queue: over either cap the connection is closed with slow_consumer (the
+  // client resumes). A frame larger than the byte cap still goes into an empty queue.
+  std::int64_t send_queue_frames = 4096;
+  std::int64_t send_queue_bytes = std::int64_t{8} << 20;
+  std::int64_t max_tail = 10000;  // Updates after the snapshot before tail_full (0: no cap).
+  std::int64_t max_connections_per_file = 64;  // On this node; over it: 429.
+  std::int64_t max_connections_per_user = 16;  // On this node; over it: 429.
+  std::int64_t join_timeout_ms = 10000;        // From the upgrade to the join frame.
+  std::int64_t idle_timeout_ms = 60000;        // Silence before a ping; as long again to answer it.
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "./var";
@@ -79,6 +99,7 @@ struct Config {
   AuthSettings auth;
   RateLimitSettings rate_limits;
   RoomSettings room;
+  CollabSettings collab;
   ServerOptions server;            // Limits, timeouts, threads; listen_* filled from `listen`.
 };
 

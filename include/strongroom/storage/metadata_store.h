@@ -324,6 +324,83 @@ struct RoomListing {
   std::vector<RoomFile> files;      // Sorted by id.
 };
 
+// --- co-editing relay (docs/collab.md section 9) -------------------------------------------------
+// The per-file log of encrypted updates and the newest snapshot. Frames are opaque bytes the
+// store never parses; the routing fields the relay read from their keyless head (collab/wire.h)
+// come alongside. `file_id` is a Private Room file's id (32 hex digits); the log belongs to the
+// file and goes with it (DeleteRoomFile removes it in the same transaction).
+//
+// Sequence numbers are assigned here, in the appending transaction: strictly increasing per
+// file from 1, never reused (also after compaction), so several server nodes sharing one
+// database agree on one order. The key epoch of a frame must be the file's current record
+// version, checked in the same transaction, so once UpdateRoomFile commits a new version no
+// frame of an older epoch is stored.
+
+// An update as the relay received it, for AppendCollabUpdate.
+struct CollabUpdate {
+  std::string file_id;
+  std::int64_t epoch = 0;                // The head's key epoch; >= 1.
+  std::string author;                    // The head's author (the signed-in user's id).
+  std::vector<std::uint8_t> session_id;  // The head's session id: 16 bytes.
+  std::int64_t counter = 0;              // The head's counter; >= 1.
+  std::vector<std::uint8_t> frame;       // The client's update frame, byte for byte (non-empty).
+  TimeMs time = 0;                       // Server time; stored and relayed with the update.
+  // tail_full when the log already holds this many updates after the snapshot (0: no cap).
+  std::int64_t max_tail = 0;
+};
+
+// A snapshot as the relay received it, for StoreCollabSnapshot.
+struct CollabSnapshotWrite {
+  std::string file_id;
+  std::int64_t epoch = 0;           // The head's key epoch; >= 1.
+  std::int64_t through_seq = 0;     // The snapshot's through_seq; >= 0.
+  std::vector<std::uint8_t> frame;  // The client's snapshot frame, byte for byte (non-empty).
+  TimeMs time = 0;
+};
+
+// What became of an append or a snapshot. Only `appended` and `stored` changed anything.
+enum class CollabWriteStatus {
+  appended,      // A new update: `seq` is its sequence number.
+  resent,        // The same (author, session, counter) with identical bytes: `seq` is the
+                 // original's (docs/collab.md: answer the original ack).
+  stored,        // The snapshot is now the file's; updates with seq <= through_seq are gone.
+  stale_epoch,   // The frame's epoch is not the file's current version (`epoch`).
+  out_of_order,  // The counter is not its (author, session)'s next.
+  duplicate,     // That (author, session, counter) is stored with other bytes.
+  covered,       // A resend of an update a snapshot has compacted away: its seq is unknown.
+  tail_full,     // max_tail updates wait after the snapshot.
+  rejected,      // A snapshot beyond the head, below the kept one, or not covering every
+                 // update of an older epoch.
+};
+
+struct CollabWriteResult {
+  CollabWriteStatus status = CollabWriteStatus::appended;
+  std::int64_t seq = 0;    // appended, resent: the update's; stored: the through_seq.
+  TimeMs time = 0;         // appended, resent: the stored time; stored: the snapshot's.
+  std::int64_t epoch = 0;  // The file's current version (its key epoch), whatever the status.
+  friend bool operator==(const CollabWriteResult&, const CollabWriteResult&) = default;
+};
+
+// A stored update or snapshot frame.
+struct CollabStoredFrame {
+  std::int64_t seq = 0;  // An update's sequence number, or a snapshot's through_seq.
+  TimeMs time = 0;
+  std::vector<std::uint8_t> frame;
+  friend bool operator==(const CollabStoredFrame&, const CollabStoredFrame&) = default;
+};
+
+// Where a file's log stands.
+struct CollabLogState {
+  std::int64_t epoch = 0;         // The file's current version.
+  std::int64_t head_seq = 0;      // The highest seq assigned (0: none yet).
+  std::int64_t snapshot_seq = 0;  // The kept snapshot's through_seq (0 also when none).
+  bool has_snapshot = false;
+  // Updates with seq <= this are gone (compacted): ReadCollabUpdates needs after_seq >= it.
+  std::int64_t compacted_through = 0;
+  std::int64_t tail = 0;  // Updates in the log (all after compacted_through).
+  friend bool operator==(const CollabLogState&, const CollabLogState&) = default;
+};
+
 class MetadataStore {
  public:
   virtual ~MetadataStore() = default;
@@ -495,7 +572,8 @@ class MetadataStore {
   // version used, for the caller to delete once this has committed (when it differs).
   [[nodiscard]] virtual result<std::string> UpdateRoomFile(const RoomFile& file,
                                                            const AuditEvent& audit) = 0;
-  // Removes the file and its recipients; returns its blob id for the caller to delete.
+  // Removes the file, its recipients and its co-editing log; returns its blob id for the caller
+  // to delete.
   [[nodiscard]] virtual result<std::string> DeleteRoomFile(std::string_view id,
                                                            const AuditEvent& audit) = 0;
   // Files where `user_id` is a recipient but not the owner, sorted by id.
@@ -511,6 +589,32 @@ class MetadataStore {
   // caller to remove with their staged blobs.
   [[nodiscard]] virtual result<std::vector<RoomUpload>> ListExpiredRoomUploads(
       TimeMs now, std::size_t limit) = 0;
+
+  // --- co-editing relay log ---------------------------------------------------------------
+  // Appends one update atomically: checks the epoch against the file's version, the counter
+  // against its (author, session) stream (the first update of a stream has counter 1; a
+  // stream is its author's and session's across connections), finds a resend, checks
+  // max_tail, then assigns seq = head + 1 and stores the frame, committed before it returns.
+  // Every status but `appended` leaves the store as it was. not_found: no such file.
+  // invalid_argument: a field outside its domain.
+  [[nodiscard]] virtual result<CollabWriteResult> AppendCollabUpdate(
+      const CollabUpdate& update) = 0;
+  // Updates with seq > after_seq in seq order, at most `limit` (1..1000, else
+  // invalid_argument). conflict: after_seq < compacted_through (some are gone: the reader
+  // must start from the snapshot). not_found: no such file.
+  [[nodiscard]] virtual result<std::vector<CollabStoredFrame>> ReadCollabUpdates(
+      std::string_view file_id, std::int64_t after_seq, std::size_t limit) = 0;
+  // not_found: no such file (a file without updates has a state of zeros and its epoch).
+  [[nodiscard]] virtual result<CollabLogState> FindCollabLog(std::string_view file_id) = 0;
+  // The kept snapshot; not_found when the file has none (or there is no such file).
+  [[nodiscard]] virtual result<CollabStoredFrame> FindCollabSnapshot(std::string_view file_id) = 0;
+  // Replaces the kept snapshot when its epoch is the file's version (stale_epoch), and
+  // through_seq is at most the head, at least the kept one's, and at least the seq of every
+  // stored update of an older epoch (rejected); then removes the updates it covers (seq <=
+  // through_seq) and the streams of older epochs it covers, in the same transaction.
+  // not_found: no such file.
+  [[nodiscard]] virtual result<CollabWriteResult> StoreCollabSnapshot(
+      const CollabSnapshotWrite& snapshot) = 0;
 
   // --- blobs the metadata refers to (for the integrity check) -----------------------------
   // Ids of every blob some row refers to (the Private Room files' containers), sorted.

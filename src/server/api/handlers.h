@@ -182,4 +182,8 @@ Response RoomDeleteFile(const Request&, HandlerContext&);
 Response RoomSharedWithMe(const Request&, HandlerContext&);
 Response RoomNotSupported(const Request&, HandlerContext&);
 
+// --- collab/relay.cc ------------------------------------------------------------------------
+// GET /api/v1/collab/{id} without a WebSocket upgrade: 426 (after authentication).
+Response CollabUpgradeRequired(const Request&, HandlerContext&);
+
 }  // namespace strongroom::server::api

@@ -9,6 +9,7 @@
 // not_found), so ids cannot be probed.
 #include "server/api/handlers.h"
 #include "server/api/json.h"
+#include "server/collab/relay.h"
 #include "server/services.h"
 #include "strongroom/crypto/container.h"
 #include "strongroom/crypto/encoding.h"
@@ -662,6 +663,8 @@ Response RoomCompleteUpload(const Request& request, HandlerContext& context) {
     Placed(s.store->CreateRoomFile(f, audit), "the file");
   } else {
     const std::string old_blob = Placed(s.store->UpdateRoomFile(f, audit), "the file");
+    // Co-editors move to the new epoch; anyone this version removed is disconnected.
+    if (s.collab) s.collab->FileChanged(f.id, f.version);
     if (old_blob != f.blob_id) {
       if (auto old_id = storage::BlobId::Make(old_blob)) {
         if (auto r = s.blobs->Delete(*old_id); !r) {
@@ -794,10 +797,12 @@ Response RoomMoveFile(const Request& request, HandlerContext& context) {
   f.signature = GetBytes(body, "signature", kSignatureSize, kSignatureSize);
   f.author_id = caller.user.id;  // The record's signer.
   f.updated_at = s.now();
-  (void)Placed(s.store->UpdateRoomFile(
-                   f, MakeAudit(s, context, caller, "room.move", f.id,
-                                DetailJson({{"kind", "file"}, {"parent_id", f.parent_id.c_str()}}))),
-               "the file");
+  (void)Placed(
+      s.store->UpdateRoomFile(
+          f, MakeAudit(s, context, caller, "room.move", f.id,
+                       DetailJson({{"kind", "file"}, {"parent_id", f.parent_id.c_str()}}))),
+      "the file");
+  if (s.collab) s.collab->FileChanged(f.id, f.version);
   return Json(request, http::status::ok, FileJson(f));
 }
 
@@ -809,6 +814,7 @@ Response RoomDeleteFile(const Request& request, HandlerContext& context) {
       f.id, MakeAudit(s, context, caller, "room.delete", f.id, DetailJson({{"kind", "file"}})));
   if (!blob && blob.error() == errc::not_found) throw NotFound("file");
   const std::string blob_id = Must(std::move(blob));
+  if (s.collab) s.collab->FileDeleted(f.id);
   // Permanent: the bytes go too. If this fails the rows are gone already; the blob is an
   // orphan that `strongroomd check` reports.
   if (auto id = storage::BlobId::Make(blob_id)) {

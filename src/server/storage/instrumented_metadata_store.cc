@@ -34,7 +34,7 @@ std::optional<Role> ParseRole(std::string_view name) noexcept {
 
 namespace {
 
-constexpr std::array<std::string_view, 59> kOperationNames = {
+constexpr std::array<std::string_view, 64> kOperationNames = {
     "GetSetting",
     "PutSetting",
     "PutSettingIfAbsent",
@@ -91,6 +91,11 @@ constexpr std::array<std::string_view, 59> kOperationNames = {
     "FindRoomUpload",
     "DeleteRoomUpload",
     "ListExpiredRoomUploads",
+    "AppendCollabUpdate",
+    "ReadCollabUpdates",
+    "FindCollabLog",
+    "FindCollabSnapshot",
+    "StoreCollabSnapshot",
     "ReferencedBlobIds",
     "Ping",
     "CheckIntegrity",
@@ -379,6 +384,30 @@ result<void> InstrumentedMetadataStore::DeleteRoomUpload(std::string_view id) {
 result<std::vector<RoomUpload>> InstrumentedMetadataStore::ListExpiredRoomUploads(TimeMs now,
                                                                                 std::size_t limit) {
   return Timed("ListExpiredRoomUploads", [&] { return inner_->ListExpiredRoomUploads(now, limit); });
+}
+
+result<CollabWriteResult> InstrumentedMetadataStore::AppendCollabUpdate(
+    const CollabUpdate& update) {
+  return Timed("AppendCollabUpdate", [&] { return inner_->AppendCollabUpdate(update); });
+}
+
+result<std::vector<CollabStoredFrame>> InstrumentedMetadataStore::ReadCollabUpdates(
+    std::string_view file_id, std::int64_t after_seq, std::size_t limit) {
+  return Timed("ReadCollabUpdates",
+               [&] { return inner_->ReadCollabUpdates(file_id, after_seq, limit); });
+}
+
+result<CollabLogState> InstrumentedMetadataStore::FindCollabLog(std::string_view file_id) {
+  return Timed("FindCollabLog", [&] { return inner_->FindCollabLog(file_id); });
+}
+
+result<CollabStoredFrame> InstrumentedMetadataStore::FindCollabSnapshot(std::string_view file_id) {
+  return Timed("FindCollabSnapshot", [&] { return inner_->FindCollabSnapshot(file_id); });
+}
+
+result<CollabWriteResult> InstrumentedMetadataStore::StoreCollabSnapshot(
+    const CollabSnapshotWrite& snapshot) {
+  return Timed("StoreCollabSnapshot", [&] { return inner_->StoreCollabSnapshot(snapshot); });
 }
 
 result<std::vector<std::string>> InstrumentedMetadataStore::ReferencedBlobIds() {

@@ -338,6 +338,32 @@ result<std::vector<RoomUpload>> SessionCachingMetadataStore::ListExpiredRoomUplo
   return inner_->ListExpiredRoomUploads(now, limit);
 }
 
+// --- co-editing relay log: no cached answer holds a log row; writes leave the cache alone ------
+
+result<CollabWriteResult> SessionCachingMetadataStore::AppendCollabUpdate(
+    const CollabUpdate& update) {
+  return inner_->AppendCollabUpdate(update);
+}
+
+result<std::vector<CollabStoredFrame>> SessionCachingMetadataStore::ReadCollabUpdates(
+    std::string_view file_id, std::int64_t after_seq, std::size_t limit) {
+  return inner_->ReadCollabUpdates(file_id, after_seq, limit);
+}
+
+result<CollabLogState> SessionCachingMetadataStore::FindCollabLog(std::string_view file_id) {
+  return inner_->FindCollabLog(file_id);
+}
+
+result<CollabStoredFrame> SessionCachingMetadataStore::FindCollabSnapshot(
+    std::string_view file_id) {
+  return inner_->FindCollabSnapshot(file_id);
+}
+
+result<CollabWriteResult> SessionCachingMetadataStore::StoreCollabSnapshot(
+    const CollabSnapshotWrite& snapshot) {
+  return inner_->StoreCollabSnapshot(snapshot);
+}
+
 result<std::vector<std::string>> SessionCachingMetadataStore::ReferencedBlobIds() {
   return inner_->ReferencedBlobIds();
 }

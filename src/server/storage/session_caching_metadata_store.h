@@ -12,9 +12,10 @@
 //     to settings, invitations, users or sessions clears the whole cache after it returns
 //     (and a read that raced with it is not kept); TouchSession updates the cached
 //     last_seen_at in place instead, so frequent touches do not empty the cache.
-//     RecordLoginAttempt, AppendAudit, the group methods, the Private Room methods and the
-//     two-factor methods other than ConfirmTotp and DeleteTotp (which change
-//     UserRecord::totp_enabled) change nothing a cached answer holds and clear nothing.
+//     RecordLoginAttempt, AppendAudit, the group methods, the Private Room methods, the
+//     co-editing log methods and the two-factor methods other than ConfirmTotp and
+//     DeleteTotp (which change UserRecord::totp_enabled) change nothing a cached answer
+//     holds and clear nothing.
 //     ChangeUserAccess (role, deactivation, revoking a user's sessions) clears it. So
 //     revocation, logout, password change, role change, deactivation, 2FA on and off: at
 //     once. A new MetadataStore method must be classified here (a test enforces it).
@@ -123,22 +124,36 @@ class SessionCachingMetadataStore final : public MetadataStore {
   [[nodiscard]] result<void> RemoveGroupMember(std::string_view name, std::string_view user_id,
                                                const AuditEvent& audit) override;
 
-  [[nodiscard]] result<void> CreateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) override;
+  [[nodiscard]] result<void> CreateRoomFolder(const RoomFolder& folder,
+                                              const AuditEvent& audit) override;
   [[nodiscard]] result<RoomFolder> FindRoomFolder(std::string_view id) override;
   [[nodiscard]] result<RoomFolder> FindRoomRoot(std::string_view owner_id) override;
   [[nodiscard]] result<RoomListing> ListRoomFolder(std::string_view id) override;
-  [[nodiscard]] result<void> UpdateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) override;
-  [[nodiscard]] result<void> DeleteRoomFolder(std::string_view id, const AuditEvent& audit) override;
+  [[nodiscard]] result<void> UpdateRoomFolder(const RoomFolder& folder,
+                                              const AuditEvent& audit) override;
+  [[nodiscard]] result<void> DeleteRoomFolder(std::string_view id,
+                                              const AuditEvent& audit) override;
   [[nodiscard]] result<void> CreateRoomFile(const RoomFile& file, const AuditEvent& audit) override;
   [[nodiscard]] result<RoomFile> FindRoomFile(std::string_view id) override;
-  [[nodiscard]] result<std::string> UpdateRoomFile(const RoomFile& file, const AuditEvent& audit) override;
-  [[nodiscard]] result<std::string> DeleteRoomFile(std::string_view id, const AuditEvent& audit) override;
+  [[nodiscard]] result<std::string> UpdateRoomFile(const RoomFile& file,
+                                                   const AuditEvent& audit) override;
+  [[nodiscard]] result<std::string> DeleteRoomFile(std::string_view id,
+                                                   const AuditEvent& audit) override;
   [[nodiscard]] result<std::vector<RoomFile>> ListRoomSharedWith(std::string_view user_id) override;
 
   [[nodiscard]] result<void> CreateRoomUpload(const RoomUpload& upload) override;
   [[nodiscard]] result<RoomUpload> FindRoomUpload(std::string_view id) override;
   result<void> DeleteRoomUpload(std::string_view id) override;
-  [[nodiscard]] result<std::vector<RoomUpload>> ListExpiredRoomUploads(TimeMs now, std::size_t limit) override;
+  [[nodiscard]] result<std::vector<RoomUpload>> ListExpiredRoomUploads(TimeMs now,
+                                                                       std::size_t limit) override;
+  [[nodiscard]] result<CollabWriteResult> AppendCollabUpdate(const CollabUpdate& update) override;
+  [[nodiscard]] result<std::vector<CollabStoredFrame>> ReadCollabUpdates(
+      std::string_view file_id, std::int64_t after_seq, std::size_t limit) override;
+  [[nodiscard]] result<CollabLogState> FindCollabLog(std::string_view file_id) override;
+  [[nodiscard]] result<CollabStoredFrame> FindCollabSnapshot(std::string_view file_id) override;
+  [[nodiscard]] result<CollabWriteResult> StoreCollabSnapshot(
+      const CollabSnapshotWrite& snapshot) override;
+
   [[nodiscard]] result<std::vector<std::string>> ReferencedBlobIds() override;
   result<void> Ping() override;
   [[nodiscard]] result<std::vector<std::string>> CheckIntegrity() override;

@@ -216,12 +216,54 @@ CREATE TABLE user_group_members (
 CREATE INDEX user_group_members_user ON user_group_members(user_id);
 )sql";
 
+// The co-editing relay (issue 7, docs/collab.md section 9). Per file: where its log stands
+// (collab_logs: the head seq, which survives compaction so a seq is never reused, and the kept
+// snapshot), the updates after the snapshot (collab_updates), and each stream's position
+// (collab_streams: the next counter of an (author, session) must survive the compaction of its
+// updates). Everything goes with the file (ON DELETE CASCADE). Frames are opaque blobs.
+constexpr std::string_view kSchemaV6 = R"sql(
+CREATE TABLE collab_logs (
+  file_id           TEXT PRIMARY KEY NOT NULL REFERENCES room_items(id) ON DELETE CASCADE,
+  head_seq          INTEGER NOT NULL CHECK (head_seq >= 0),
+  compacted_through INTEGER NOT NULL CHECK (compacted_through >= 0),
+  snapshot_seq      INTEGER,
+  snapshot_time     INTEGER,
+  snapshot_frame    BLOB,
+  CHECK ((snapshot_seq IS NULL) = (snapshot_frame IS NULL)),
+  CHECK (compacted_through <= head_seq)
+) STRICT;
+
+CREATE TABLE collab_updates (
+  file_id    TEXT NOT NULL REFERENCES collab_logs(file_id) ON DELETE CASCADE,
+  seq        INTEGER NOT NULL CHECK (seq >= 1),
+  epoch      INTEGER NOT NULL CHECK (epoch >= 1),
+  author     TEXT NOT NULL,
+  session_id BLOB NOT NULL CHECK (length(session_id) = 16),
+  counter    INTEGER NOT NULL CHECK (counter >= 1),
+  time       INTEGER NOT NULL,
+  frame      BLOB NOT NULL,
+  PRIMARY KEY (file_id, seq),
+  UNIQUE (file_id, author, session_id, counter)
+) STRICT;
+
+CREATE TABLE collab_streams (
+  file_id      TEXT NOT NULL REFERENCES collab_logs(file_id) ON DELETE CASCADE,
+  author       TEXT NOT NULL,
+  session_id   BLOB NOT NULL,
+  epoch        INTEGER NOT NULL,
+  last_counter INTEGER NOT NULL CHECK (last_counter >= 1),
+  last_seq     INTEGER NOT NULL CHECK (last_seq >= 1),
+  PRIMARY KEY (file_id, author, session_id)
+) STRICT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "accounts: settings, users, invitations, sessions, login history, audit", kSchemaV1},
     {2, "private room: folders, files, recipients", kSchemaV2},
     {3, "private room: uploads in progress", kSchemaV3},
     {4, "two-factor authentication: TOTP enrolments, recovery codes", kSchemaV4},
     {5, "administration: groups of users", kSchemaV5},
+    {6, "co-editing relay: update log, snapshots, streams", kSchemaV6},
 };
 
 constexpr std::size_t kMaxQueryLimit = 1000;
@@ -1863,6 +1905,271 @@ result<void> SqliteMetadataStore::RemoveGroupMember(std::string_view name, std::
     if (auto r = Run(**s); !r) return r;
     if (db.Changes() == 0) return errc::not_found;
     return InsertAudit(db, audit);
+  });
+}
+
+// --- co-editing relay log ---------------------------------------------------------------------
+
+namespace {
+
+constexpr std::size_t kCollabSessionIdSize = 16;
+
+// The file's record version (its key epoch); not_found when there is no such file.
+result<std::int64_t> CollabFileVersion(SqliteDatabase& db, std::string_view file_id) {
+  return FirstRow<std::int64_t>(db,
+                                "SELECT revision FROM room_items WHERE id = ?1 AND kind = 'file'",
+                                file_id, [](const Statement& s) { return s.ColumnInt(0); });
+}
+
+struct LogRow {
+  std::int64_t head_seq = 0;
+  std::int64_t compacted_through = 0;
+  std::optional<std::int64_t> snapshot_seq;
+};
+
+// The file's log row, or zeros when it has none yet.
+result<LogRow> ReadLogRow(SqliteDatabase& db, std::string_view file_id) {
+  auto s = db.Cached(
+      "SELECT head_seq, compacted_through, snapshot_seq FROM collab_logs WHERE file_id = ?1");
+  if (!s) return s.error();
+  (*s)->Bind(1, file_id);
+  auto row = (*s)->Step();
+  if (!row) return row.error();
+  LogRow out;
+  if (*row) {
+    out.head_seq = (*s)->ColumnInt(0);
+    out.compacted_through = (*s)->ColumnInt(1);
+    if (!(*s)->ColumnIsNull(2)) out.snapshot_seq = (*s)->ColumnInt(2);
+  }
+  return out;
+}
+
+result<void> EnsureLogRow(SqliteDatabase& db, std::string_view file_id) {
+  auto s = db.Cached(
+      "INSERT INTO collab_logs (file_id, head_seq, compacted_through) VALUES (?1, 0, 0)"
+      " ON CONFLICT (file_id) DO NOTHING");
+  if (!s) return s.error();
+  (*s)->Bind(1, file_id);
+  return Run(**s);
+}
+
+CollabStoredFrame ReadStoredFrame(const Statement& s) {
+  return CollabStoredFrame{s.ColumnInt(0), s.ColumnInt(1), s.ColumnBlob(2)};
+}
+
+}  // namespace
+
+result<CollabWriteResult> SqliteMetadataStore::AppendCollabUpdate(const CollabUpdate& u) {
+  if (u.file_id.empty() || u.epoch < 1 || u.author.empty() ||
+      u.session_id.size() != kCollabSessionIdSize || u.counter < 1 || u.frame.empty() ||
+      u.max_tail < 0) {
+    return errc::invalid_argument;
+  }
+  return Write<CollabWriteResult>([&](SqliteDatabase& db) -> result<CollabWriteResult> {
+    CollabWriteResult out;
+    auto version = CollabFileVersion(db, u.file_id);
+    if (!version) return version.error();
+    out.epoch = *version;
+    if (u.epoch != *version) {
+      out.status = CollabWriteStatus::stale_epoch;
+      return out;
+    }
+    {
+      // A resend (identical bytes) or a duplicate (other bytes) of a stored update.
+      auto s = db.Cached(
+          "SELECT seq, time, frame FROM collab_updates"
+          " WHERE file_id = ?1 AND author = ?2 AND session_id = ?3 AND counter = ?4");
+      if (!s) return s.error();
+      (*s)->Bind(1, u.file_id).Bind(2, u.author).BindBlob(3, u.session_id).Bind(4, u.counter);
+      auto row = (*s)->Step();
+      if (!row) return row.error();
+      if (*row) {
+        const bool same = (*s)->ColumnBlob(2) == u.frame;
+        out.status = same ? CollabWriteStatus::resent : CollabWriteStatus::duplicate;
+        if (same) {
+          out.seq = (*s)->ColumnInt(0);
+          out.time = (*s)->ColumnInt(1);
+        }
+        return out;
+      }
+    }
+    std::int64_t next = 1;
+    {
+      auto s = db.Cached(
+          "SELECT last_counter FROM collab_streams"
+          " WHERE file_id = ?1 AND author = ?2 AND session_id = ?3");
+      if (!s) return s.error();
+      (*s)->Bind(1, u.file_id).Bind(2, u.author).BindBlob(3, u.session_id);
+      auto row = (*s)->Step();
+      if (!row) return row.error();
+      if (*row) next = (*s)->ColumnInt(0) + 1;
+    }
+    if (u.counter < next) {
+      out.status = CollabWriteStatus::covered;  // Not in the log (checked above): compacted.
+      return out;
+    }
+    if (u.counter > next) {
+      out.status = CollabWriteStatus::out_of_order;
+      return out;
+    }
+    if (auto r = EnsureLogRow(db, u.file_id); !r) return r.error();
+    auto log = ReadLogRow(db, u.file_id);
+    if (!log) return log.error();
+    // Compaction removes exactly the updates up to compacted_through, so the rest are the tail.
+    if (u.max_tail > 0 && log->head_seq - log->compacted_through >= u.max_tail) {
+      out.status = CollabWriteStatus::tail_full;
+      return out;
+    }
+    const std::int64_t seq = log->head_seq + 1;
+    {
+      auto s = db.Cached(
+          "INSERT INTO collab_updates (file_id, seq, epoch, author, session_id, counter, time,"
+          " frame) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      if (!s) return s.error();
+      (*s)->Bind(1, u.file_id)
+          .Bind(2, seq)
+          .Bind(3, u.epoch)
+          .Bind(4, u.author)
+          .BindBlob(5, u.session_id)
+          .Bind(6, u.counter)
+          .Bind(7, u.time)
+          .BindBlob(8, u.frame);
+      if (auto r = Run(**s); !r) return r.error();
+    }
+    {
+      auto s = db.Cached("UPDATE collab_logs SET head_seq = ?2 WHERE file_id = ?1");
+      if (!s) return s.error();
+      (*s)->Bind(1, u.file_id).Bind(2, seq);
+      if (auto r = Run(**s); !r) return r.error();
+    }
+    {
+      auto s = db.Cached(
+          "INSERT INTO collab_streams (file_id, author, session_id, epoch, last_counter, last_seq)"
+          " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (file_id, author, session_id) DO UPDATE"
+          " SET last_counter = excluded.last_counter, last_seq = excluded.last_seq");
+      if (!s) return s.error();
+      (*s)->Bind(1, u.file_id)
+          .Bind(2, u.author)
+          .BindBlob(3, u.session_id)
+          .Bind(4, u.epoch)
+          .Bind(5, u.counter)
+          .Bind(6, seq);
+      if (auto r = Run(**s); !r) return r.error();
+    }
+    out.status = CollabWriteStatus::appended;
+    out.seq = seq;
+    out.time = u.time;
+    return out;
+  });
+}
+
+result<std::vector<CollabStoredFrame>> SqliteMetadataStore::ReadCollabUpdates(
+    std::string_view file_id, std::int64_t after_seq, std::size_t limit) {
+  if (after_seq < 0 || limit < 1 || limit > kMaxQueryLimit) return errc::invalid_argument;
+  using Frames = std::vector<CollabStoredFrame>;
+  return Read<Frames>([&](SqliteDatabase& db) -> result<Frames> {
+    ReadTransaction snapshot(db);
+    if (auto r = snapshot.status(); !r) return r.error();
+    if (auto v = CollabFileVersion(db, file_id); !v) return v.error();
+    auto log = ReadLogRow(db, file_id);
+    if (!log) return log.error();
+    if (after_seq < log->compacted_through) return errc::conflict;
+    auto s = db.Cached(
+        "SELECT seq, time, frame FROM collab_updates WHERE file_id = ?1 AND seq > ?2"
+        " ORDER BY seq LIMIT ?3");
+    if (!s) return s.error();
+    (*s)->Bind(1, file_id).Bind(2, after_seq).Bind(3, static_cast<std::int64_t>(limit));
+    return CollectRows<CollabStoredFrame>(**s, ReadStoredFrame);
+  });
+}
+
+result<CollabLogState> SqliteMetadataStore::FindCollabLog(std::string_view file_id) {
+  return Read<CollabLogState>([&](SqliteDatabase& db) -> result<CollabLogState> {
+    ReadTransaction snapshot(db);
+    if (auto r = snapshot.status(); !r) return r.error();
+    auto version = CollabFileVersion(db, file_id);
+    if (!version) return version.error();
+    auto log = ReadLogRow(db, file_id);
+    if (!log) return log.error();
+    CollabLogState out;
+    out.epoch = *version;
+    out.head_seq = log->head_seq;
+    out.has_snapshot = log->snapshot_seq.has_value();
+    out.snapshot_seq = log->snapshot_seq.value_or(0);
+    out.compacted_through = log->compacted_through;
+    out.tail = log->head_seq - log->compacted_through;
+    return out;
+  });
+}
+
+result<CollabStoredFrame> SqliteMetadataStore::FindCollabSnapshot(std::string_view file_id) {
+  return Read<CollabStoredFrame>([&](SqliteDatabase& db) -> result<CollabStoredFrame> {
+    return FirstRow<CollabStoredFrame>(
+        db,
+        "SELECT snapshot_seq, snapshot_time, snapshot_frame FROM collab_logs"
+        " WHERE file_id = ?1 AND snapshot_frame IS NOT NULL",
+        file_id, ReadStoredFrame);
+  });
+}
+
+result<CollabWriteResult> SqliteMetadataStore::StoreCollabSnapshot(const CollabSnapshotWrite& w) {
+  if (w.file_id.empty() || w.epoch < 1 || w.through_seq < 0 || w.frame.empty()) {
+    return errc::invalid_argument;
+  }
+  return Write<CollabWriteResult>([&](SqliteDatabase& db) -> result<CollabWriteResult> {
+    CollabWriteResult out;
+    auto version = CollabFileVersion(db, w.file_id);
+    if (!version) return version.error();
+    out.epoch = *version;
+    if (w.epoch != *version) {
+      out.status = CollabWriteStatus::stale_epoch;
+      return out;
+    }
+    if (auto r = EnsureLogRow(db, w.file_id); !r) return r.error();
+    auto log = ReadLogRow(db, w.file_id);
+    if (!log) return log.error();
+    std::int64_t older_epoch_head = 0;
+    {
+      auto s = db.Cached(
+          "SELECT coalesce(max(seq), 0) FROM collab_updates WHERE file_id = ?1 AND epoch < ?2");
+      if (!s) return s.error();
+      (*s)->Bind(1, w.file_id).Bind(2, w.epoch);
+      auto row = (*s)->Step();
+      if (!row) return row.error();
+      if (*row) older_epoch_head = (*s)->ColumnInt(0);
+    }
+    if (w.through_seq > log->head_seq || w.through_seq < log->snapshot_seq.value_or(0) ||
+        w.through_seq < older_epoch_head) {
+      out.status = CollabWriteStatus::rejected;
+      return out;
+    }
+    {
+      auto s = db.Cached(
+          "UPDATE collab_logs SET snapshot_seq = ?2, snapshot_time = ?3, snapshot_frame = ?4,"
+          " compacted_through = max(compacted_through, ?2) WHERE file_id = ?1");
+      if (!s) return s.error();
+      (*s)->Bind(1, w.file_id).Bind(2, w.through_seq).Bind(3, w.time).BindBlob(4, w.frame);
+      if (auto r = Run(**s); !r) return r.error();
+    }
+    {
+      auto s = db.Cached("DELETE FROM collab_updates WHERE file_id = ?1 AND seq <= ?2");
+      if (!s) return s.error();
+      (*s)->Bind(1, w.file_id).Bind(2, w.through_seq);
+      if (auto r = Run(**s); !r) return r.error();
+    }
+    {
+      // A stream of an older epoch can never continue (its frames would be stale): once a
+      // snapshot covers it, its position is of no further use.
+      auto s = db.Cached(
+          "DELETE FROM collab_streams WHERE file_id = ?1 AND epoch < ?2 AND last_seq <= ?3");
+      if (!s) return s.error();
+      (*s)->Bind(1, w.file_id).Bind(2, w.epoch).Bind(3, w.through_seq);
+      if (auto r = Run(**s); !r) return r.error();
+    }
+    out.status = CollabWriteStatus::stored;
+    out.seq = w.through_seq;
+    out.time = w.time;
+    return out;
   });
 }
 

@@ -3,7 +3,8 @@
 //
 // Schema: the migrations in sqlite_metadata_store.cc (STRICT tables: settings, users,
 // invitations, sessions, login_attempts, audit_events; the Private Room's room_items,
-// room_recipients, room_uploads; user_groups and user_group_members, whose names compare
+// room_recipients, room_uploads; the co-editing relay's collab_logs, collab_updates and
+// collab_streams; user_groups and user_group_members, whose names compare
 // without ASCII case through COLLATE NOCASE). The audit trail and the login history
 // are append-only in the database itself: triggers abort any UPDATE or DELETE on them, so
 // not even a bug (or a later migration's mistake) in this process can rewrite history.
@@ -124,22 +125,36 @@ class SqliteMetadataStore final : public MetadataStore {
   [[nodiscard]] result<void> RemoveGroupMember(std::string_view name, std::string_view user_id,
                                                const AuditEvent& audit) override;
 
-  [[nodiscard]] result<void> CreateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) override;
+  [[nodiscard]] result<void> CreateRoomFolder(const RoomFolder& folder,
+                                              const AuditEvent& audit) override;
   [[nodiscard]] result<RoomFolder> FindRoomFolder(std::string_view id) override;
   [[nodiscard]] result<RoomFolder> FindRoomRoot(std::string_view owner_id) override;
   [[nodiscard]] result<RoomListing> ListRoomFolder(std::string_view id) override;
-  [[nodiscard]] result<void> UpdateRoomFolder(const RoomFolder& folder, const AuditEvent& audit) override;
-  [[nodiscard]] result<void> DeleteRoomFolder(std::string_view id, const AuditEvent& audit) override;
+  [[nodiscard]] result<void> UpdateRoomFolder(const RoomFolder& folder,
+                                              const AuditEvent& audit) override;
+  [[nodiscard]] result<void> DeleteRoomFolder(std::string_view id,
+                                              const AuditEvent& audit) override;
   [[nodiscard]] result<void> CreateRoomFile(const RoomFile& file, const AuditEvent& audit) override;
   [[nodiscard]] result<RoomFile> FindRoomFile(std::string_view id) override;
-  [[nodiscard]] result<std::string> UpdateRoomFile(const RoomFile& file, const AuditEvent& audit) override;
-  [[nodiscard]] result<std::string> DeleteRoomFile(std::string_view id, const AuditEvent& audit) override;
+  [[nodiscard]] result<std::string> UpdateRoomFile(const RoomFile& file,
+                                                   const AuditEvent& audit) override;
+  [[nodiscard]] result<std::string> DeleteRoomFile(std::string_view id,
+                                                   const AuditEvent& audit) override;
   [[nodiscard]] result<std::vector<RoomFile>> ListRoomSharedWith(std::string_view user_id) override;
 
   [[nodiscard]] result<void> CreateRoomUpload(const RoomUpload& upload) override;
   [[nodiscard]] result<RoomUpload> FindRoomUpload(std::string_view id) override;
   result<void> DeleteRoomUpload(std::string_view id) override;
-  [[nodiscard]] result<std::vector<RoomUpload>> ListExpiredRoomUploads(TimeMs now, std::size_t limit) override;
+  [[nodiscard]] result<std::vector<RoomUpload>> ListExpiredRoomUploads(TimeMs now,
+                                                                       std::size_t limit) override;
+  [[nodiscard]] result<CollabWriteResult> AppendCollabUpdate(const CollabUpdate& update) override;
+  [[nodiscard]] result<std::vector<CollabStoredFrame>> ReadCollabUpdates(
+      std::string_view file_id, std::int64_t after_seq, std::size_t limit) override;
+  [[nodiscard]] result<CollabLogState> FindCollabLog(std::string_view file_id) override;
+  [[nodiscard]] result<CollabStoredFrame> FindCollabSnapshot(std::string_view file_id) override;
+  [[nodiscard]] result<CollabWriteResult> StoreCollabSnapshot(
+      const CollabSnapshotWrite& snapshot) override;
+
   [[nodiscard]] result<std::vector<std::string>> ReferencedBlobIds() override;
 
   result<void> Ping() override;
