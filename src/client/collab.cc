@@ -436,7 +436,18 @@ struct CollabClient::Impl {
       if (error.code == collab::ErrorCode::snapshot_rejected && pending_snapshot == error.counter) {
         pending_snapshot.reset();
       }
-      ready.push_back(CollabNotice{error.code, error.epoch, error.counter, Printable(error.message)});
+      CollabNotice notice{error.code, error.epoch, error.counter, Printable(error.message)};
+      const bool ours = session && error.session_id == session->session_id();
+      const bool dropped_update =
+          ours && error.code == collab::ErrorCode::rate_limited &&
+          std::any_of(unacked.begin(), unacked.end(),
+                      [&](const Pending& p) { return p.sealed.head.counter == error.counter; });
+      if (dropped_update) {
+        // The server dropped one of our updates: the ones after it would now be out of order.
+        // Closing keeps them unsent; the next Connect() resends them all, in order.
+        Drop();
+      }
+      ready.push_back(std::move(notice));
       return {};
     }
     CollabError e = Make(CollabFault::server_refused,

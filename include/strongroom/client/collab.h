@@ -190,10 +190,11 @@ struct CollabLive {
   std::uint64_t head_seq = 0;
 };
 
-// A non-fatal error frame: rate_limited (a frame was dropped: send it later), tail_full
-// (write a snapshot), snapshot_rejected, stale_epoch (the file moved to `epoch`: refresh,
-// make a new client), resume_unavailable (the server no longer has every update after our
-// position: join afresh with a new client). Nothing was applied.
+// A non-fatal error frame: rate_limited (a frame was dropped; when it was one of our updates
+// the connection is closed after this notice, as the updates after it would be out of order:
+// Connect() again, later, resends them), tail_full (write a snapshot), snapshot_rejected,
+// stale_epoch (the file moved to `epoch`: refresh, make a new client), resume_unavailable.
+// Nothing was applied.
 struct CollabNotice {
   collab::ErrorCode code = collab::ErrorCode::internal;
   std::uint64_t epoch = 0;
@@ -226,10 +227,11 @@ struct CollabOptions {
   // owned: it must outlive the client.
   const crypto::Identity* identity = nullptr;
 
-  // The first Connect() resumes after this sequence number (the application already has the
-  // state up to it, and must have had every update up to it verified by an earlier client...
-  // so in practice: 0 with resume to read every stored update, as `strongroom collab log`
-  // does). nullopt: join without resume (snapshot, then the updates after it).
+  // How the FIRST Connect() joins (later ones always resume after last_accepted_seq()):
+  // nullopt joins without resume (the kept snapshot, then the updates after it: a late
+  // joiner); 0 resumes after 0, i.e. every update the server still has (`strongroom collab
+  // log`; the server answers resume_unavailable when it discarded some behind a snapshot).
+  // Nothing else: a new client knows no stream, so it could not check updates after N > 0.
   std::optional<std::uint64_t> resume_after;
 
   std::chrono::milliseconds connect_timeout{30000};  // Resolve, TCP, TLS, upgrade, welcome.
