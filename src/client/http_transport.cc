@@ -1,5 +1,6 @@
 #include "strongroom/client/http_transport.h"
 
+#include "client/net_connect.h"
 #include "strongroom/client/secret_string.h"
 
 #include <boost/asio/co_spawn.hpp>
@@ -43,19 +44,8 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-bool IsLoopbackAddress(const net::ip::address& a) {
-  if (a.is_v4()) return a.is_loopback();
-  const auto v6 = a.to_v6();
-  return v6.is_loopback() ||
-         (v6.is_v4_mapped() && net::ip::make_address_v4(net::ip::v4_mapped, v6).is_loopback());
-}
-
-std::string HostHeader(const ServerUrl& url) {
-  const bool v6 = url.host.find(':') != std::string::npos;
-  std::string host = v6 ? "[" + url.host + "]" : url.host;
-  if (url.port != (url.tls ? 443 : 80)) host += ":" + std::to_string(url.port);
-  return host;
-}
+using net_detail::HostHeader;
+using net_detail::IsLoopbackAddress;
 
 std::string Where(const ServerUrl& url) {
   return HostHeader(url);
@@ -192,13 +182,8 @@ net::awaitable<void> Run(Exchange& x) {
     x.Fail("cannot resolve " + x.url.host + ": " + ec.message());
     co_return;
   }
-  std::vector<tcp::endpoint> endpoints;
-  for (const auto& entry : found) {
-    // Plain HTTP only ever goes to this machine, even if a name resolves elsewhere.
-    if (x.url.tls || IsLoopbackAddress(entry.endpoint().address())) {
-      endpoints.push_back(entry.endpoint());
-    }
-  }
+  // Plain HTTP only ever goes to this machine, even if a name resolves elsewhere.
+  const std::vector<tcp::endpoint> endpoints = net_detail::AllowedEndpoints(x.url, found);
   if (endpoints.empty()) {
     x.Fail(x.url.host + " does not resolve to a loopback address; use https://");
     co_return;
@@ -214,15 +199,10 @@ net::awaitable<void> Run(Exchange& x) {
     co_return;
   }
   ssl::stream<tcp::socket> stream(std::move(socket), *x.tls);
-  error_code not_ip;
-  net::ip::make_address(x.url.host, not_ip);
-  // SNI takes names only (RFC 6066); certificate checks cover both names and IP addresses.
-  if (not_ip && !SSL_set_tlsext_host_name(stream.native_handle(), x.url.host.c_str())) {
+  if (!net_detail::PrepareTls(stream, x.url.host)) {
     x.Fail("cannot set the TLS server name for " + x.url.host);
     co_return;
   }
-  stream.set_verify_mode(ssl::verify_peer);
-  stream.set_verify_callback(ssl::host_name_verification(x.url.host));
   co_await stream.async_handshake(ssl::stream_base::client,
                                   net::redirect_error(net::use_awaitable, ec));
   if (ec) {
@@ -309,20 +289,9 @@ Result<HttpTransport> HttpTransport::Create(const ServerUrl& url, TransportOptio
   auto impl = std::make_unique<Impl>();
   impl->url = url;
   if (url.tls) {
-    impl->tls = std::make_unique<ssl::context>(ssl::context::tls_client);
-    impl->tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                           ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                           ssl::context::no_tlsv1_1);
-    error_code ec;
-    if (!options.ca_file.empty()) {
-      impl->tls->load_verify_file(options.ca_file, ec);
-      if (ec) {
-        return Error::Usage("cannot load CA file '" + options.ca_file + "': " + ec.message());
-      }
-    } else {
-      impl->tls->set_default_verify_paths(ec);
-      if (ec) return Error::Local("cannot load the system's trusted certificates: " + ec.message());
-    }
+    auto tls = net_detail::MakeTlsContext(options.ca_file);
+    if (!tls) return tls.error();
+    impl->tls = std::move(*tls);
   }
   impl->options = std::move(options);
   return HttpTransport(std::move(impl));

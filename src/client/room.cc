@@ -1379,4 +1379,40 @@ Result<RoomEntry> Room::Info(std::string_view path) {
   return EntryOf(c, *f);
 }
 
+Result<CollabDocument> Room::OpenForCollab(std::string_view path) {
+  Ctx c{api_, store_, me_};
+  auto f = OpenFileByRef(c, path);
+  if (!f) return f.error();
+  const std::string id = Hex(f->record.file_id);
+  // The epoch is the record's version: an older one would put the session on an old key.
+  auto seen = store_.LoadSeenVersions();
+  if (!seen) return seen.error();
+  if (auto it = seen->find(id); it != seen->end() && f->record.version < it->second) {
+    return Refusal("the server served version " + std::to_string(f->record.version) +
+                       " of this file, but you have seen version " + std::to_string(it->second) +
+                       ": refusing an older version",
+                   "rolled_back");
+  }
+  if (auto r = RememberVersion(c, id, f->record.version); !r) return r.error();
+  CollabDocument d;
+  d.id = id;
+  d.name = f->record.metadata.name;
+  std::copy(f->record.file_id.begin(), f->record.file_id.end(), d.file_id.begin());
+  d.epoch = f->record.version;
+  d.file_key = f->key.file_key.Clone();
+  d.members.emplace(me_.user_id(), me_.public_bundle());
+  d.emails[me_.user_id()] = "me";
+  d.members.emplace(f->record.author_id, f->author);
+  d.emails[f->record.author_id] = PinnedEmail(c, f->record.author_id);
+  for (const auto& r : f->key.info.recipients) {
+    if (r.user_id == me_.user_id()) continue;
+    auto bundle = PinnedBundle(c, r.user_id);
+    if (!bundle) return bundle.error();
+    if (bundle->fingerprint() != r.fingerprint) continue;
+    d.members.insert_or_assign(r.user_id, std::move(*bundle));
+    d.emails[r.user_id] = PinnedEmail(c, r.user_id);
+  }
+  return d;
+}
+
 }  // namespace strongroom::client

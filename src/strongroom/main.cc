@@ -2,12 +2,13 @@
 //
 // Offline commands (no server): keygen, encrypt, decrypt, inspect, add-recipient,
 // remove-recipient, rekey. Commands that talk to a server: account_commands.h,
-// room_commands.h, admin_commands.h.
+// room_commands.h, admin_commands.h, collab_commands.h.
 // Exit status: 0 on complete success, 1 on failure, 2 on misuse (the offline commands keep
 // CLI11's own statuses for option errors, as they always had). Errors go to standard error
 // and never contain key material.
 #include "strongroom/account_commands.h"
 #include "strongroom/admin_commands.h"
+#include "strongroom/collab_commands.h"
 #include "strongroom/two_factor_commands.h"
 #include "strongroom/client/identity_file.h"
 #include "strongroom/crypto/container.h"
@@ -343,6 +344,7 @@ int main(int argc, char** argv) {
   strongroom::cli::RoomCommands room_commands(app);
   strongroom::cli::TwoFactorCommands two_factor_commands(app);
   strongroom::cli::AdminCommands admin_commands(app);
+  strongroom::cli::CollabCommands collab_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -356,7 +358,8 @@ int main(int argc, char** argv) {
         (strongroom::cli::AccountCommands::IsAccountCommand(command) ||
          strongroom::cli::RoomCommands::IsRoomCommand(command) ||
          strongroom::cli::TwoFactorCommands::IsTwoFactorCommand(command) ||
-         strongroom::cli::AdminCommands::IsAdminCommand(command))) {
+         strongroom::cli::AdminCommands::IsAdminCommand(command) ||
+         strongroom::cli::CollabCommands::IsCollabCommand(command))) {
       std::cerr << "strongroom: " << e.what() << "\nRun 'strongroom " << command
                 << " --help' for the options.\n";
       return 2;
@@ -368,6 +371,7 @@ int main(int argc, char** argv) {
     if (auto status = room_commands.Run()) return *status;
     if (auto status = two_factor_commands.Run()) return *status;
     if (auto status = admin_commands.Run()) return *status;
+    if (auto status = collab_commands.Run()) return *status;
     if (keygen->parsed()) return Keygen(out, show, user_id);
     if (encrypt->parsed()) {
       return Encrypt(recipients, identity, in, out, content_type, chunk_size, threads);

@@ -19,10 +19,13 @@
 #include "strongroom/client/api_client.h"
 #include "strongroom/client/client_error.h"
 #include "strongroom/client/profile.h"
+#include "strongroom/collab/wire.h"
 #include "strongroom/crypto/identity.h"
+#include "strongroom/crypto/secret.h"
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +61,21 @@ struct RoomEntry {
   // instead of failing as a whole, so one bad item cannot hide the rest of a folder; every
   // other operation on them is refused.
   std::string problem;
+};
+
+// What a co-editing client (collab.h) needs to join a file, every part verified.
+struct CollabDocument {
+  std::string id;    // 32 hex digits.
+  std::string name;  // Decrypted and verified.
+  collab::FileId file_id{};
+  std::uint64_t epoch = 0;      // The key epoch: the verified record's version.
+  crypto::Secret<32> file_key;  // The key of the container that version describes.
+  // The pinned keys whose frames are accepted: mine, the record's author and every recipient
+  // of the container whose pinned key is the one the container is wrapped for (pinned now on
+  // first use, as for downloads). A recipient whose pin differs is left out: their frames
+  // then fail as untrusted.
+  std::map<std::string, crypto::PublicBundle> members;
+  std::map<std::string, std::string> emails;  // User id to pinned email ("me" for mine).
 };
 
 // Progress of a transfer: bytes done and total (total 0 when unknown).
@@ -111,6 +129,11 @@ class Room {
   [[nodiscard]] Result<std::vector<RoomEntry>> SharedWithMe();
   // The item at `path` (or a shared file's id) with its recipients.
   [[nodiscard]] Result<RoomEntry> Info(std::string_view path);
+  // Opens file `path` (or a shared file's id) for co-editing: its current record verified
+  // (signed by a pinned author, bound to its container, not older than a version seen
+  // before), the file key from its container header (the content is not fetched), and the
+  // members' pinned keys.
+  [[nodiscard]] Result<CollabDocument> OpenForCollab(std::string_view path);
 
  private:
   ApiClient& api_;
