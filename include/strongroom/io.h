@@ -72,7 +72,10 @@ class FdSink final : public Sink {
 
 class MemorySource final : public Source {
  public:
+  // Reads `data` in place: it must outlive the source.
   explicit MemorySource(std::span<const std::uint8_t> data) : data_(data) {}
+  // A temporary would be gone before the first read.
+  explicit MemorySource(std::vector<std::uint8_t>&&) = delete;
   [[nodiscard]] result<std::size_t> Read(std::span<std::uint8_t> out) override;
   [[nodiscard]] std::optional<std::uint64_t> Size() const override { return data_.size(); }
   [[nodiscard]] std::optional<std::uint64_t> Tell() const override { return pos_; }

@@ -746,7 +746,7 @@ Result<RoomEntry> WriteNewVersion(Ctx& c, OpenedFile& f, Current current, const 
   // the upload names the version it replaces, and the server refuses it if that is stale.
   std::optional<TempFile> downloaded;
   std::optional<io::InputFile> input;
-  io::MemorySource nothing({});
+  io::MemorySource nothing{std::span<const std::uint8_t>{}};
   io::Source* in = &nothing;
   if (current == Current::read) {
     auto container = DownloadContainer(c, f);

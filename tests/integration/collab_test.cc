@@ -164,7 +164,8 @@ class CollabTest : public ::testing::Test {
       if (m != 0) recipients.push_back(users_[m].bundle());
     }
     Document d;
-    io::MemorySource in(RandomBytes(4096));
+    const std::vector<std::uint8_t> plaintext = RandomBytes(4096);
+    io::MemorySource in(plaintext);
     io::MemorySink out;
     crypto::EncryptOptions options;
     options.content_type = kDocx;
