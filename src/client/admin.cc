@@ -1,5 +1,7 @@
 #include "strongroom/client/admin.h"
 
+#include "client/json_reader.h"
+
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -10,76 +12,8 @@ namespace json = boost::json;
 
 constexpr int kPageSize = 1000;  // The server's largest page.
 
-Error Unexpected(std::string_view what) {
-  return Error::Network("unexpected response from the server (" + std::string(what) + ")");
-}
-
-// Reads fields of one answer object, remembering the first missing or mistyped one.
-class Fields {
- public:
-  explicit Fields(const json::object& o) : o_(o) {}
-
-  std::string String(std::string_view name) {
-    const json::value* v = o_.if_contains(name);
-    if (v == nullptr || !v->is_string()) return Bad(name), std::string();
-    return std::string(v->get_string());
-  }
-  // For fields the contract allows to be missing.
-  std::string OptionalString(std::string_view name) {
-    const json::value* v = o_.if_contains(name);
-    return v == nullptr || v->is_null() ? std::string() : String(name);
-  }
-  std::int64_t Int(std::string_view name) {
-    const json::value* v = o_.if_contains(name);
-    if (v != nullptr && v->is_int64()) return v->get_int64();
-    if (v != nullptr && v->is_uint64() && v->get_uint64() <= INT64_MAX) {
-      return static_cast<std::int64_t>(v->get_uint64());
-    }
-    return Bad(name), 0;
-  }
-  bool Bool(std::string_view name) {
-    const json::value* v = o_.if_contains(name);
-    if (v == nullptr || !v->is_bool()) return Bad(name), false;
-    return v->get_bool();
-  }
-  const json::object& Object(std::string_view name) {
-    static const json::object kEmpty;
-    const json::value* v = o_.if_contains(name);
-    if (v == nullptr || !v->is_object()) return Bad(name), kEmpty;
-    return v->get_object();
-  }
-  const json::array& Array(std::string_view name) {
-    static const json::array kEmpty;
-    const json::value* v = o_.if_contains(name);
-    if (v == nullptr || !v->is_array()) return Bad(name), kEmpty;
-    return v->get_array();
-  }
-  // Each element of array `name`, which must be an object, through `read`.
-  template <class T, class Read>
-  std::vector<T> Objects(std::string_view name, Read read) {
-    std::vector<T> out;
-    for (const json::value& v : Array(name)) {
-      if (!v.is_object()) return Bad(name), out;
-      Fields f(v.get_object());
-      out.push_back(read(f));
-      Merge(f);
-    }
-    return out;
-  }
-  void Merge(const Fields& inner) {
-    if (bad_.empty()) bad_ = inner.bad_;
-  }
-
-  [[nodiscard]] bool ok() const { return bad_.empty(); }
-  [[nodiscard]] Error error() const { return Unexpected("field '" + bad_ + "'"); }
-
- private:
-  void Bad(std::string_view name) {
-    if (bad_.empty()) bad_ = std::string(name);
-  }
-  const json::object& o_;
-  std::string bad_;
-};
+using detail::Unexpected;
+using Fields = detail::JsonReader;
 
 AdminUser ReadUser(Fields& f) {
   AdminUser u{.id = f.String("id"),

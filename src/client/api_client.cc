@@ -1,5 +1,7 @@
 #include "strongroom/client/api_client.h"
 
+#include "client/json_reader.h"
+
 #include "strongroom/crypto/encoding.h"
 #include "strongroom/crypto/secret.h"
 
@@ -15,96 +17,8 @@ namespace {
 
 namespace json = boost::json;
 
-Error Unexpected(std::string_view what) {
-  return Error::Network("unexpected response from the server (" + std::string(what) + ")");
-}
-
-// Reads fields of one response object; remembers the first problem, so call sites stay flat:
-//   Reader r(o); x.a = r.String("a"); x.b = r.Int("b"); if (!r.ok()) return r.error();
-class Reader {
- public:
-  explicit Reader(const json::object& o) : o_(o) {}
-
-  const json::value* Field(std::string_view name) {
-    auto it = o_.find(name);
-    if (it == o_.end()) {
-      Note(name);
-      return nullptr;
-    }
-    return &it->value();
-  }
-  std::string String(std::string_view name) {
-    const auto* v = Field(name);
-    if (!v) return {};
-    if (!v->is_string()) return Note(name), std::string();
-    return std::string(v->get_string());
-  }
-  // For fields the contract allows to be missing or null.
-  std::string OptionalString(std::string_view name) {
-    auto it = o_.find(name);
-    if (it == o_.end() || it->value().is_null()) return {};
-    return String(name);
-  }
-  std::int64_t Int(std::string_view name) {
-    const auto* v = Field(name);
-    if (!v) return 0;
-    if (v->is_int64()) return v->get_int64();
-    if (v->is_uint64() && v->get_uint64() <= INT64_MAX)
-      return static_cast<std::int64_t>(v->get_uint64());
-    Note(name);
-    return 0;
-  }
-  std::uint64_t Uint(std::string_view name) {
-    const auto* v = Field(name);
-    if (!v) return 0;
-    if (v->is_uint64()) return v->get_uint64();
-    if (v->is_int64() && v->get_int64() >= 0) return static_cast<std::uint64_t>(v->get_int64());
-    Note(name);
-    return 0;
-  }
-  bool Bool(std::string_view name) {
-    auto it = o_.find(name);
-    if (it == o_.end()) return false;
-    if (!it->value().is_bool()) return Note(name), false;
-    return it->value().get_bool();
-  }
-  Bytes Binary(std::string_view name) {
-    const std::string text = String(name);
-    if (!ok()) return {};
-    auto bytes = crypto::Base64UrlDecode(text);
-    if (!bytes) return Note(name), Bytes();
-    return std::move(*bytes);
-  }
-  const json::object& Object(std::string_view name) {
-    static const json::object kEmpty;
-    const auto* v = Field(name);
-    if (!v || !v->is_object()) return Note(name), kEmpty;
-    return v->get_object();
-  }
-  const json::array& Array(std::string_view name) {
-    static const json::array kEmpty;
-    const auto* v = Field(name);
-    if (!v || !v->is_array()) return Note(name), kEmpty;
-    return v->get_array();
-  }
-  void Merge(const Reader& inner) {
-    if (!ok() || inner.ok()) return;
-    bad_ = inner.bad_;
-  }
-
-  // Marks `name` as the first bad field (unless one is already marked).
-  void Fail(std::string_view name) {
-    if (bad_.empty()) bad_ = std::string(name);
-  }
-
-  [[nodiscard]] bool ok() const { return bad_.empty(); }
-  [[nodiscard]] Error error() const { return Unexpected("field '" + bad_ + "'"); }
-
- private:
-  void Note(std::string_view name) { Fail(name); }
-  const json::object& o_;
-  std::string bad_;
-};
+using detail::Unexpected;
+using Reader = detail::JsonReader;
 
 std::string B64(std::span<const std::uint8_t> bytes) {
   return crypto::Base64UrlEncode(bytes);
@@ -153,7 +67,7 @@ Session ReadSession(const json::object& o, Reader& outer) {
             .expires_at = r.OptionalString("expires_at"),
             .ip = r.OptionalString("ip"),
             .user_agent = r.OptionalString("user_agent"),
-            .current = r.Bool("current")};
+            .current = r.OptionalBool("current")};
   outer.Merge(r);
   return s;
 }
@@ -168,7 +82,7 @@ Result<SignedIn> ReadSignedIn(const json::object& o, bool with_keys) {
   out.session.id = s.String("id");
   out.session.expires_at = s.OptionalString("expires_at");
   r.Merge(s);
-  out.totp_enrolment_required = r.Bool("totp_enrolment_required");  // Absent: false.
+  out.totp_enrolment_required = r.OptionalBool("totp_enrolment_required");  // Absent: false.
   if (with_keys) {
     out.kdf = ReadKdf(r, "kdf");
     out.public_bundle = r.Binary("public_bundle");
@@ -507,7 +421,7 @@ Result<TwoFactorStatus> ApiClient::GetTwoFactorStatus() {
   TwoFactorStatus status;
   status.state = r.String("state");
   status.recovery_codes_left = r.Int("recovery_codes_left");
-  status.required = r.Bool("required");
+  status.required = r.OptionalBool("required");
   if (!r.ok()) return r.error();
   status.raw = std::move(*o);
   return status;

@@ -238,16 +238,10 @@ void StoreFailed(const boost::system::error_code& ec) {
 
 void Audit(HandlerContext& context, std::string actor, std::string action, std::string target,
            std::string result, std::string detail) {
-  Services& s = Svc(context);
-  storage::AuditEvent e;
-  e.time = s.now();
-  e.actor = std::move(actor);
-  e.action = std::move(action);
-  e.target = std::move(target);
-  e.ip = context.info.remote_ip;
+  storage::AuditEvent e = RequestAudit(context, std::move(actor), std::move(action),
+                                       std::move(target), std::move(detail));
   e.result = std::move(result);
-  e.detail = std::move(detail);
-  Must(s.store->AppendAudit(e));
+  Must(Svc(context).store->AppendAudit(e));
 }
 
 boost::json::object UserJson(const storage::UserRecord& user) {
