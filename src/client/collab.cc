@@ -136,6 +136,19 @@ struct Pending {
   Bytes frame;            // Exactly what was sent first: resent byte for byte.
 };
 
+// The application's payload of one of our own sealed updates, opened again with our key (for
+// MoveToEpoch: an update the server never stored is sealed again under the new epoch).
+CollabResult<Bytes> PayloadOf(const Pending& p, const crypto::CollabKey& key,
+                              const crypto::PublicBundle& me) {
+  auto opened = crypto::OpenUpdate(p.sealed, key, me);
+  if (!opened) {
+    return Make(CollabFault::invalid_argument,
+                "cannot open our own unacknowledged update " +
+                    std::to_string(p.sealed.head.counter) + ": " + opened.error().message());
+  }
+  return std::move(opened->payload);
+}
+
 }  // namespace
 
 // --- errors ---------------------------------------------------------------------------------
@@ -213,6 +226,11 @@ struct CollabClient::Impl {
   CollabOptions o;
   std::unique_ptr<boost::asio::ssl::context> tls;
   std::map<std::uint64_t, crypto::CollabKey> keys;  // By epoch; at most kMaxCachedEpochKeys.
+  // The file keys held before each MoveToEpoch(), by the epoch the move started: a key here
+  // belongs to the epochs below its entry's (and at or above the previous entry's). The
+  // checker refuses those epochs after a move anyway; with the right key such a frame opens
+  // and is refused as stale_epoch, which names what happened, instead of undecryptable.
+  std::map<std::uint64_t, crypto::Secret<32>> older_file_keys;
   std::optional<crypto::CollabSession> session;     // Unset: read-only.
   crypto::UpdateOrderChecker checker;
 
@@ -238,8 +256,13 @@ struct CollabClient::Impl {
         it = it->first == o.epoch ? std::next(it) : keys.erase(it);
       }
     }
-    // docs/collab.md 7.3: an older epoch without a key change has the same file key.
-    auto key = crypto::CollabKey::Make(o.file_key, o.file_id, epoch);
+    // docs/collab.md 7.3: an older epoch without a key change has the same file key. Epochs
+    // below the one a MoveToEpoch() started use the file key this client held before it.
+    const crypto::Secret<32>* file_key = &o.file_key;
+    if (auto it = older_file_keys.upper_bound(epoch); it != older_file_keys.end()) {
+      file_key = &it->second;
+    }
+    auto key = crypto::CollabKey::Make(*file_key, o.file_id, epoch);
     if (!key) {
       return Make(CollabFault::protocol, "a frame names key epoch " + std::to_string(epoch) +
                                              ", which is out of range");
@@ -604,6 +627,63 @@ CollabResult<collab::Welcome> CollabClient::Connect() {
 
 void CollabClient::Disconnect() {
   impl_->Drop();
+}
+
+CollabResult<std::size_t> CollabClient::MoveToEpoch(std::uint64_t epoch,
+                                                   const crypto::Secret<32>& file_key) {
+  Impl& m = *impl_;
+  if (epoch <= m.o.epoch || epoch > collab::kMaxU64Field) {
+    return Make(CollabFault::invalid_argument,
+                "epoch " + std::to_string(epoch) + " is not after the current epoch " +
+                    std::to_string(m.o.epoch));
+  }
+  auto new_key = crypto::CollabKey::Make(file_key, m.o.file_id, epoch);
+  if (!new_key) return Make(CollabFault::invalid_argument, "bad key epoch");
+  // Everything below needs only memory: from here the move cannot fail half-way.
+  std::vector<Bytes> payloads;
+  if (m.session) {
+    auto old_key = m.KeyFor(m.o.epoch);
+    if (!old_key) return old_key.error();
+    for (const Pending& p : m.unacked) {
+      auto payload = PayloadOf(p, **old_key, m.o.identity->public_bundle());
+      if (!payload) {
+        for (auto& b : payloads) crypto::Wipe(b);
+        return payload.error();
+      }
+      payloads.push_back(std::move(*payload));
+    }
+  }
+  m.older_file_keys.emplace(epoch, m.o.file_key.Clone());
+  m.o.file_key = file_key.Clone();
+  m.o.epoch = epoch;
+  // Cached keys of this epoch or later were derived from the old file key.
+  m.keys.erase(m.keys.lower_bound(epoch), m.keys.end());
+  m.keys.emplace(epoch, std::move(*new_key));
+  m.checker.RaiseEpochFloor(epoch);
+  m.pending_snapshot.reset();
+  m.unacked.clear();
+  m.unacked_bytes = 0;
+  if (!m.session) return std::size_t{0};
+  // A new session: one session is one epoch (docs/collab.md 5).
+  auto session = crypto::CollabSession::Start(m.keys.at(epoch), *m.o.identity);
+  if (!session) {
+    for (auto& b : payloads) crypto::Wipe(b);
+    m.Drop();
+    return Make(CollabFault::invalid_argument,
+                "cannot start a session: " + session.error().message());
+  }
+  m.session.emplace(std::move(*session));
+  std::size_t resealed = 0;
+  for (auto& payload : payloads) {
+    auto sent = SendUpdate(payload);
+    crypto::Wipe(payload);
+    if (!sent && sent.error().fault != CollabFault::network &&
+        sent.error().fault != CollabFault::timeout) {
+      return sent.error();
+    }
+    ++resealed;
+  }
+  return resealed;
 }
 
 CollabResult<std::uint64_t> CollabClient::SendUpdate(std::span<const std::uint8_t> payload) {

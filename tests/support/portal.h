@@ -78,6 +78,8 @@ class Portal {
   // is not running).
   int Stop();
   bool running() const { return server_ != nullptr; }
+  // The running server's process id (-1 when it does not run).
+  pid_t pid() const { return server_ != nullptr ? server_->pid() : -1; }
 
   // When the current test has failed, prints the last `log_tail_bytes` of the server's log
   // to stderr (between marker lines); else nothing.

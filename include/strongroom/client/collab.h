@@ -51,9 +51,12 @@
 //
 // Thread-safety: none. One owner calls everything (move the object between threads if needed).
 //
-// Not handled here (the application's job, with room.h): moving to a new key epoch. When the
-// file gets a new version the server says stale_epoch (CollabNotice); the application verifies
-// the new record, and makes a new CollabClient with the new epoch and file key.
+// New key epochs: when the file gets a new version the server says stale_epoch (CollabNotice,
+// with the new epoch). The application verifies the new record with room.h
+// (Room::OpenForCollab), which gives the epoch's file key, and calls MoveToEpoch() on the same
+// client: the connection stays, and frames of older epochs are refused from then on. After a rekey (the file key changed) a member MUST
+// then write a snapshot at the new epoch (docs/collab.md 6.1): members who join later hold
+// only the new key.
 #pragma once
 
 #include "strongroom/client/client_error.h"
@@ -262,6 +265,16 @@ class CollabClient {
   // Closes the connection (a WebSocket close). Unacknowledged updates stay kept for the next
   // Connect().
   void Disconnect();
+
+  // Moves to key epoch `epoch` (above epoch()) whose container file key is `file_key`, after
+  // the server said stale_epoch and the application verified that version (see the top of
+  // this file). Starts a new session (one session is one epoch), raises the receiver's epoch
+  // floor (a frame of an older epoch is refused from then on), and seals again,
+  // in order, every update of ours the server has not acknowledged (an honest server refused
+  // them with stale_epoch): returns how many. Stays connected; a Connect() later joins at the
+  // new epoch. Faults: invalid_argument (an epoch not above the current one).
+  [[nodiscard]] CollabResult<std::size_t> MoveToEpoch(std::uint64_t epoch,
+                                                      const crypto::Secret<32>& file_key);
 
   // Seals `payload` (the CRDT update, up to collab::kMaxUpdatePayload bytes) as the next
   // update and sends it, or, while catching up after a (re)connection or when disconnected,
