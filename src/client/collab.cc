@@ -26,32 +26,6 @@ constexpr std::size_t kMaxCachedEpochKeys = 8;
 // How long a close handshake may take before the socket is simply closed.
 constexpr std::chrono::milliseconds kCloseTimeout{1000};
 
-std::string_view ServerCodeName(collab::ErrorCode code) {
-  using C = collab::ErrorCode;
-  switch (code) {
-    case C::malformed: return "malformed";
-    case C::unsupported_version: return "unsupported_version";
-    case C::too_large: return "too_large";
-    case C::not_joined: return "not_joined";
-    case C::wrong_file: return "wrong_file";
-    case C::stale_epoch: return "stale_epoch";
-    case C::forbidden: return "forbidden";
-    case C::not_found: return "not_found";
-    case C::resume_unavailable: return "resume_unavailable";
-    case C::wrong_author: return "wrong_author";
-    case C::bad_signature: return "bad_signature";
-    case C::duplicate: return "duplicate";
-    case C::out_of_order: return "out_of_order";
-    case C::snapshot_rejected: return "snapshot_rejected";
-    case C::rate_limited: return "rate_limited";
-    case C::tail_full: return "tail_full";
-    case C::slow_consumer: return "slow_consumer";
-    case C::shutting_down: return "shutting_down";
-    case C::internal: return "internal";
-  }
-  return "unknown";
-}
-
 // docs/collab.md section 10: the codes after which the server keeps the connection open.
 bool IsNonFatal(collab::ErrorCode code) {
   using C = collab::ErrorCode;
@@ -206,7 +180,7 @@ Error CollabError::ToClientError() const {
   } else if (fault == CollabFault::server_refused) {
     e.kind = Error::Kind::server;
     e.status = http_status;
-    if (server_code) e.code = std::string(ServerCodeName(*server_code));
+    if (server_code) e.code = std::string(collab::ErrorCodeName(*server_code));
   } else if (fault == CollabFault::network || fault == CollabFault::timeout ||
              fault == CollabFault::closed) {
     e.kind = Error::Kind::network;
@@ -475,7 +449,7 @@ struct CollabClient::Impl {
     }
     CollabError e = Make(CollabFault::server_refused,
                          "the server ended the session: " +
-                             std::string(ServerCodeName(error.code)) +
+                             std::string(collab::ErrorCodeName(error.code)) +
                              (error.message.empty() ? "" : " (" + Printable(error.message) + ")"));
     e.server_code = error.code;
     return e;
@@ -583,7 +557,7 @@ CollabResult<collab::Welcome> CollabClient::Connect() {
   if (!decoded) return fail(Make(CollabFault::protocol, "the server's answer to the join does not decode"));
   if (auto* error = std::get_if<collab::Error>(&*decoded)) {
     CollabError e = Make(CollabFault::server_refused,
-                         "the server refused the join: " + std::string(ServerCodeName(error->code)) +
+                         "the server refused the join: " + std::string(collab::ErrorCodeName(error->code)) +
                              (error->message.empty() ? "" : " (" + Printable(error->message) + ")"));
     e.server_code = error->code;
     if (error->code == collab::ErrorCode::stale_epoch) {

@@ -453,4 +453,30 @@ std::vector<std::uint8_t> EncodeHead(const SealedSnapshot& snapshot) {
   return w.Take();
 }
 
+std::string_view ErrorCodeName(ErrorCode code) noexcept {
+  using C = ErrorCode;
+  switch (code) {
+    case C::malformed: return "malformed";
+    case C::unsupported_version: return "unsupported_version";
+    case C::too_large: return "too_large";
+    case C::not_joined: return "not_joined";
+    case C::wrong_file: return "wrong_file";
+    case C::stale_epoch: return "stale_epoch";
+    case C::forbidden: return "forbidden";
+    case C::not_found: return "not_found";
+    case C::resume_unavailable: return "resume_unavailable";
+    case C::wrong_author: return "wrong_author";
+    case C::bad_signature: return "bad_signature";
+    case C::duplicate: return "duplicate";
+    case C::out_of_order: return "out_of_order";
+    case C::snapshot_rejected: return "snapshot_rejected";
+    case C::rate_limited: return "rate_limited";
+    case C::tail_full: return "tail_full";
+    case C::slow_consumer: return "slow_consumer";
+    case C::shutting_down: return "shutting_down";
+    case C::internal: return "internal";
+  }
+  return "unknown";
+}
+
 }  // namespace strongroom::collab

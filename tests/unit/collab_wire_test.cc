@@ -7,6 +7,8 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace strongroom::collab {
 namespace {
@@ -458,6 +460,29 @@ TEST(CollabWire, GarbageNeverCrashesAndDecodedFramesAreCanonical) {
     }
   }
   EXPECT_GT(decoded, 1000);
+}
+
+}  // namespace
+}  // namespace strongroom::collab
+
+namespace strongroom::collab {
+namespace {
+
+// docs/collab.md section 10 names every code; the names are what logs and the CLI print.
+TEST(CollabWire, ErrorCodeNamesAreTheSpecsAndDistinct) {
+  const std::vector<std::pair<int, std::string_view>> spec = {
+      {1, "malformed"},       {2, "unsupported_version"}, {3, "too_large"},
+      {4, "not_joined"},      {5, "wrong_file"},          {6, "stale_epoch"},
+      {7, "forbidden"},       {8, "not_found"},           {9, "resume_unavailable"},
+      {10, "wrong_author"},   {11, "bad_signature"},      {12, "duplicate"},
+      {13, "out_of_order"},   {14, "snapshot_rejected"},  {15, "rate_limited"},
+      {16, "tail_full"},      {17, "slow_consumer"},      {18, "shutting_down"},
+      {19, "internal"}};
+  for (const auto& [value, name] : spec) {
+    EXPECT_EQ(ErrorCodeName(static_cast<ErrorCode>(value)), name) << value;
+  }
+  EXPECT_EQ(ErrorCodeName(static_cast<ErrorCode>(0)), "unknown");
+  EXPECT_EQ(ErrorCodeName(static_cast<ErrorCode>(20)), "unknown");
 }
 
 }  // namespace

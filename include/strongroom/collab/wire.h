@@ -218,6 +218,10 @@ enum class ErrorCode : std::uint16_t {
   internal = 19,            // fatal
 };
 
+// The code's stable name as docs/collab.md section 10 spells it ("stale_epoch"), for logs,
+// JSON and messages; "unknown" for a value outside the enumeration.
+[[nodiscard]] std::string_view ErrorCodeName(ErrorCode code) noexcept;
+
 struct Error {
   ErrorCode code = ErrorCode::internal;
   std::uint64_t epoch = 0;  // stale_epoch: the file's current epoch; otherwise 0.

@@ -88,50 +88,6 @@ bool IsMember(const storage::RoomFile& file, std::string_view user_id) {
                      [&](const storage::RoomRecipient& r) { return r.user_id == user_id; });
 }
 
-const char* ErrorName(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::malformed:
-      return "malformed";
-    case ErrorCode::unsupported_version:
-      return "unsupported_version";
-    case ErrorCode::too_large:
-      return "too_large";
-    case ErrorCode::not_joined:
-      return "not_joined";
-    case ErrorCode::wrong_file:
-      return "wrong_file";
-    case ErrorCode::stale_epoch:
-      return "stale_epoch";
-    case ErrorCode::forbidden:
-      return "forbidden";
-    case ErrorCode::not_found:
-      return "not_found";
-    case ErrorCode::resume_unavailable:
-      return "resume_unavailable";
-    case ErrorCode::wrong_author:
-      return "wrong_author";
-    case ErrorCode::bad_signature:
-      return "bad_signature";
-    case ErrorCode::duplicate:
-      return "duplicate";
-    case ErrorCode::out_of_order:
-      return "out_of_order";
-    case ErrorCode::snapshot_rejected:
-      return "snapshot_rejected";
-    case ErrorCode::rate_limited:
-      return "rate_limited";
-    case ErrorCode::tail_full:
-      return "tail_full";
-    case ErrorCode::slow_consumer:
-      return "slow_consumer";
-    case ErrorCode::shutting_down:
-      return "shutting_down";
-    case ErrorCode::internal:
-      return "internal";
-  }
-  return "unknown";
-}
-
 }  // namespace
 
 // What the relay needs from a connection without knowing its stream type.
@@ -241,7 +197,7 @@ class Connection final : public ConnectionBase,
     closing_ = true;
     // Routing fields only: which file, whose connection, why. Never frame contents.
     spdlog::info("collab: closing connection {} of {} to file {}: {}", id_, admission_.user_id,
-                 admission_.file_id, ErrorName(code));
+                 admission_.file_id, wire::ErrorCodeName(code));
     queue_.Clear();
     (void)queue_.Push(Encode(MakeError(code, text, 0, head)));
     subscription_.reset();
