@@ -320,6 +320,12 @@ asio::awaitable<void> Server::Impl::AcceptLoop() {
       socket.close(ignored);
       continue;
     }
+    // Small messages (co-editing updates and acks, short API answers) leave at once: with
+    // Nagle's algorithm each would wait for the ACK of the previous one, tens of milliseconds
+    // behind a delayed ACK. Beast writes a whole HTTP response or WebSocket message per call,
+    // so turning it off does not send anything in tiny pieces.
+    boost::system::error_code nodelay_ec;
+    socket.set_option(tcp::no_delay(true), nodelay_ec);
     auto connection = std::make_shared<Connection>(std::move(socket), tls.get());
     ++open_connections;
     if (Metrics* m = metrics()) m->ConnectionOpened();

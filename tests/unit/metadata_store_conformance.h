@@ -2314,6 +2314,59 @@ TYPED_TEST_P(MetadataStoreConformance, CollabSnapshotsReplaceCompactAndKeepTheSe
             errc::not_found);
 }
 
+// The relay's group commit: one call, one transaction, each update judged as if it came alone
+// after the ones before it, whatever the others' outcomes.
+TYPED_TEST_P(MetadataStoreConformance, CollabBatchAppendsGiveEachUpdateItsOwnResult) {
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
+  ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("bob-id", "bob@example.com")));
+  const auto audit = MakeAudit(kT0, "alice-id", "room.upload");
+  ASSERT_TRUE(this->store().CreateRoomFolder(MakeFolder("root", "alice-id"), audit));
+  ASSERT_TRUE(this->store().CreateRoomFile(MakeFile("f", "alice-id", "root", {"bob-id"}), audit));
+  ASSERT_TRUE(this->store().CreateRoomFile(MakeFile("g", "alice-id", "root"), audit));
+
+  const std::vector<CollabUpdate> batch = {
+      MakeCollabUpdate("f", 1, "alice-id", 0xa1, 1, kT0 + 1),
+      MakeCollabUpdate("f", 1, "bob-id", 0xb1, 1, kT0 + 2),
+      MakeCollabUpdate("f", 1, "alice-id", 0xa1, 3, kT0 + 3),  // Counter 2 is missing.
+      MakeCollabUpdate("f", 2, "alice-id", 0xa2, 1, kT0 + 4),  // Not the file's epoch.
+      MakeCollabUpdate("ghost", 1, "alice-id", 0xa3, 1, kT0 + 5),
+      MakeCollabUpdate("g", 1, "alice-id", 0xa4, 1, kT0 + 6),  // Its own sequence.
+      MakeCollabUpdate("f", 1, "alice-id", 0xa1, 2, kT0 + 7),  // The missing one, now next.
+      MakeCollabUpdate("f", 1, "alice-id", 0xa1, 1, kT0 + 8),  // A resend of the first.
+  };
+  auto r = this->store().AppendCollabUpdates(batch);
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_EQ(r->size(), batch.size());
+  using S = CollabWriteStatus;
+  const std::vector<std::pair<S, std::int64_t>> expected = {
+      {S::appended, 1},    {S::appended, 2}, {S::out_of_order, 0}, {S::stale_epoch, 0},
+      {S::no_file, 0},     {S::appended, 1}, {S::appended, 3},     {S::resent, 1}};
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    EXPECT_EQ((*r)[i].status, expected[i].first) << "update " << i;
+    EXPECT_EQ((*r)[i].seq, expected[i].second) << "update " << i;
+  }
+  EXPECT_EQ((*r)[0].time, kT0 + 1);
+  EXPECT_EQ((*r)[7].time, kT0 + 1) << "a resend answers with the original's time";
+  EXPECT_EQ((*r)[3].epoch, 1) << "the file's current epoch";
+  // Exactly the appended ones are in the log, in order.
+  const auto stored = *this->store().ReadCollabUpdates("f", 0, 100);
+  ASSERT_EQ(stored.size(), 3u);
+  EXPECT_EQ(stored[0].frame, batch[0].frame);
+  EXPECT_EQ(stored[1].frame, batch[1].frame);
+  EXPECT_EQ(stored[2].frame, batch[6].frame);
+  EXPECT_EQ(this->store().FindCollabLog("g")->head_seq, 1);
+
+  // Refused whole, with nothing stored: empty, too many, or one update out of its domain.
+  EXPECT_EQ(this->store().AppendCollabUpdates({}).error(), errc::invalid_argument);
+  std::vector<CollabUpdate> too_many(kMaxCollabBatch + 1,
+                                     MakeCollabUpdate("f", 1, "bob-id", 0xb1, 2, kT0));
+  EXPECT_EQ(this->store().AppendCollabUpdates(too_many).error(), errc::invalid_argument);
+  std::vector<CollabUpdate> one_bad = {MakeCollabUpdate("f", 1, "bob-id", 0xb1, 2, kT0),
+                                       MakeCollabUpdate("f", 0, "bob-id", 0xb1, 3, kT0)};
+  EXPECT_EQ(this->store().AppendCollabUpdates(one_bad).error(), errc::invalid_argument);
+  EXPECT_EQ(this->store().FindCollabLog("f")->head_seq, 3);
+}
+
 TYPED_TEST_P(MetadataStoreConformance, CollabLogGoesWithItsFile) {
   ASSERT_NO_FATAL_FAILURE(this->Register(MakeUser("alice-id", "alice@example.com")));
   const auto audit = MakeAudit(kT0, "alice-id", "room.delete");
@@ -2409,7 +2462,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     UserSummariesShowTwoFactorOnlyOnceConfirmed, ConcurrentSessionsAndAuditAllSucceed,
     CollabUpdatesGetIncreasingSeqsAndReadBackInOrder,
     CollabAppendFindsResendsDuplicatesGapsAndStaleEpochs,
-    CollabSnapshotsReplaceCompactAndKeepTheSeqCounting, CollabLogGoesWithItsFile,
+    CollabSnapshotsReplaceCompactAndKeepTheSeqCounting, CollabBatchAppendsGiveEachUpdateItsOwnResult,
+    CollabLogGoesWithItsFile,
     ConcurrentCollabAppendsGetDistinctContiguousSeqs);
 
 }  // namespace strongroom::storage::metadata_testing

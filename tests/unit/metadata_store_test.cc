@@ -584,8 +584,9 @@ class ScriptedStore final : public MetadataStore {
   result<std::vector<RoomUpload>> ListExpiredRoomUploads(TimeMs, std::size_t) override {
     return Answer("ListExpiredRoomUploads", std::vector<RoomUpload>(1));
   }
-  result<CollabWriteResult> AppendCollabUpdate(const CollabUpdate&) override {
-    return Answer("AppendCollabUpdate", CollabWriteResult{});
+  result<std::vector<CollabWriteResult>> AppendCollabUpdates(
+      std::span<const CollabUpdate>) override {
+    return Answer("AppendCollabUpdates", std::vector<CollabWriteResult>(1));
   }
   result<std::vector<CollabStoredFrame>> ReadCollabUpdates(std::string_view, std::int64_t,
                                                            std::size_t) override {
@@ -683,7 +684,7 @@ int CallEveryMethod(MetadataStore& s) {
   count(s.FindRoomUpload("u"));
   count(s.DeleteRoomUpload("u"));
   count(s.ListExpiredRoomUploads(0, 1));
-  count(s.AppendCollabUpdate({}));
+  count(s.AppendCollabUpdates({}));
   count(s.ReadCollabUpdates("f", 0, 1));
   count(s.FindCollabLog("f"));
   count(s.FindCollabSnapshot("f"));
@@ -967,7 +968,7 @@ TEST(SessionCachingMetadataStoreTest, EveryWriteButTouchAndLogAppendsEmptiesTheC
       {"FindRoomUpload", {[&] { (void)cache.FindRoomUpload("u"); }, false}},
       {"DeleteRoomUpload", {[&] { (void)cache.DeleteRoomUpload("u"); }, false}},
       {"ListExpiredRoomUploads", {[&] { (void)cache.ListExpiredRoomUploads(0, 1); }, false}},
-      {"AppendCollabUpdate", {[&] { (void)cache.AppendCollabUpdate({}); }, false}},
+      {"AppendCollabUpdates", {[&] { (void)cache.AppendCollabUpdates({}); }, false}},
       {"ReadCollabUpdates", {[&] { (void)cache.ReadCollabUpdates("f", 0, 1); }, false}},
       {"FindCollabLog", {[&] { (void)cache.FindCollabLog("f"); }, false}},
       {"FindCollabSnapshot", {[&] { (void)cache.FindCollabSnapshot("f"); }, false}},

@@ -32,6 +32,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -336,7 +337,7 @@ struct RoomListing {
 // version, checked in the same transaction, so once UpdateRoomFile commits a new version no
 // frame of an older epoch is stored.
 
-// An update as the relay received it, for AppendCollabUpdate.
+// An update as the relay received it, for AppendCollabUpdates.
 struct CollabUpdate {
   std::string file_id;
   std::int64_t epoch = 0;                // The head's key epoch; >= 1.
@@ -371,7 +372,11 @@ enum class CollabWriteStatus {
   tail_full,     // max_tail updates wait after the snapshot.
   rejected,      // A snapshot beyond the head, below the kept one, or not covering every
                  // update of an older epoch.
+  no_file,       // AppendCollabUpdates: the update's file does not exist (any more).
 };
+
+// The most updates one AppendCollabUpdates call takes.
+inline constexpr std::size_t kMaxCollabBatch = 1000;
 
 struct CollabWriteResult {
   CollabWriteStatus status = CollabWriteStatus::appended;
@@ -591,14 +596,25 @@ class MetadataStore {
       TimeMs now, std::size_t limit) = 0;
 
   // --- co-editing relay log ---------------------------------------------------------------
-  // Appends one update atomically: checks the epoch against the file's version, the counter
+  // Appends updates, in order, in ONE committed (and synced) transaction: the relay's group
+  // commit, one sync for every update that arrived meanwhile. Each update, as if appended
+  // alone after the ones before it: checks the epoch against the file's version, the counter
   // against its (author, session) stream (the first update of a stream has counter 1; a
   // stream is its author's and session's across connections), finds a resend, checks
-  // max_tail, then assigns seq = head + 1 and stores the frame, committed before it returns.
-  // Every status but `appended` leaves the store as it was. not_found: no such file.
-  // invalid_argument: a field outside its domain.
-  [[nodiscard]] virtual result<CollabWriteResult> AppendCollabUpdate(
-      const CollabUpdate& update) = 0;
+  // max_tail, then assigns seq = head + 1 and stores the frame. Returns one result per update,
+  // in order; every status but `appended` leaves the store as that update found it, and
+  // `no_file` is an update whose file does not exist. invalid_argument (nothing stored): no
+  // updates, more than kMaxCollabBatch, or a field outside its domain.
+  [[nodiscard]] virtual result<std::vector<CollabWriteResult>> AppendCollabUpdates(
+      std::span<const CollabUpdate> updates) = 0;
+  // One update: AppendCollabUpdates of one, with not_found for no such file.
+  [[nodiscard]] result<CollabWriteResult> AppendCollabUpdate(const CollabUpdate& update) {
+    auto r = AppendCollabUpdates(std::span<const CollabUpdate>(&update, 1));
+    if (!r) return r.error();
+    if (r->size() != 1) return errc::internal;
+    if (r->front().status == CollabWriteStatus::no_file) return errc::not_found;
+    return r->front();
+  }
   // Updates with seq > after_seq in seq order, at most `limit` (1..1000, else
   // invalid_argument). conflict: after_seq < compacted_through (some are gone: the reader
   // must start from the snapshot). not_found: no such file.

@@ -9,6 +9,9 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -497,9 +500,18 @@ class Connection final : public ConnectionBase,
     return true;
   }
 
+  // An update to append: checked here, stored by the relay's appender (group commit) while
+  // the read loop waits (Run), so this connection's frames stay in order.
+  struct PendingAppend {
+    storage::CollabUpdate update;
+    wire::SealedHead head;
+  };
+
   void HandleUpdate(const wire::SealedHead& head, const std::vector<std::uint8_t>& bytes) {
     if (!CheckHead(head)) return;
-    storage::CollabUpdate update;
+    PendingAppend p;
+    p.head = head;
+    storage::CollabUpdate& update = p.update;
     update.file_id = admission_.file_id;
     update.epoch = static_cast<std::int64_t>(head.epoch);
     update.author = head.author;
@@ -508,55 +520,89 @@ class Connection final : public ConnectionBase,
     update.frame = bytes;
     update.time = services_.now();
     update.max_tail = settings_.max_tail;
-    // Committed (and synced) before it returns: only then is it acknowledged or relayed.
-    auto r = store().AppendCollabUpdate(update);
+    pending_append_.emplace(std::move(p));
+  }
+
+  // Appends the pending update: committed (and synced) before the answer comes back, and
+  // published on the bus from the appender's thread right after its commit, in seq order.
+  asio::awaitable<void> AppendPending() {
+    PendingAppend p = std::move(*pending_append_);
+    pending_append_.reset();
+    auto r = co_await AsyncAppend(std::move(p.update));
+    if (closing_) co_return;
+    const wire::SealedHead& head = p.head;
     if (!r) {
       Fail(r.error() == errc::not_found ? ErrorCode::not_found : ErrorCode::internal,
            "the update could not be stored", &head);
-      return;
+      co_return;
     }
     auto ack = [&](std::int64_t seq, std::int64_t time) {
       return Encode(wire::Ack{wire::MessageType::update, head.session_id, head.counter,
                               static_cast<std::uint64_t>(seq), static_cast<std::uint64_t>(time)});
     };
     switch (r->status) {
-      case storage::CollabWriteStatus::appended: {
+      case storage::CollabWriteStatus::appended:
         own_acks_[r->seq] = ack(r->seq, r->time);
         known_head_ = std::max(known_head_, r->seq);
-        auto event = std::make_shared<CollabEvent>();
-        event->kind = CollabEvent::Kind::update;
-        event->file_id = admission_.file_id;
-        event->origin = id_;
-        event->seq = r->seq;
-        event->epoch = update.epoch;
-        event->frame = RelayOf(bytes, wire::MessageType::update_relay, r->seq, r->time);
-        relay_.bus().Publish(std::move(event));
         Pump();
-        return;
-      }
+        co_return;
       case storage::CollabWriteStatus::resent:
         Send(ack(r->seq, r->time));
-        return;
+        co_return;
       case storage::CollabWriteStatus::stale_epoch:
         SendError(ErrorCode::stale_epoch, "the file has another version", r->epoch, &head);
-        return;
+        co_return;
       case storage::CollabWriteStatus::out_of_order:
         Fail(ErrorCode::out_of_order, "the counter is not the session's next", &head);
-        return;
+        co_return;
       case storage::CollabWriteStatus::duplicate:
         Fail(ErrorCode::duplicate, "stored with other bytes", &head);
-        return;
+        co_return;
       case storage::CollabWriteStatus::covered:
         SendError(ErrorCode::resume_unavailable,
                   "a snapshot covers this update; join without resume", 0, &head);
-        return;
+        co_return;
       case storage::CollabWriteStatus::tail_full:
         SendError(ErrorCode::tail_full, "too many updates since the snapshot; post one", 0, &head);
-        return;
+        co_return;
+      case storage::CollabWriteStatus::no_file:
+        Fail(ErrorCode::not_found, "the file is gone", &head);
+        co_return;
       default:
         Fail(ErrorCode::internal, "unexpected store answer", &head);
-        return;
+        co_return;
     }
+  }
+
+  // Hands `update` to the appender and resumes on this connection's thread with the store's
+  // answer. The pending answer counts as work of the connection's io_context, so the server
+  // does not stop running it while an append is in flight.
+  asio::awaitable<result<storage::CollabWriteResult>> AsyncAppend(storage::CollabUpdate update) {
+    using Answer = result<storage::CollabWriteResult>;
+    auto initiate = [this](auto handler, storage::CollabUpdate u) {
+      auto work = asio::prefer(asio::get_associated_executor(handler, executor_),
+                               asio::execution::outstanding_work.tracked);
+      auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+      CollabBus& bus = relay_.bus();
+      relay_.appender().Submit(
+          std::move(u), [shared, work, &bus, origin = id_](const storage::CollabUpdate& stored,
+                                                           const Answer& answer) {
+            if (answer && answer->status == storage::CollabWriteStatus::appended) {
+              auto event = std::make_shared<CollabEvent>();
+              event->kind = CollabEvent::Kind::update;
+              event->file_id = stored.file_id;
+              event->origin = origin;
+              event->seq = answer->seq;
+              event->epoch = stored.epoch;
+              event->frame = RelayOf(stored.frame, wire::MessageType::update_relay,
+                                     answer->seq, answer->time);
+              bus.Publish(std::move(event));
+            }
+            asio::post(work, [shared, answer]() mutable { (*shared)(answer); });
+          });
+    };
+    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Answer)>(
+        initiate, asio::use_awaitable, std::move(update));
   }
 
   void HandleSnapshot(const wire::SealedSnapshot& sealed, const std::vector<std::uint8_t>& bytes) {
@@ -701,6 +747,7 @@ class Connection final : public ConnectionBase,
   std::int64_t known_head_ = 0;  // The highest seq known to exist.
   std::map<std::int64_t, Frame> own_acks_;  // Acks of own updates, waiting for their turn.
   std::optional<std::pair<std::int64_t, std::int64_t>> epoch_notice_;  // (epoch, after seq)
+  std::optional<PendingAppend> pending_append_;  // Set by HandleUpdate, taken by Run.
   Clock::time_point last_session_check_;
 };
 
@@ -746,8 +793,10 @@ asio::awaitable<void> Connection<NextLayer>::Run(const Request& request) {
     if (closing_) continue;  // Draining until the close handshake ends the read.
     try {
       HandleFrame(frame);
+      if (pending_append_) co_await AppendPending();
     } catch (const std::exception& e) {
       spdlog::error("collab frame handler failed: {}", e.what());
+      pending_append_.reset();
       Fail(ErrorCode::internal, "internal error");
     }
   }
@@ -793,6 +842,12 @@ Relay::Relay(Services& services, std::unique_ptr<CollabBus> bus)
     : services_(services), bus_(std::move(bus)) {}
 
 Relay::~Relay() = default;
+
+CollabAppender& Relay::appender() {
+  std::call_once(appender_once_,
+                 [this] { appender_ = std::make_unique<CollabAppender>(*services_.store); });
+  return *appender_;
+}
 
 std::unique_ptr<Relay::Ticket> Relay::Admit(const std::string& file_id,
                                             const std::string& user_id) {

@@ -36,6 +36,7 @@
 // fields collab/wire.h decodes.
 #pragma once
 
+#include "server/collab/appender.h"
 #include "server/collab/bus.h"
 #include "server/http_types.h"
 #include "server/router.h"
@@ -103,6 +104,8 @@ class Relay {
 
   [[nodiscard]] Services& services() { return services_; }
   [[nodiscard]] CollabBus& bus() { return *bus_; }
+  // The group commit of updates (made at first use: the store is opened after the relay).
+  [[nodiscard]] CollabAppender& appender();
 
   // Connections register themselves so Shutdown can reach them.
   void Register(const std::shared_ptr<ConnectionBase>& connection);
@@ -111,6 +114,8 @@ class Relay {
  private:
   Services& services_;
   std::unique_ptr<CollabBus> bus_;
+  std::once_flag appender_once_;
+  std::unique_ptr<CollabAppender> appender_;
   std::atomic<bool> shutting_down_{false};
   std::mutex mutex_;
   std::map<std::string, std::int64_t> per_file_;          // Guarded by mutex_.

@@ -91,7 +91,7 @@ constexpr std::array<std::string_view, 64> kOperationNames = {
     "FindRoomUpload",
     "DeleteRoomUpload",
     "ListExpiredRoomUploads",
-    "AppendCollabUpdate",
+    "AppendCollabUpdates",
     "ReadCollabUpdates",
     "FindCollabLog",
     "FindCollabSnapshot",
@@ -386,9 +386,9 @@ result<std::vector<RoomUpload>> InstrumentedMetadataStore::ListExpiredRoomUpload
   return Timed("ListExpiredRoomUploads", [&] { return inner_->ListExpiredRoomUploads(now, limit); });
 }
 
-result<CollabWriteResult> InstrumentedMetadataStore::AppendCollabUpdate(
-    const CollabUpdate& update) {
-  return Timed("AppendCollabUpdate", [&] { return inner_->AppendCollabUpdate(update); });
+result<std::vector<CollabWriteResult>> InstrumentedMetadataStore::AppendCollabUpdates(
+    std::span<const CollabUpdate> updates) {
+  return Timed("AppendCollabUpdates", [&] { return inner_->AppendCollabUpdates(updates); });
 }
 
 result<std::vector<CollabStoredFrame>> InstrumentedMetadataStore::ReadCollabUpdates(

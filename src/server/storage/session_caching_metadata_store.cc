@@ -340,9 +340,9 @@ result<std::vector<RoomUpload>> SessionCachingMetadataStore::ListExpiredRoomUplo
 
 // --- co-editing relay log: no cached answer holds a log row; writes leave the cache alone ------
 
-result<CollabWriteResult> SessionCachingMetadataStore::AppendCollabUpdate(
-    const CollabUpdate& update) {
-  return inner_->AppendCollabUpdate(update);
+result<std::vector<CollabWriteResult>> SessionCachingMetadataStore::AppendCollabUpdates(
+    std::span<const CollabUpdate> updates) {
+  return inner_->AppendCollabUpdates(updates);
 }
 
 result<std::vector<CollabStoredFrame>> SessionCachingMetadataStore::ReadCollabUpdates(

@@ -1957,108 +1957,131 @@ CollabStoredFrame ReadStoredFrame(const Statement& s) {
   return CollabStoredFrame{s.ColumnInt(0), s.ColumnInt(1), s.ColumnBlob(2)};
 }
 
+// One update of AppendCollabUpdates, inside its transaction.
+result<CollabWriteResult> AppendOneCollabUpdate(SqliteDatabase& db, const CollabUpdate& u) {
+  CollabWriteResult out;
+  auto version = CollabFileVersion(db, u.file_id);
+  if (!version && version.error() == errc::not_found) {
+    out.status = CollabWriteStatus::no_file;
+    return out;
+  }
+  if (!version) return version.error();
+  out.epoch = *version;
+  if (u.epoch != *version) {
+    out.status = CollabWriteStatus::stale_epoch;
+    return out;
+  }
+  {
+    // A resend (identical bytes) or a duplicate (other bytes) of a stored update.
+    auto s = db.Cached(
+        "SELECT seq, time, frame FROM collab_updates"
+        " WHERE file_id = ?1 AND author = ?2 AND session_id = ?3 AND counter = ?4");
+    if (!s) return s.error();
+    (*s)->Bind(1, u.file_id).Bind(2, u.author).BindBlob(3, u.session_id).Bind(4, u.counter);
+    auto row = (*s)->Step();
+    if (!row) return row.error();
+    if (*row) {
+      const bool same = (*s)->ColumnBlob(2) == u.frame;
+      out.status = same ? CollabWriteStatus::resent : CollabWriteStatus::duplicate;
+      if (same) {
+        out.seq = (*s)->ColumnInt(0);
+        out.time = (*s)->ColumnInt(1);
+      }
+      return out;
+    }
+  }
+  std::int64_t next = 1;
+  {
+    auto s = db.Cached(
+        "SELECT last_counter FROM collab_streams"
+        " WHERE file_id = ?1 AND author = ?2 AND session_id = ?3");
+    if (!s) return s.error();
+    (*s)->Bind(1, u.file_id).Bind(2, u.author).BindBlob(3, u.session_id);
+    auto row = (*s)->Step();
+    if (!row) return row.error();
+    if (*row) next = (*s)->ColumnInt(0) + 1;
+  }
+  if (u.counter < next) {
+    out.status = CollabWriteStatus::covered;  // Not in the log (checked above): compacted.
+    return out;
+  }
+  if (u.counter > next) {
+    out.status = CollabWriteStatus::out_of_order;
+    return out;
+  }
+  if (auto r = EnsureLogRow(db, u.file_id); !r) return r.error();
+  auto log = ReadLogRow(db, u.file_id);
+  if (!log) return log.error();
+  // Compaction removes exactly the updates up to compacted_through, so the rest are the tail.
+  if (u.max_tail > 0 && log->head_seq - log->compacted_through >= u.max_tail) {
+    out.status = CollabWriteStatus::tail_full;
+    return out;
+  }
+  const std::int64_t seq = log->head_seq + 1;
+  {
+    auto s = db.Cached(
+        "INSERT INTO collab_updates (file_id, seq, epoch, author, session_id, counter, time,"
+        " frame) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    if (!s) return s.error();
+    (*s)->Bind(1, u.file_id)
+        .Bind(2, seq)
+        .Bind(3, u.epoch)
+        .Bind(4, u.author)
+        .BindBlob(5, u.session_id)
+        .Bind(6, u.counter)
+        .Bind(7, u.time)
+        .BindBlob(8, u.frame);
+    if (auto r = Run(**s); !r) return r.error();
+  }
+  {
+    auto s = db.Cached("UPDATE collab_logs SET head_seq = ?2 WHERE file_id = ?1");
+    if (!s) return s.error();
+    (*s)->Bind(1, u.file_id).Bind(2, seq);
+    if (auto r = Run(**s); !r) return r.error();
+  }
+  {
+    auto s = db.Cached(
+        "INSERT INTO collab_streams (file_id, author, session_id, epoch, last_counter, last_seq)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (file_id, author, session_id) DO UPDATE"
+        " SET last_counter = excluded.last_counter, last_seq = excluded.last_seq");
+    if (!s) return s.error();
+    (*s)->Bind(1, u.file_id)
+        .Bind(2, u.author)
+        .BindBlob(3, u.session_id)
+        .Bind(4, u.epoch)
+        .Bind(5, u.counter)
+        .Bind(6, seq);
+    if (auto r = Run(**s); !r) return r.error();
+  }
+  out.status = CollabWriteStatus::appended;
+  out.seq = seq;
+  out.time = u.time;
+  return out;
+}
+
+bool IsValidCollabUpdate(const CollabUpdate& u) {
+  return !u.file_id.empty() && u.epoch >= 1 && !u.author.empty() &&
+         u.session_id.size() == kCollabSessionIdSize && u.counter >= 1 && !u.frame.empty() &&
+         u.max_tail >= 0;
+}
+
 }  // namespace
 
-result<CollabWriteResult> SqliteMetadataStore::AppendCollabUpdate(const CollabUpdate& u) {
-  if (u.file_id.empty() || u.epoch < 1 || u.author.empty() ||
-      u.session_id.size() != kCollabSessionIdSize || u.counter < 1 || u.frame.empty() ||
-      u.max_tail < 0) {
+result<std::vector<CollabWriteResult>> SqliteMetadataStore::AppendCollabUpdates(
+    std::span<const CollabUpdate> updates) {
+  if (updates.empty() || updates.size() > kMaxCollabBatch ||
+      !std::all_of(updates.begin(), updates.end(), IsValidCollabUpdate)) {
     return errc::invalid_argument;
   }
-  return Write<CollabWriteResult>([&](SqliteDatabase& db) -> result<CollabWriteResult> {
-    CollabWriteResult out;
-    auto version = CollabFileVersion(db, u.file_id);
-    if (!version) return version.error();
-    out.epoch = *version;
-    if (u.epoch != *version) {
-      out.status = CollabWriteStatus::stale_epoch;
-      return out;
+  using Results = std::vector<CollabWriteResult>;
+  return Write<Results>([&](SqliteDatabase& db) -> result<Results> {
+    Results out;
+    out.reserve(updates.size());
+    for (const CollabUpdate& u : updates) {
+      auto r = AppendOneCollabUpdate(db, u);
+      if (!r) return r.error();
+      out.push_back(*r);
     }
-    {
-      // A resend (identical bytes) or a duplicate (other bytes) of a stored update.
-      auto s = db.Cached(
-          "SELECT seq, time, frame FROM collab_updates"
-          " WHERE file_id = ?1 AND author = ?2 AND session_id = ?3 AND counter = ?4");
-      if (!s) return s.error();
-      (*s)->Bind(1, u.file_id).Bind(2, u.author).BindBlob(3, u.session_id).Bind(4, u.counter);
-      auto row = (*s)->Step();
-      if (!row) return row.error();
-      if (*row) {
-        const bool same = (*s)->ColumnBlob(2) == u.frame;
-        out.status = same ? CollabWriteStatus::resent : CollabWriteStatus::duplicate;
-        if (same) {
-          out.seq = (*s)->ColumnInt(0);
-          out.time = (*s)->ColumnInt(1);
-        }
-        return out;
-      }
-    }
-    std::int64_t next = 1;
-    {
-      auto s = db.Cached(
-          "SELECT last_counter FROM collab_streams"
-          " WHERE file_id = ?1 AND author = ?2 AND session_id = ?3");
-      if (!s) return s.error();
-      (*s)->Bind(1, u.file_id).Bind(2, u.author).BindBlob(3, u.session_id);
-      auto row = (*s)->Step();
-      if (!row) return row.error();
-      if (*row) next = (*s)->ColumnInt(0) + 1;
-    }
-    if (u.counter < next) {
-      out.status = CollabWriteStatus::covered;  // Not in the log (checked above): compacted.
-      return out;
-    }
-    if (u.counter > next) {
-      out.status = CollabWriteStatus::out_of_order;
-      return out;
-    }
-    if (auto r = EnsureLogRow(db, u.file_id); !r) return r.error();
-    auto log = ReadLogRow(db, u.file_id);
-    if (!log) return log.error();
-    // Compaction removes exactly the updates up to compacted_through, so the rest are the tail.
-    if (u.max_tail > 0 && log->head_seq - log->compacted_through >= u.max_tail) {
-      out.status = CollabWriteStatus::tail_full;
-      return out;
-    }
-    const std::int64_t seq = log->head_seq + 1;
-    {
-      auto s = db.Cached(
-          "INSERT INTO collab_updates (file_id, seq, epoch, author, session_id, counter, time,"
-          " frame) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-      if (!s) return s.error();
-      (*s)->Bind(1, u.file_id)
-          .Bind(2, seq)
-          .Bind(3, u.epoch)
-          .Bind(4, u.author)
-          .BindBlob(5, u.session_id)
-          .Bind(6, u.counter)
-          .Bind(7, u.time)
-          .BindBlob(8, u.frame);
-      if (auto r = Run(**s); !r) return r.error();
-    }
-    {
-      auto s = db.Cached("UPDATE collab_logs SET head_seq = ?2 WHERE file_id = ?1");
-      if (!s) return s.error();
-      (*s)->Bind(1, u.file_id).Bind(2, seq);
-      if (auto r = Run(**s); !r) return r.error();
-    }
-    {
-      auto s = db.Cached(
-          "INSERT INTO collab_streams (file_id, author, session_id, epoch, last_counter, last_seq)"
-          " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (file_id, author, session_id) DO UPDATE"
-          " SET last_counter = excluded.last_counter, last_seq = excluded.last_seq");
-      if (!s) return s.error();
-      (*s)->Bind(1, u.file_id)
-          .Bind(2, u.author)
-          .BindBlob(3, u.session_id)
-          .Bind(4, u.epoch)
-          .Bind(5, u.counter)
-          .Bind(6, seq);
-      if (auto r = Run(**s); !r) return r.error();
-    }
-    out.status = CollabWriteStatus::appended;
-    out.seq = seq;
-    out.time = u.time;
     return out;
   });
 }

@@ -147,7 +147,8 @@ class SqliteMetadataStore final : public MetadataStore {
   result<void> DeleteRoomUpload(std::string_view id) override;
   [[nodiscard]] result<std::vector<RoomUpload>> ListExpiredRoomUploads(TimeMs now,
                                                                        std::size_t limit) override;
-  [[nodiscard]] result<CollabWriteResult> AppendCollabUpdate(const CollabUpdate& update) override;
+  [[nodiscard]] result<std::vector<CollabWriteResult>> AppendCollabUpdates(
+      std::span<const CollabUpdate> updates) override;
   [[nodiscard]] result<std::vector<CollabStoredFrame>> ReadCollabUpdates(
       std::string_view file_id, std::int64_t after_seq, std::size_t limit) override;
   [[nodiscard]] result<CollabLogState> FindCollabLog(std::string_view file_id) override;
