@@ -50,7 +50,7 @@ fi
 [[ $duration =~ ^[1-9][0-9]*$ ]] || die "BENCH_DURATION must be a positive integer"
 [[ $idle_clients =~ ^[1-9][0-9]*$ ]] || die "BENCH_IDLE_CLIENTS must be a positive integer"
 readonly TARGET_RATIO=5 TARGET_P99_MS=5 TARGET_IDLE_RSS_MIB=1024
-readonly STEP_MAX_P99_MS=1000 STEP_MIN_SHARE=0.95 DRAIN_S=3
+readonly STEP_MAX_P99_MS=1000 STEP_MIN_SHARE=0.95 DRAIN_S=3 SETTLE_S=$((smoke ? 0 : 2))
 # The first offered load of the search, in deliveries/s; each step doubles it.
 readonly START_DELIVERIES=$((smoke ? 200 : 12000))
 readonly MAX_STEPS=$((smoke ? 1 : 7))
@@ -176,6 +176,9 @@ run() {
     die "no result line from the $server generator"
   }
   if [[ -s $work/run.err ]]; then sed 's/^/    /' "$work/run.err" | head -5; fi
+  # A server that fell behind may still be working through what it had read when the
+  # generator left: let it finish before the next run measures anything.
+  sleep "$SETTLE_S"
 }
 field() { # field NAME: the value of NAME=... in $result
   local f
