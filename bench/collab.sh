@@ -18,7 +18,8 @@
 # 10,000 idle clients and the servers' RSS. PASS/MISS against the targets (exit 0 on a MISS:
 # a benchmark is not a test). Smoke mode: a few clients, short runs, nothing judged. Anything
 # that fails to run (a server, the CLI, a generator, connections refused) exits non-zero.
-# Environment (optional): BENCH_DURATION (seconds per step), BENCH_IDLE_CLIENTS, BENCH_KS.
+# Environment (optional): BENCH_DURATION (seconds per step), BENCH_IDLE_CLIENTS, BENCH_KS,
+# BENCH_PIN=1 (both servers on CPU 0, both generators on CPU 1, with taskset; default: unpinned).
 set -euo pipefail
 export LC_ALL=C
 
@@ -48,9 +49,15 @@ else
   lat_k=200 lat_rate=250
 fi
 [[ $duration =~ ^[1-9][0-9]*$ ]] || die "BENCH_DURATION must be a positive integer"
+pin_server=() pin_gen=()
+if [[ ${BENCH_PIN:-0} == 1 ]]; then
+  command -v taskset >/dev/null 2>&1 || die "BENCH_PIN=1 needs taskset (util-linux)"
+  (($(nproc) >= 2)) || die "BENCH_PIN=1 needs two CPUs"
+  pin_server=(taskset -c 0) pin_gen=(taskset -c 1)
+fi
 [[ $idle_clients =~ ^[1-9][0-9]*$ ]] || die "BENCH_IDLE_CLIENTS must be a positive integer"
 readonly TARGET_RATIO=5 TARGET_P99_MS=5 TARGET_IDLE_RSS_MIB=1024
-readonly STEP_MAX_P99_MS=1000 STEP_MIN_SHARE=0.95 DRAIN_S=3 SETTLE_S=$((smoke ? 0 : 2))
+readonly STEP_MAX_P99_MS=1000 STEP_MIN_SHARE=0.95 DRAIN_S=3 LAT_DRAIN_S=$((smoke ? 3 : 10)) SETTLE_S=$((smoke ? 0 : 2))
 # The first offered load of the search, in deliveries/s; each step doubles it.
 readonly START_DELIVERIES=$((smoke ? 200 : 12000))
 readonly MAX_STEPS=$((smoke ? 1 : 7))
@@ -110,7 +117,7 @@ STRONGROOM_RATE_PER_IP=10000000 STRONGROOM_RATE_PER_IP_BURST=10000000 \
   STRONGROOM_COLLAB_FRAMES_PER_SECOND=0 STRONGROOM_COLLAB_FRAMES_BURST=1000000 \
   STRONGROOM_COLLAB_MAX_TAIL=0 \
   STRONGROOM_COLLAB_SEND_QUEUE_FRAMES=1000000 STRONGROOM_COLLAB_SEND_QUEUE_BYTES=$((1 << 30)) \
-  "$srd_bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" \
+  "${pin_server[@]}" "$srd_bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" \
   >"$work/strongroomd.out" 2>"$work/strongroomd.err" &
 srd_pid=$!
 listen_line=$(wait_for_line "$work/strongroomd.out" 'listening on http://' 30) || {
@@ -143,7 +150,7 @@ doc_path=/collab-bench.docx
 yws_port=$(pick_port) || die "no free port for y-websocket"
 yws_version=$(node -p 'require(process.argv[1]).version' "$yws_dir/node_modules/y-websocket/package.json")
 yjs_version=$(node -p 'require(process.argv[1]).version' "$yws_dir/node_modules/yjs/package.json")
-HOST=127.0.0.1 PORT=$yws_port node "$yws_dir/node_modules/y-websocket/bin/server.js" \
+HOST=127.0.0.1 PORT=$yws_port "${pin_server[@]}" node "$yws_dir/node_modules/y-websocket/bin/server.js" \
   >"$work/yws.out" 2>"$work/yws.err" &
 yws_pid=$!
 wait_for_line "$work/yws.out" 'running at' 30 >/dev/null || {
@@ -153,20 +160,21 @@ wait_for_line "$work/yws.out" 'running at' 30 >/dev/null || {
 yws_url=ws://127.0.0.1:$yws_port
 
 # --- runs -------------------------------------------------------------------------------------
-# run SERVER K RATE SECONDS: one timed run; prints its `result` line (stdout) and leaves it in
-# $result. A generator that fails (setup, connections refused) fails the benchmark.
+# run SERVER K RATE SECONDS [DRAIN]: one timed run; leaves its `result` line in $result. An
+# update counts as lost when some client still lacks it DRAIN seconds after the last send
+# (default DRAIN_S). A generator that fails (setup, connections refused) fails the benchmark.
 result=''
 run() {
-  local server=$1 k=$2 rate=$3 secs=$4 out=$work/run.out
+  local server=$1 k=$2 rate=$3 secs=$4 drain=${5:-$DRAIN_S} out=$work/run.out
   if [[ $server == strongroomd ]]; then
-    "$load_bin" run --server "$srd_url" --path "$doc_path" --clients "$k" --rate "$rate" \
-      --duration "$secs" --drain "$DRAIN_S" <"$work/password" >"$out" 2>"$work/run.err" || {
+    "${pin_gen[@]}" "$load_bin" run --server "$srd_url" --path "$doc_path" --clients "$k" --rate "$rate" \
+      --duration "$secs" --drain "$drain" <"$work/password" >"$out" 2>"$work/run.err" || {
       cat "$out" "$work/run.err" >&2
       die "collab_load run failed (K=$k, rate=$rate)"
     }
   else
-    node "$yws_dir/yws_load.mjs" run --url "$yws_url/bench" --clients "$k" --rate "$rate" \
-      --duration "$secs" --drain "$DRAIN_S" >"$out" 2>"$work/run.err" || {
+    "${pin_gen[@]}" node "$yws_dir/yws_load.mjs" run --url "$yws_url/bench" --clients "$k" --rate "$rate" \
+      --duration "$secs" --drain "$drain" >"$out" 2>"$work/run.err" || {
       cat "$out" "$work/run.err" >&2
       die "yws_load.mjs run failed (K=$k, rate=$rate)"
     }
@@ -244,7 +252,11 @@ search() {
 printf 'strongroomd %s (Release) vs y-websocket %s (yjs %s), node %s; %s s per step; load %s\n' \
   "$("$srd_bin" --version 2>/dev/null | awk '{ print $NF }')" "$yws_version" "$yjs_version" \
   "$(node --version)" "$duration" "$load1"
-printf 'Neither server nor generator is pinned: they share the %s cores.\n' "$(nproc)"
+if ((${#pin_server[@]})); then
+  echo 'BENCH_PIN=1: both servers on CPU 0, both generators on CPU 1'
+else
+  printf 'Neither server nor generator is pinned: they share the %s cores.\n' "$(nproc)"
+fi
 
 declare -A srd_best yws_best
 for k in "${ks[@]}"; do
@@ -259,10 +271,10 @@ for k in "${ks[@]}"; do
 done
 
 printf 'Latency: %s clients, %s updates/s, %s s\n' "$lat_k" "$lat_rate" "$((duration * 2))"
-run strongroomd "$lat_k" "$lat_rate" "$((duration * 2))"
+run strongroomd "$lat_k" "$lat_rate" "$((duration * 2))" "$LAT_DRAIN_S"
 summary strongroomd ''
 srd_p50=$(field p50_ms) srd_p99=$(field p99_ms) srd_lat_lost=$(field lost)
-run y-websocket "$lat_k" "$lat_rate" "$((duration * 2))"
+run y-websocket "$lat_k" "$lat_rate" "$((duration * 2))" "$LAT_DRAIN_S"
 summary y-websocket ''
 yws_p50=$(field p50_ms) yws_p99=$(field p99_ms)
 
@@ -275,7 +287,7 @@ idle_rss=''
 idle() {
   local server_pid=$1
   shift
-  "$@" <"$work/password" >"$work/idle.out" 2>"$work/idle.err" &
+  "${pin_gen[@]}" "$@" <"$work/password" >"$work/idle.out" 2>"$work/idle.err" &
   load_pid=$!
   if ! wait_for_line "$work/idle.out" '^all joined' 300 >/dev/null; then
     cat "$work/idle.out" "$work/idle.err" >&2
