@@ -335,7 +335,11 @@ if ((smoke)); then
   echo "smoke mode: not judged"
   exit 0
 fi
-echo "Targets (2 cores shared by server and generator)"
+if ((${#pin_server[@]})); then
+  echo "Targets (servers on CPU 0, generators on CPU 1)"
+else
+  echo "Targets (2 cores shared by server and generator)"
+fi
 ratio_ok=1
 if [[ $top_ratio != inf ]]; then ratio_ok=$(ge "$top_ratio" "$TARGET_RATIO"); fi
 verdict "$ratio_ok" \

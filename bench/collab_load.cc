@@ -233,7 +233,8 @@ struct Bench {
     }
     if (const auto* relay = std::get_if<collab::UpdateRelay>(&*message)) {
       const auto it = sender_of.find(SessionKey(relay->sealed.head.session_id));
-      if (!running || it == sender_of.end() || it->second == c.index) {
+      if (!running || it == sender_of.end() || it->second == c.index ||
+          relay->sealed.head.counter > per_sender) {
         ++unknown;
         return;
       }
