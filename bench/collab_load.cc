@@ -90,11 +90,11 @@ struct Options {
   std::string server;
   std::string path;
   int clients = 0;
-  double rate = 0;      // Updates per second, all senders together.
-  double duration = 0;  // Seconds of sending.
-  double drain = 10;    // Seconds to wait after the last send for deliveries still under way.
-  double hold = 600;    // idle: seconds to hold the connections.
-  int payload = 50;     // Plaintext bytes per update.
+  double rate = 0;        // Updates per second, all senders together.
+  double duration = 0;    // Seconds of sending.
+  double drain = 10;      // Seconds to wait after the last send for deliveries still under way.
+  double hold = 600;      // idle: seconds to hold the connections.
+  int payload = 50;       // Plaintext bytes per update.
   int concurrency = 128;  // Connection handshakes in flight.
 };
 
@@ -107,16 +107,26 @@ Options ParseArgs(int argc, char** argv) {
     const std::string a = argv[i];
     if (i + 1 >= argc) Die("missing value after " + a);
     const std::string v = argv[++i];
-    if (a == "--server") o.server = v;
-    else if (a == "--path") o.path = v;
-    else if (a == "--clients") o.clients = std::stoi(v);
-    else if (a == "--rate") o.rate = std::stod(v);
-    else if (a == "--duration") o.duration = std::stod(v);
-    else if (a == "--drain") o.drain = std::stod(v);
-    else if (a == "--hold") o.hold = std::stod(v);
-    else if (a == "--payload") o.payload = std::stoi(v);
-    else if (a == "--concurrency") o.concurrency = std::stoi(v);
-    else Die("unknown option " + a);
+    if (a == "--server")
+      o.server = v;
+    else if (a == "--path")
+      o.path = v;
+    else if (a == "--clients")
+      o.clients = std::stoi(v);
+    else if (a == "--rate")
+      o.rate = std::stod(v);
+    else if (a == "--duration")
+      o.duration = std::stod(v);
+    else if (a == "--drain")
+      o.drain = std::stod(v);
+    else if (a == "--hold")
+      o.hold = std::stod(v);
+    else if (a == "--payload")
+      o.payload = std::stoi(v);
+    else if (a == "--concurrency")
+      o.concurrency = std::stoi(v);
+    else
+      Die("unknown option " + a);
   }
   if (o.server.empty() || o.path.empty()) Die("--server and --path are required");
   if (o.clients < 1) Die("--clients must be at least 1");
@@ -259,8 +269,7 @@ struct Bench {
         if (c.open) ++closed;
         c.open = false;
         if (running && closed <= 5)
-          std::cerr << "collab_load: connection " << c.index << " closed: " << ec.message()
-                    << "\n";
+          std::cerr << "collab_load: connection " << c.index << " closed: " << ec.message() << "\n";
         co_return;
       }
       OnFrame(c, static_cast<const std::uint8_t*>(c.buffer.data().data()), c.buffer.size());
@@ -300,7 +309,8 @@ struct Bench {
     std::size_t n = 0;
     std::tie(ec, n) =
         co_await c.ws.async_write(asio::buffer(*bytes), asio::as_tuple(asio::use_awaitable));
-    if (!ec) std::tie(ec, n) = co_await c.ws.async_read(c.buffer, asio::as_tuple(asio::use_awaitable));
+    if (!ec)
+      std::tie(ec, n) = co_await c.ws.async_read(c.buffer, asio::as_tuple(asio::use_awaitable));
     sock.expires_never();
     if (ec) {
       std::cerr << "collab_load: join: " << ec.message() << "\n";
@@ -371,8 +381,9 @@ struct Bench {
     check();
     while (!done && io.run_one() > 0) {
     }
-    if (failed > 0) Die(std::to_string(failed) + " of " + std::to_string(conns.size()) +
-                        " connections could not join");
+    if (failed > 0)
+      Die(std::to_string(failed) + " of " + std::to_string(conns.size()) +
+          " connections could not join");
     std::printf("all joined: %zu connections in %.2f s\n", joined,
                 static_cast<double>(NowNs() - connect_start_ns) / 1e9);
     std::fflush(stdout);
@@ -532,7 +543,10 @@ struct Bench {
     asio::signal_set signals(io, SIGINT, SIGTERM);
     asio::steady_timer hold(io);
     bool done = false;
-    signals.async_wait([&](boost::system::error_code, int) { done = true; hold.cancel(); });
+    signals.async_wait([&](boost::system::error_code, int) {
+      done = true;
+      hold.cancel();
+    });
     hold.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(opt.hold * 1000)));
     hold.async_wait([&](boost::system::error_code) { done = true; });
     while (!done && io.run_one() > 0) {
