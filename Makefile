@@ -47,7 +47,7 @@ build-sanitize: deps
 test: build-sanitize
 	@cd $(SANITIZE_DIR) && ctest --output-on-failure -j $$(nproc) --timeout 600
 
-BENCH_TARGETS := strongroom strongroomd aes_file_ceiling
+BENCH_TARGETS := strongroom strongroomd aes_file_ceiling collab_load
 
 bench: deps
 	@cmake -S . -B $(RELEASE_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release >/dev/null
