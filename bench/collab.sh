@@ -282,7 +282,16 @@ summary y-websocket ''
 yws_p50=$(field p50_ms) yws_p99=$(field p99_ms)
 
 # --- idle connections -------------------------------------------------------------------------
-rss_mib() { awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+# rss_mib PID: its VmRSS in MiB; fails loudly when the process is gone (a server that died
+# under load: its standard error is shown).
+rss_mib() {
+  if [[ ! -r /proc/$1/status ]]; then
+    if [[ $1 == "$yws_pid" ]]; then tail -n 20 "$work/yws.err" >&2; fi
+    if [[ $1 == "$srd_pid" ]]; then tail -n 20 "$work/strongroomd.err" >&2; fi
+    die "process $1 exited before its memory could be read"
+  fi
+  awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"
+}
 # idle SERVER_PID COMMAND...: starts the generator (stdin: the password file), waits until every
 # client joined, lets the server settle, reads its RSS in MiB into $idle_rss, stops the
 # generator.
