@@ -55,10 +55,7 @@ std::string Lower(std::string_view s) {
 
 client::TransportOptions Transport(const Options& o) {
   client::TransportOptions t;
-  t.ca_file = o.ca_file;
-  if (t.ca_file.empty()) {
-    if (const char* env = std::getenv("STRONGROOM_CA_FILE")) t.ca_file = env;
-  }
+  t.ca_file = EffectiveCaFile(o.ca_file);
   t.user_agent = std::string("strongroom/") + kVersion;
   return t;
 }
@@ -580,6 +577,12 @@ client::Result<SignedInSession> OpenSignedInSession(const std::string& profile,
 
 int ReportSessionFailure(SignedInSession& session, client::Error error) {
   return SessionFailure(session, std::move(error));
+}
+
+std::string EffectiveCaFile(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  const char* env = std::getenv("STRONGROOM_CA_FILE");
+  return env != nullptr ? env : "";
 }
 
 client::Result<client::SecretString> ReadExistingPassword(bool from_stdin) {

@@ -28,6 +28,10 @@ int ReportSessionFailure(SignedInSession& session, client::Error error);
 // The password: the first line of standard input, or typed on the terminal.
 [[nodiscard]] client::Result<client::SecretString> ReadExistingPassword(bool from_stdin);
 
+// The CA file to trust for a TLS server: `--ca-file` when given, else STRONGROOM_CA_FILE, else
+// "" (the system's store). Every connection a command makes uses the same answer.
+[[nodiscard]] std::string EffectiveCaFile(const std::string& flag);
+
 class AccountCommands {
  public:
   // Adds the subcommands to `app`. Keep the object alive until Run().

@@ -56,7 +56,8 @@ client::Result<client::CollabOptions> OptionsFor(const SignedInSession& s,
   if (!url) return url.error();
   client::CollabOptions o;
   o.server = *url;
-  o.ca_file = std::string(ca_file);
+  // The WebSocket trusts what the API connection trusts (--ca-file, STRONGROOM_CA_FILE).
+  o.ca_file = EffectiveCaFile(std::string(ca_file));
   o.token = std::move(**token);
   o.user_agent = std::string("strongroom/") + kVersion;
   o.file_id = doc.file_id;

@@ -17,6 +17,7 @@
 #include "support/database.h"
 #include "support/json_util.h"
 #include "support/portal.h"
+#include "support/process.h"
 #include "support/process_memory.h"
 #include "support/text_util.h"
 
@@ -69,6 +70,7 @@ struct Member : CliMachine {
   std::optional<client::ApiClient> api;
   std::optional<crypto::Identity> identity;
   std::string server;
+  std::string ca_file;  // The portal's certificate when it serves TLS.
 
   RunResult Room(std::vector<std::string> args) const {
     args.push_back("--password-stdin");
@@ -96,6 +98,7 @@ struct Member : CliMachine {
     ASSERT_TRUE(url);
     client::TransportOptions t;
     t.user_agent = "collab-session-test";
+    t.ca_file = ca_file;
     auto transport = client::HttpTransport::Create(*url, t);
     ASSERT_TRUE(transport) << transport.error().message;
     api.emplace(std::move(*transport));
@@ -123,6 +126,7 @@ struct Member : CliMachine {
     EXPECT_TRUE(token && *token);
     if (token && *token) o.token = std::move(**token);
     o.user_agent = "collab-session-test";
+    o.ca_file = ca_file;
     o.file_id = doc.file_id;
     o.epoch = doc.epoch;
     o.file_key = doc.file_key.Clone();
@@ -208,10 +212,28 @@ std::string Describe(const Timeline& t) {
 
 class CollabSessionTest : public ::testing::Test {
  protected:
+  // Whether the portal serves TLS (a throwaway self-signed certificate the members trust).
+  virtual bool Tls() const { return false; }
+
   void SetUp() override {
     PortalOptions options;
     options.rate_limits = false;
+    if (Tls()) {
+      const std::string cert = certs_.path() + "/cert.pem";
+      const std::string key = certs_.path() + "/key.pem";
+      const RunResult r = RunProcess(
+          {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+           "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+           "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      options.env = {"STRONGROOM_TLS_CERT_FILE=" + cert, "STRONGROOM_TLS_KEY_FILE=" + key};
+      for (Member* m : {&alice_, &bob_}) {
+        m->ca_file = cert;
+        m->AddEnv("STRONGROOM_CA_FILE=" + cert);
+      }
+    }
     ASSERT_NO_FATAL_FAILURE(portal_.Start(options));
+    ASSERT_EQ(portal_.scheme(), Tls() ? "https" : "http");
     ASSERT_NO_FATAL_FAILURE(Register(alice_, "alice@example.com", portal_.setup_token()));
     ASSERT_NO_FATAL_FAILURE(Register(bob_, "bob@example.com", portal_.Invite("bob@example.com")));
     // Alice's document, shared with Bob.
@@ -245,6 +267,7 @@ class CollabSessionTest : public ::testing::Test {
     ASSERT_TRUE(PumpUntil({{&c, &t}}, [](const Timeline& x) { return x.live; })) << Describe(t);
   }
 
+  TempDir certs_;
   Portal portal_;
   Member alice_, bob_;
   std::string file_id_;
@@ -484,6 +507,42 @@ TEST_F(CollabSessionTest, DenyAccessCutsTheMemberOffAndTheOwnerMovesToTheNewEpoc
   auto refused = stale.Connect();
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().server_code, collab::ErrorCode::stale_epoch) << refused.error().message;
+}
+
+// The same session over TLS: wss:// verified against the portal's certificate, with the same
+// checks as HttpTransport; the CLI's `collab log` over https.
+class CollabSessionTlsTest : public CollabSessionTest {
+ protected:
+  bool Tls() const override { return true; }
+};
+
+TEST_F(CollabSessionTlsTest, EditorsAndTheLogWorkOverTls) {
+  ASSERT_TRUE(alice_.server.starts_with("https://")) << alice_.server;
+  const client::CollabDocument a_doc = alice_.Document("/notes.docx");
+  const client::CollabDocument b_doc = bob_.Document(file_id_);
+  client::CollabClient a = alice_.Client(a_doc);
+  client::CollabClient b = bob_.Client(b_doc);
+  Timeline at, bt;
+  ASSERT_NO_FATAL_FAILURE(Join(a, at));
+  ASSERT_NO_FATAL_FAILURE(Join(b, bt));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(a.SendUpdate(ToBytes("alice over tls " + std::to_string(i))));
+    ASSERT_TRUE(b.SendUpdate(ToBytes("bob over tls " + std::to_string(i))));
+  }
+  ASSERT_TRUE(PumpUntil({{&a, &at}, {&b, &bt}}, [](const Timeline& t) {
+    return t.updates.size() == 5 && t.acks.size() == 5;
+  })) << Describe(at) << "; " << Describe(bt);
+  EXPECT_EQ(ToString(at.updates[4].payload), "bob over tls 4");
+  EXPECT_EQ(ToString(bt.updates[0].payload), "alice over tls 0");
+  const json::value log = CliJson(alice_.Room({"collab", "log", "/notes.docx", "--json"}));
+  EXPECT_EQ(JArr(log, "/updates").size(), 10u);
+
+  // A client that does not trust the certificate never gets as far as the upgrade.
+  alice_.ca_file.clear();
+  client::CollabClient untrusting = alice_.Client(a_doc);
+  auto refused = untrusting.Connect();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().fault, client::CollabFault::network) << refused.error().message;
 }
 
 }  // namespace
