@@ -2,6 +2,7 @@
 
 #include "server/api/handlers.h"
 #include "server/api/json.h"
+#include "server/collab/corked_stream.h"
 #include "server/collab/flow.h"
 #include "server/services.h"
 #include "strongroom/collab/wire.h"
@@ -40,6 +41,9 @@ constexpr std::size_t kFileIdHexSize = 32;
 // Updates read from the log per catch-up step: small, so a page of the largest updates
 // (256 KiB each) cannot overshoot the send queue by much.
 constexpr std::size_t kCatchUpPage = 32;
+// What the writer gathers before one write to the socket (corked_stream.h): enough that a
+// busy connection makes one system call per hundreds of frames, small enough to stay in cache.
+constexpr std::size_t kBatchBytes = 64 * 1024;
 // How long a close handshake (ours or the peer's) may take.
 constexpr std::chrono::seconds kCloseTimeout{5};
 // How stale the check that the connection's session is still valid may be: before a client
@@ -111,7 +115,8 @@ class Connection final : public ConnectionBase,
         services_(relay.services()),
         settings_(services_.config.collab),
         executor_(next.get_executor()),
-        ws_(std::in_place, next),
+        out_(next),
+        ws_(std::in_place, out_),
         id_(crypto::RandomHex(16)),
         request_id_(std::move(request_id)),
         admission_(std::move(admission)),
@@ -689,19 +694,30 @@ class Connection final : public ConnectionBase,
         co_await wake_.async_wait(kNoThrow);
         continue;
       }
-      Frame frame = *queue_.Pop();
-      // A peer that stops reading cannot hold the writer (and its queue's memory) forever.
+      // A batch: what is queued now, and what Pump adds, up to kBatchBytes, written corked
+      // (corked_stream.h) so that it leaves in one write instead of one per frame. A peer
+      // that stops reading cannot hold the writer (and its queue's memory) forever: a batch
+      // is bounded, and so is the time it may take.
       write_timer_.expires_after(services_.config.server.write_timeout);
       write_timer_.async_wait([this, self](boost::system::error_code ec) {
         if (!ec) beast::get_lowest_layer(*ws_).socket().close();
       });
-      auto [ec, n] = co_await ws_->async_write(asio::buffer(*frame), kNoThrow);
+      out_.cork();
+      while (!queue_.empty() && out_.pending_bytes() < kBatchBytes) {
+        Frame frame = *queue_.Pop();
+        auto [ec, n] = co_await ws_->async_write(asio::buffer(*frame), kNoThrow);
+        if (ec) {
+          broken = true;
+          break;
+        }
+        Pump();
+      }
+      auto [flush_ec] = co_await out_.async_flush(kNoThrow);
       write_timer_.cancel();
-      if (ec) {
+      if (broken || flush_ec) {
         broken = true;
         break;
       }
-      Pump();
     }
     if (!broken && ws_->is_open()) {
       write_timer_.expires_after(kCloseTimeout);
@@ -722,8 +738,10 @@ class Connection final : public ConnectionBase,
   // The connection's thread. Kept apart from the stream: events may still be posted after the
   // session ended and the stream is gone.
   asio::any_io_executor executor_;
+  // Between the WebSocket and the connection's stream: batches the writer's frames.
+  CorkedStream<NextLayer> out_;
   // Reset when the session ends, while the stream it wraps still exists.
-  std::optional<websocket::stream<NextLayer&>> ws_;
+  std::optional<websocket::stream<CorkedStream<NextLayer>&>> ws_;
   const std::string id_;  // Random: names this connection on every node (CollabEvent::origin).
   const std::string request_id_;
   Admission admission_;

@@ -1,0 +1,240 @@
+// CorkedStream (src/server/collab/corked_stream.h) under a real Beast WebSocket on a real
+// loopback TCP connection: corked writes leave only at the flush, in order; Beast's own control
+// frames keep their place; a write error sticks; the close handshake flushes what is buffered.
+#include "server/collab/corked_stream.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket.hpp>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace strongroom::server::collab {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+// A connected pair: the server side is a WebSocket over a CorkedStream, the client side a plain
+// Beast WebSocket, both on one io_context (one thread, like a relay connection).
+class CorkedStreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tcp::acceptor acceptor(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    tcp::socket client(io_);
+    client.connect(acceptor.local_endpoint());
+    server_tcp_.emplace(acceptor.accept());
+    client_.emplace(std::move(client));
+    corked_.emplace(*server_tcp_);
+    server_.emplace(*corked_);
+    server_->binary(true);
+    client_->binary(true);
+  }
+
+  // Runs `server` and `client` as coroutines until both end (or 10 s pass: a failure).
+  void Run(std::function<asio::awaitable<void>()> server,
+           std::function<asio::awaitable<void>()> client) {
+    int done = 0;
+    asio::co_spawn(io_, Handshake(std::move(server), false), [&](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+      ++done;
+    });
+    asio::co_spawn(io_, Handshake(std::move(client), true), [&](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+      ++done;
+    });
+    io_.run_for(10s);
+    EXPECT_EQ(done, 2) << "a side did not finish in time";
+  }
+
+  asio::awaitable<void> Handshake(std::function<asio::awaitable<void>()> body, bool client) {
+    if (client) {
+      auto [ec] = co_await client_->async_handshake("127.0.0.1", "/", kNoThrow);
+      EXPECT_FALSE(ec) << ec.message();
+    } else {
+      // The upgrade response goes through the uncorked stream, straight to the socket.
+      auto [ec] = co_await server_->async_accept(kNoThrow);
+      EXPECT_FALSE(ec) << ec.message();
+    }
+    co_await body();
+  }
+
+  asio::awaitable<void> Sleep(std::chrono::milliseconds d) {
+    asio::steady_timer t(io_, d);
+    co_await t.async_wait(kNoThrow);
+  }
+
+  // Bytes the client's kernel has received and nobody has read yet.
+  std::size_t ClientUnread() { return beast::get_lowest_layer(*client_).socket().available(); }
+
+  asio::awaitable<std::string> ClientRead() {
+    beast::flat_buffer buffer;
+    auto [ec, n] = co_await client_->async_read(buffer, kNoThrow);
+    EXPECT_FALSE(ec) << ec.message();
+    co_return beast::buffers_to_string(buffer.data());
+  }
+
+  asio::awaitable<boost::system::error_code> ServerWrite(const std::string& text) {
+    auto [ec, n] = co_await server_->async_write(asio::buffer(text), kNoThrow);
+    if (!ec) {
+      EXPECT_EQ(n, text.size());
+    }
+    co_return ec;
+  }
+
+  asio::io_context io_;
+  std::optional<beast::tcp_stream> server_tcp_;
+  std::optional<CorkedStream<beast::tcp_stream>> corked_;
+  std::optional<websocket::stream<CorkedStream<beast::tcp_stream>&>> server_;
+  std::optional<websocket::stream<beast::tcp_stream>> client_;
+};
+
+TEST_F(CorkedStreamTest, UncorkedWritesGoStraightToTheSocket) {
+  Run(
+      [&]() -> asio::awaitable<void> {
+        EXPECT_FALSE(co_await ServerWrite("hello"));
+        EXPECT_EQ(corked_->pending_bytes(), 0u) << "nothing is held back when uncorked";
+      },
+      [&]() -> asio::awaitable<void> { EXPECT_EQ(co_await ClientRead(), "hello"); });
+}
+
+TEST_F(CorkedStreamTest, CorkedWritesLeaveAtTheFlushInOrder) {
+  constexpr int kMessages = 100;
+  Run(
+      [&]() -> asio::awaitable<void> {
+        corked_->cork();
+        std::size_t written = 0;
+        for (int i = 0; i < kMessages; ++i) {
+          const std::string text = "message " + std::to_string(i);
+          EXPECT_FALSE(co_await ServerWrite(text));
+          written += text.size();
+        }
+        EXPECT_GE(corked_->pending_bytes(), written) << "payloads plus frame headers";
+        co_await Sleep(50ms);
+        EXPECT_EQ(ClientUnread(), 0u) << "a corked write reached the socket";
+        auto [ec] = co_await corked_->async_flush(kNoThrow);
+        EXPECT_FALSE(ec) << ec.message();
+        EXPECT_FALSE(corked_->corked());
+        EXPECT_EQ(corked_->pending_bytes(), 0u);
+      },
+      [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < kMessages; ++i) {
+          EXPECT_EQ(co_await ClientRead(), "message " + std::to_string(i));
+        }
+      });
+}
+
+TEST_F(CorkedStreamTest, AFlushWithNothingWrittenCompletes) {
+  Run(
+      [&]() -> asio::awaitable<void> {
+        corked_->cork();
+        auto [ec] = co_await corked_->async_flush(kNoThrow);
+        EXPECT_FALSE(ec) << ec.message();
+        EXPECT_FALSE(corked_->corked());
+      },
+      []() -> asio::awaitable<void> { co_return; });
+}
+
+// Beast answers a ping from inside a read: while corked, the pong is buffered like any write
+// and goes out at the flush, before the message written after it.
+TEST_F(CorkedStreamTest, APongAnsweredWhileCorkedKeepsItsPlace) {
+  std::vector<std::string> seen;  // What the client got, in order.
+  bool server_read_ended = false;
+  Run(
+      [&]() -> asio::awaitable<void> {
+        corked_->cork();
+        beast::flat_buffer buffer;
+        // Reads until the client's "done" message; the ping arrives first and is answered.
+        auto [ec, n] = co_await server_->async_read(buffer, kNoThrow);
+        EXPECT_FALSE(ec) << ec.message();
+        EXPECT_EQ(beast::buffers_to_string(buffer.data()), "done");
+        server_read_ended = true;
+        EXPECT_GT(corked_->pending_bytes(), 0u) << "the pong waits for the flush";
+        EXPECT_FALSE(co_await ServerWrite("after the pong"));
+        auto [flush_ec] = co_await corked_->async_flush(kNoThrow);
+        EXPECT_FALSE(flush_ec) << flush_ec.message();
+      },
+      [&]() -> asio::awaitable<void> {
+        client_->control_callback([&](websocket::frame_type kind, beast::string_view payload) {
+          if (kind == websocket::frame_type::pong) seen.push_back("pong:" + std::string(payload));
+        });
+        auto [ping_ec] = co_await client_->async_ping("p1", kNoThrow);
+        EXPECT_FALSE(ping_ec) << ping_ec.message();
+        auto [ec, n] = co_await client_->async_write(asio::buffer(std::string("done")), kNoThrow);
+        EXPECT_FALSE(ec) << ec.message();
+        seen.push_back(co_await ClientRead());
+      });
+  EXPECT_TRUE(server_read_ended);
+  EXPECT_EQ(seen, (std::vector<std::string>{"pong:p1", "after the pong"}));
+}
+
+// The peer starts the close handshake while the server has a message buffered: Beast's close
+// reply is buffered behind it, and the teardown flushes both before shutting the socket down,
+// so the client's close completes cleanly instead of timing out.
+TEST_F(CorkedStreamTest, TheCloseHandshakeFlushesWhatIsBuffered) {
+  Run(
+      [&]() -> asio::awaitable<void> {
+        corked_->cork();
+        EXPECT_FALSE(co_await ServerWrite("last words"));
+        beast::flat_buffer buffer;
+        auto [ec, n] = co_await server_->async_read(buffer, kNoThrow);
+        EXPECT_EQ(ec, websocket::error::closed) << ec.message();
+        EXPECT_EQ(corked_->pending_bytes(), 0u);
+      },
+      [&]() -> asio::awaitable<void> {
+        beast::get_lowest_layer(*client_).expires_after(5s);
+        auto [ec] = co_await client_->async_close(websocket::close_code::normal, kNoThrow);
+        EXPECT_FALSE(ec) << "the close reply never came: " << ec.message();
+      });
+}
+
+// Once a write to the socket fails, every later write fails with the same error at once.
+TEST_F(CorkedStreamTest, AWriteErrorSticks) {
+  Run(
+      [&]() -> asio::awaitable<void> {
+        const std::string big(256 * 1024, 'x');
+        boost::system::error_code failure;
+        // The peer is gone; the kernel takes some bytes before it reports the reset.
+        for (int i = 0; i < 200 && !failure; ++i) {
+          corked_->cork();
+          if (auto ec = co_await ServerWrite(big)) failure = ec;
+          auto [flush_ec] = co_await corked_->async_flush(kNoThrow);
+          if (flush_ec) failure = flush_ec;
+          co_await Sleep(1ms);
+        }
+        EXPECT_TRUE(failure) << "writing to a closed peer never failed";
+        if (!failure) co_return;
+        corked_->cork();
+        auto [ec, n] = co_await corked_->async_write_some(asio::buffer(big), kNoThrow);
+        EXPECT_EQ(ec, failure);
+        EXPECT_EQ(n, 0u);
+        auto [flush_ec] = co_await corked_->async_flush(kNoThrow);
+        EXPECT_EQ(flush_ec, failure);
+      },
+      [&]() -> asio::awaitable<void> {
+        auto& socket = beast::get_lowest_layer(*client_).socket();
+        socket.set_option(asio::socket_base::linger(true, 0));  // Close with a reset.
+        socket.close();
+        co_return;
+      });
+}
+
+}  // namespace
+}  // namespace strongroom::server::collab
