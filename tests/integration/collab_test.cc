@@ -743,6 +743,61 @@ TEST_F(CollabSlowReaderTest, ASlowReaderIsDroppedAndResumesFromItsLastSeq) {
   }
 }
 
+// A member that stops reading altogether, with room left in its queue: the write that cannot
+// finish closes the socket after [limits] write_timeout_ms, so it cannot hold the writer and
+// its queue forever.
+class CollabStalledReaderTest : public CollabTest {
+ protected:
+  int UserCount() const override { return 2; }
+  std::vector<std::string> ExtraEnv() const override {
+    return {"STRONGROOM_COLLAB_SEND_QUEUE_FRAMES=100000",
+            "STRONGROOM_COLLAB_SEND_QUEUE_BYTES=1073741824",
+            "STRONGROOM_COLLAB_FRAMES_PER_SECOND=0", "STRONGROOM_WRITE_TIMEOUT_MS=1000"};
+  }
+};
+
+TEST_F(CollabStalledReaderTest, AWriteThatCannotFinishClosesTheConnection) {
+  constexpr int kUpdates = 2000;  // 16 MB of relays for B: far more than socket buffers hold.
+  Document doc = CreateDocument({1});
+  ASSERT_TRUE(doc.key.has_value());
+  Editor a = Join(doc, 0);
+  Editor b;
+  b.user = &users_[1];
+  b.client = std::make_unique<CollabClient>(portal_.port(), doc.file_id, users_[1].token, 4096);
+  ASSERT_TRUE(b.client->connected());
+  ASSERT_TRUE(b.client->Send(collab::Join{doc.raw_id, doc.epoch, std::nullopt}));
+  {
+    const auto w = b.client->Receive();
+    ASSERT_TRUE(w && std::holds_alternative<collab::Welcome>(*w)) << Describe(w);
+  }
+  const std::string filler(8 * 1024, 'f');
+  for (int n = 1; n <= kUpdates; ++n) SendUpdate(a, std::to_string(n) + filler);
+  for (int n = 0; n < kUpdates; ++n) {
+    const auto m = a.client->Receive(60s);
+    ASSERT_TRUE(m && std::holds_alternative<collab::Ack>(*m)) << Describe(m) << " after " << n;
+  }
+  // Long past the write timeout: B's connection is gone. What reached B before is intact and
+  // in order, and no slow_consumer came (the queue had room: the timeout closed it).
+  std::this_thread::sleep_for(3s);
+  std::uint64_t last = 0;
+  for (;;) {
+    const auto m = b.client->Receive(30s);
+    if (const auto* relay = m ? std::get_if<collab::UpdateRelay>(&*m) : nullptr) {
+      ASSERT_EQ(relay->seq, last + 1);
+      last = relay->seq;
+      continue;
+    }
+    EXPECT_FALSE(m.has_value()) << "expected the end of the connection, got " << Describe(m);
+    break;
+  }
+  EXPECT_TRUE(b.client->closed());
+  EXPECT_LT(last, static_cast<std::uint64_t>(kUpdates)) << "B was sent everything after all";
+  // A, who reads, is unaffected.
+  SendUpdate(a, "still here");
+  const auto m = a.client->Receive();
+  EXPECT_TRUE(m && std::holds_alternative<collab::Ack>(*m)) << Describe(m);
+}
+
 // --- shutdown ------------------------------------------------------------------------------------
 
 TEST_F(CollabTest, ShutdownClosesEditorsWithShuttingDownAndExitsCleanly) {

@@ -4,6 +4,7 @@
 #include "server/collab/bus.h"
 #include "server/collab/flow.h"
 
+#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -91,10 +92,25 @@ TEST(FrameRateLimiterTest, ZeroTurnsItOff) {
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(limiter.Allow(t0));
 }
 
+// Records what the bus delivers, on the executor it was given.
 struct Recorder : CollabSubscriber {
-  void OnEvent(const std::shared_ptr<const CollabEvent>& event) override {
+  explicit Recorder(boost::asio::io_context::executor_type e, bool accept = true)
+      : io_executor_(e), executor_(e), accept_(accept) {}
+  bool Accept(const CollabEvent&) override {
+    ++accepted;
+    return accept_;
+  }
+  [[nodiscard]] const boost::asio::any_io_executor& executor() const override {
+    return executor_;
+  }
+  void Deliver(const std::shared_ptr<const CollabEvent>& event) override {
+    EXPECT_TRUE(io_executor_.running_in_this_thread()) << "delivered off its executor";
     seqs.push_back(event->seq);
   }
+  boost::asio::io_context::executor_type io_executor_;
+  boost::asio::any_io_executor executor_;
+  bool accept_;
+  std::atomic<int> accepted{0};
   std::vector<std::int64_t> seqs;
 };
 
@@ -105,11 +121,18 @@ std::shared_ptr<const CollabEvent> Event(const std::string& file, std::int64_t s
   return e;
 }
 
+// Runs what was posted to `io` until nothing is left; returns how many handlers ran.
+std::size_t Drain(boost::asio::io_context& io) {
+  io.restart();
+  return io.run();
+}
+
 TEST(InProcessCollabBusTest, DeliversToTheFilesSubscribersUntilUnsubscribed) {
+  boost::asio::io_context io;
   InProcessCollabBus bus;
-  auto a = std::make_shared<Recorder>();
-  auto b = std::make_shared<Recorder>();
-  auto other = std::make_shared<Recorder>();
+  auto a = std::make_shared<Recorder>(io.get_executor());
+  auto b = std::make_shared<Recorder>(io.get_executor());
+  auto other = std::make_shared<Recorder>(io.get_executor());
   auto sa = bus.Subscribe("f", a);
   auto sb = bus.Subscribe("f", b);
   auto so = bus.Subscribe("g", other);
@@ -117,11 +140,14 @@ TEST(InProcessCollabBusTest, DeliversToTheFilesSubscribersUntilUnsubscribed) {
   bus.Publish(Event("f", 1));
   bus.Publish(Event("g", 2));
   bus.Publish(Event("nobody", 3));
+  EXPECT_TRUE(a->seqs.empty()) << "delivered on the publisher's thread";
+  Drain(io);
   EXPECT_EQ(a->seqs, std::vector<std::int64_t>{1});
   EXPECT_EQ(b->seqs, std::vector<std::int64_t>{1});
   EXPECT_EQ(other->seqs, std::vector<std::int64_t>{2});
   sb.reset();
   bus.Publish(Event("f", 4));
+  Drain(io);
   EXPECT_EQ(a->seqs, (std::vector<std::int64_t>{1, 4}));
   EXPECT_EQ(b->seqs, std::vector<std::int64_t>{1});
   EXPECT_EQ(bus.subscribers("f"), 1u);
@@ -129,38 +155,72 @@ TEST(InProcessCollabBusTest, DeliversToTheFilesSubscribersUntilUnsubscribed) {
   EXPECT_EQ(bus.subscribers("f"), 0u);
 }
 
-TEST(InProcessCollabBusTest, ASubscriberThatIsGoneIsSkipped) {
+TEST(InProcessCollabBusTest, OnePostPerExecutorInPublishOrder) {
+  boost::asio::io_context one;
+  boost::asio::io_context two;
   InProcessCollabBus bus;
-  auto gone = std::make_shared<Recorder>();
+  std::vector<std::shared_ptr<Recorder>> members;
+  std::vector<std::unique_ptr<CollabBus::Subscription>> subs;
+  for (int i = 0; i < 10; ++i) {
+    members.push_back(std::make_shared<Recorder>(i % 2 ? two.get_executor() : one.get_executor()));
+    subs.push_back(bus.Subscribe("f", members.back()));
+  }
+  bus.Publish(Event("f", 1));
+  EXPECT_EQ(Drain(one), 1u) << "five members on one executor, one handler";
+  EXPECT_EQ(Drain(two), 1u);
+  for (int seq = 2; seq <= 5; ++seq) bus.Publish(Event("f", seq));
+  EXPECT_EQ(Drain(one), 4u);
+  EXPECT_EQ(Drain(two), 4u);
+  for (const auto& m : members) EXPECT_EQ(m->seqs, (std::vector<std::int64_t>{1, 2, 3, 4, 5}));
+}
+
+TEST(InProcessCollabBusTest, AnEventASubscriberRefusesIsNotDeliveredToIt) {
+  boost::asio::io_context io;
+  InProcessCollabBus bus;
+  auto full = std::make_shared<Recorder>(io.get_executor(), /*accept=*/false);
+  auto fine = std::make_shared<Recorder>(io.get_executor());
+  auto s1 = bus.Subscribe("f", full);
+  auto s2 = bus.Subscribe("f", fine);
+  bus.Publish(Event("f", 1));
+  Drain(io);
+  EXPECT_EQ(full->accepted, 1);
+  EXPECT_TRUE(full->seqs.empty());
+  EXPECT_EQ(fine->seqs, std::vector<std::int64_t>{1});
+}
+
+TEST(InProcessCollabBusTest, ASubscriberThatIsGoneIsSkipped) {
+  boost::asio::io_context io;
+  InProcessCollabBus bus;
+  auto gone = std::make_shared<Recorder>(io.get_executor());
   auto sub = bus.Subscribe("f", gone);
   gone.reset();
   bus.Publish(Event("f", 1));  // Must not crash.
+  EXPECT_EQ(Drain(io), 0u);
   sub.reset();
   EXPECT_EQ(bus.subscribers("f"), 0u);
 }
 
 TEST(InProcessCollabBusTest, ConcurrentPublishersAndSubscribersAreSafe) {
+  boost::asio::io_context io;
   InProcessCollabBus bus;
-  struct Counter : CollabSubscriber {
-    void OnEvent(const std::shared_ptr<const CollabEvent>&) override { ++count; }
-    std::atomic<int> count{0};
-  };
-  auto counter = std::make_shared<Counter>();
+  auto counter = std::make_shared<Recorder>(io.get_executor());
   auto sub = bus.Subscribe("f", counter);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 1000; ++i) {
         bus.Publish(Event("f", i));
-        // OnEvent may run on several publishers at once (bus.h): a subscriber that comes and
-        // goes must be as thread-safe as any other, so this one counts atomically too.
-        auto churner = std::make_shared<Counter>();
+        // Accept may run on several publishers at once (bus.h): subscribers come and go
+        // meanwhile.
+        auto churner = std::make_shared<Recorder>(io.get_executor());
         auto churn = bus.Subscribe("f", churner);
       }
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_EQ(counter->count, 4000);
+  EXPECT_EQ(counter->accepted, 4000);
+  Drain(io);
+  EXPECT_EQ(counter->seqs.size(), 4000u);
 }
 
 }  // namespace

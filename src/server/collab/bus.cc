@@ -1,5 +1,7 @@
 #include "server/collab/bus.h"
 
+#include <boost/asio/post.hpp>
+
 #include <algorithm>
 
 namespace strongroom::server::collab {
@@ -29,7 +31,25 @@ void InProcessCollabBus::Publish(std::shared_ptr<const CollabEvent> event) {
       if (auto s = e.subscriber.lock()) targets.push_back(std::move(s));
     }
   }
-  for (const auto& s : targets) s->OnEvent(event);
+  // Grouped by executor (a node has one per I/O thread, so a few groups), one post each.
+  struct Group {
+    boost::asio::any_io_executor executor;
+    std::vector<std::shared_ptr<CollabSubscriber>> members;
+  };
+  std::vector<Group> groups;
+  for (auto& s : targets) {
+    if (!s->Accept(*event)) continue;
+    const auto& executor = s->executor();
+    auto group = std::find_if(groups.begin(), groups.end(),
+                              [&](const Group& g) { return g.executor == executor; });
+    if (group == groups.end()) group = groups.insert(groups.end(), Group{executor, {}});
+    group->members.push_back(std::move(s));
+  }
+  for (Group& g : groups) {
+    boost::asio::post(g.executor, [members = std::move(g.members), event] {
+      for (const auto& s : members) s->Deliver(event);
+    });
+  }
 }
 
 std::unique_ptr<CollabBus::Subscription> InProcessCollabBus::Subscribe(

@@ -19,6 +19,8 @@
 // and hands what it receives to its local subscribers exactly as this one does.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -45,19 +47,29 @@ struct CollabEvent {
   std::shared_ptr<const std::vector<std::uint8_t>> frame;  // update, presence.
 };
 
-// Receives the events of the files it subscribed to. OnEvent is called on the publisher's
-// thread (or the bus's), possibly from several at once: it must not block, and hands the
-// event to the subscriber's own executor.
+// Receives the events of the files it subscribed to, on its own executor. The bus hands an
+// event to all the subscribers that share an executor in one post, not one post each: at
+// K members a relayed update was K posts, a visible share of the relay's CPU (bench/README.md).
 class CollabSubscriber {
  public:
   virtual ~CollabSubscriber() = default;
-  virtual void OnEvent(const std::shared_ptr<const CollabEvent>& event) = 0;
+  // On the publisher's thread (or the bus's), possibly from several at once, once per event
+  // before it is handed over: whether the subscriber takes it. false when it is over its bound
+  // of events waiting for its executor; it then arranges its own end (slow_consumer). Must not
+  // block.
+  virtual bool Accept(const CollabEvent& event) = 0;
+  // Where Deliver runs. Fixed for the subscriber's lifetime.
+  [[nodiscard]] virtual const boost::asio::any_io_executor& executor() const = 0;
+  // On executor(): an event Accept took. Events published from one thread arrive in the order
+  // they were published.
+  virtual void Deliver(const std::shared_ptr<const CollabEvent>& event) = 0;
 };
 
 class CollabBus {
  public:
-  // Ends a subscription when destroyed (after which OnEvent is no longer called for it once
-  // any call already in progress returns).
+  // Ends a subscription when destroyed: no event is offered to Accept once any Publish in
+  // progress returns (an event already accepted may still be delivered; the post holds the
+  // subscriber).
   class Subscription {
    public:
     virtual ~Subscription() = default;
@@ -73,6 +85,7 @@ class CollabBus {
 };
 
 // One process: a map from file to subscribers under a mutex, never held while calling one.
+// Publish posts once per executor among the file's subscribers.
 class InProcessCollabBus final : public CollabBus {
  public:
   void Publish(std::shared_ptr<const CollabEvent> event) override;

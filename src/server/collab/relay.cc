@@ -137,9 +137,9 @@ class Connection final : public ConnectionBase,
 
   asio::awaitable<void> Run(const Request& request);
 
-  void OnEvent(const std::shared_ptr<const CollabEvent>& event) override {
+  bool Accept(const CollabEvent& /*event*/) override {
     // Bounded like the send queue: a connection whose thread cannot keep up with the events
-    // posted to it is a slow consumer too.
+    // handed to it is a slow consumer too.
     if (inflight_.fetch_add(1) >= static_cast<std::size_t>(settings_.send_queue_frames)) {
       inflight_.fetch_sub(1);
       if (!overflowed_.exchange(true)) {
@@ -147,12 +147,16 @@ class Connection final : public ConnectionBase,
           self->Fail(ErrorCode::slow_consumer, "too many events waiting");
         });
       }
-      return;
+      return false;
     }
-    asio::post(executor_, [self = this->shared_from_this(), event] {
-      self->inflight_.fetch_sub(1);
-      self->HandleEvent(*event);
-    });
+    return true;
+  }
+
+  [[nodiscard]] const asio::any_io_executor& executor() const override { return executor_; }
+
+  void Deliver(const std::shared_ptr<const CollabEvent>& event) override {
+    inflight_.fetch_sub(1);
+    HandleEvent(*event);
   }
 
   void Shutdown() override {
@@ -168,7 +172,9 @@ class Connection final : public ConnectionBase,
 
   // --- the outgoing queue -----------------------------------------------------------------
 
-  void Wake() { wake_.cancel(); }
+  void Wake() {
+    if (writer_waiting_) wake_.cancel();
+  }
 
   void Send(Frame frame) {
     if (closing_) return;
@@ -684,6 +690,25 @@ class Connection final : public ConnectionBase,
     co_return true;
   }
 
+  // A peer that stops reading cannot hold the writer (and its queue's memory) forever: a
+  // batch that has not been written within write_timeout closes the socket. The timer is armed
+  // once for many batches (a batch checks in by its start time), not set and cancelled around
+  // each: at a few hundred frames a second per member that was a visible share of the relay.
+  void WatchWrites() {
+    if (watchdog_armed_) return;
+    watchdog_armed_ = true;
+    write_timer_.expires_at(batch_started_ + services_.config.server.write_timeout);
+    write_timer_.async_wait([this, self = this->shared_from_this()](boost::system::error_code ec) {
+      watchdog_armed_ = false;
+      if (ec || !batch_in_progress_ || writer_done_) return;
+      if (Clock::now() - batch_started_ >= services_.config.server.write_timeout) {
+        beast::get_lowest_layer(*ws_).socket().close();
+        return;
+      }
+      WatchWrites();  // Another batch started since: watch that one.
+    });
+  }
+
   asio::awaitable<void> WriteLoop() {
     auto self = this->shared_from_this();
     bool broken = false;
@@ -691,20 +716,23 @@ class Connection final : public ConnectionBase,
       if (queue_.empty()) {
         if (closing_) break;
         wake_.expires_at(Clock::time_point::max());
+        writer_waiting_ = true;
         co_await wake_.async_wait(kNoThrow);
+        writer_waiting_ = false;
         continue;
       }
-      // A batch: what is queued now, and what Pump adds, up to kBatchBytes, written corked
-      // (corked_stream.h) so that it leaves in one write instead of one per frame. A peer
-      // that stops reading cannot hold the writer (and its queue's memory) forever: a batch
-      // is bounded, and so is the time it may take.
-      write_timer_.expires_after(services_.config.server.write_timeout);
-      write_timer_.async_wait([this, self](boost::system::error_code ec) {
-        if (!ec) beast::get_lowest_layer(*ws_).socket().close();
-      });
-      out_.cork();
-      while (!queue_.empty() && out_.pending_bytes() < kBatchBytes) {
+      // A batch: what is queued now, and what Pump adds, up to kBatchBytes. More than one
+      // frame is written corked (corked_stream.h), so that they leave in one write instead of
+      // one each; a lone frame goes straight to the socket.
+      batch_started_ = Clock::now();
+      batch_in_progress_ = true;
+      WatchWrites();
+      const bool cork = queue_.frames() > 1;
+      if (cork) out_.cork();
+      std::size_t batch_bytes = 0;
+      while (!queue_.empty() && batch_bytes < kBatchBytes) {
         Frame frame = *queue_.Pop();
+        batch_bytes += frame->size();
         auto [ec, n] = co_await ws_->async_write(asio::buffer(*frame), kNoThrow);
         if (ec) {
           broken = true;
@@ -712,12 +740,12 @@ class Connection final : public ConnectionBase,
         }
         Pump();
       }
-      auto [flush_ec] = co_await out_.async_flush(kNoThrow);
-      write_timer_.cancel();
-      if (broken || flush_ec) {
-        broken = true;
-        break;
+      if (cork) {
+        auto [flush_ec] = co_await out_.async_flush(kNoThrow);
+        if (flush_ec) broken = true;
       }
+      batch_in_progress_ = false;
+      if (broken) break;
     }
     if (!broken && ws_->is_open()) {
       write_timer_.expires_after(kCloseTimeout);
@@ -727,6 +755,7 @@ class Connection final : public ConnectionBase,
       co_await ws_->async_close(websocket::close_code::normal, kNoThrow);
       write_timer_.cancel();
     }
+    write_timer_.cancel();
     closing_ = true;
     writer_done_ = true;
     writer_done_timer_.cancel();
@@ -760,6 +789,10 @@ class Connection final : public ConnectionBase,
   bool joined_ = false;
   bool closing_ = false;
   bool writer_done_ = false;
+  bool writer_waiting_ = false;     // The writer waits on wake_ for a frame.
+  bool watchdog_armed_ = false;     // WatchWrites' timer is running.
+  bool batch_in_progress_ = false;  // The writer is writing the batch started at batch_started_.
+  Clock::time_point batch_started_;
   std::int64_t epoch_ = 0;       // The file's version as this connection last saw it.
   std::int64_t delivered_ = 0;   // The highest seq queued (as a relay, an ack or a snapshot).
   std::int64_t known_head_ = 0;  // The highest seq known to exist.
