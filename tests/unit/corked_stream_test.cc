@@ -141,6 +141,24 @@ TEST_F(CorkedStreamTest, CorkedWritesLeaveAtTheFlushInOrder) {
       });
 }
 
+TEST_F(CorkedStreamTest, ABurstsBufferIsNotKeptAfterTheFlush) {
+  constexpr int kMessages = 16;
+  const std::string big(64 * 1024, 'b');
+  Run(
+      [&]() -> asio::awaitable<void> {
+        corked_->cork();
+        for (int i = 0; i < kMessages; ++i) EXPECT_FALSE(co_await ServerWrite(big));
+        EXPECT_GE(corked_->buffer_capacity(), kMessages * big.size());
+        auto [ec] = co_await corked_->async_flush(kNoThrow);
+        EXPECT_FALSE(ec) << ec.message();
+        EXPECT_LE(corked_->buffer_capacity(), 2 * CorkedStream<beast::tcp_stream>::kRetainedCapacity)
+            << "an idle connection keeps a burst's memory";
+      },
+      [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < kMessages; ++i) EXPECT_EQ(co_await ClientRead(), big);
+      });
+}
+
 TEST_F(CorkedStreamTest, AFlushWithNothingWrittenCompletes) {
   Run(
       [&]() -> asio::awaitable<void> {

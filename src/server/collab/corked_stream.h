@@ -19,6 +19,8 @@
 //     arrives while a flush is writing is appended and written by that flush.
 //   * The WebSocket's teardown flushes first, so a close frame is never cut off by the
 //     shutdown that follows it.
+//   * Memory: what a batch buffered is released after its flush unless it is small
+//     (kRetainedCapacity), so thousands of idle connections do not each keep a burst's buffer.
 //
 // Not thread-safe: used only on its connection's thread, like the WebSocket above it.
 #pragma once
@@ -64,6 +66,11 @@ class CorkedStream {
   [[nodiscard]] bool corked() const noexcept { return corked_; }
   // Bytes written and not yet handed to the next layer (being written by a flush excluded).
   [[nodiscard]] std::size_t pending_bytes() const noexcept { return pending_.size(); }
+  // Buffer memory held now (capacity). After a flush, at most 2 * kRetainedCapacity.
+  [[nodiscard]] std::size_t buffer_capacity() const noexcept {
+    return pending_.capacity() + flight_.capacity();
+  }
+  static constexpr std::size_t kRetainedCapacity = 16 * 1024;
 
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
@@ -145,6 +152,9 @@ class CorkedStream {
         case State::writing:
           s.busy_ = false;
           s.flight_.clear();
+          // An idle connection must not keep a burst's buffer: with thousands of connections
+          // that would add up. Small batches keep theirs (no allocation per batch).
+          if (s.flight_.capacity() > kRetainedCapacity) std::vector<std::uint8_t>().swap(s.flight_);
           if (ec && !s.error_) s.error_ = ec;
           s.idle_.cancel();
           break;
