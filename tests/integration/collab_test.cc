@@ -674,9 +674,34 @@ TEST_F(CollabLimitsTest, OversizeAndOverRateFramesAreRefused) {
 
 // --- backpressure --------------------------------------------------------------------------------
 
-class CollabSlowReaderTest : public CollabTest {
+// A (user 0) writes far more than B (user 1) reads.
+class CollabBackpressureTest : public CollabTest {
  protected:
+  static constexpr int kUpdates = 2000;  // 16 MB of relays for B: far more than socket buffers.
+
   int UserCount() const override { return 2; }
+
+  // B joins through a 4 KiB receive buffer and reads only its welcome; then A sends kUpdates
+  // updates of 8 KiB and reads every ack (acks are small: A's socket holds them all).
+  void JoinBThenFlood(const Document& doc, Editor& a, Editor& b) {
+    a = Join(doc, 0);
+    b.user = &users_[1];
+    b.client = std::make_unique<CollabClient>(portal_.port(), doc.file_id, users_[1].token, 4096);
+    ASSERT_TRUE(b.client->connected());
+    ASSERT_TRUE(b.client->Send(collab::Join{doc.raw_id, doc.epoch, std::nullopt}));
+    const auto w = b.client->Receive();
+    ASSERT_TRUE(w && std::holds_alternative<collab::Welcome>(*w)) << Describe(w);
+    const std::string filler(8 * 1024, 'f');
+    for (int n = 1; n <= kUpdates; ++n) SendUpdate(a, std::to_string(n) + filler);
+    for (int n = 0; n < kUpdates; ++n) {
+      const auto m = a.client->Receive(60s);
+      ASSERT_TRUE(m && std::holds_alternative<collab::Ack>(*m)) << Describe(m) << " after " << n;
+    }
+  }
+};
+
+class CollabSlowReaderTest : public CollabBackpressureTest {
+ protected:
   std::vector<std::string> ExtraEnv() const override {
     // The write timeout is long: B's last write must wait for B to read, not cut it off.
     return {"STRONGROOM_COLLAB_SEND_QUEUE_FRAMES=16", "STRONGROOM_COLLAB_SEND_QUEUE_BYTES=65536",
@@ -685,27 +710,12 @@ class CollabSlowReaderTest : public CollabTest {
 };
 
 TEST_F(CollabSlowReaderTest, ASlowReaderIsDroppedAndResumesFromItsLastSeq) {
-  constexpr int kUpdates = 2000;  // 16 MB of relays for B: far more than socket buffers hold.
   Document doc = CreateDocument({1});
   ASSERT_TRUE(doc.key.has_value());
-  Editor a = Join(doc, 0);
-  // B reads nothing until A is done, through a small receive buffer.
-  Editor b;
-  b.user = &users_[1];
-  b.client = std::make_unique<CollabClient>(portal_.port(), doc.file_id, users_[1].token, 4096);
-  ASSERT_TRUE(b.client->connected());
-  ASSERT_TRUE(b.client->Send(collab::Join{doc.raw_id, doc.epoch, std::nullopt}));
-  {
-    const auto w = b.client->Receive();
-    ASSERT_TRUE(w && std::holds_alternative<collab::Welcome>(*w)) << Describe(w);
-  }
-  const std::string filler(8 * 1024, 'f');
-  for (int n = 1; n <= kUpdates; ++n) SendUpdate(a, std::to_string(n) + filler);
-  // A's acks are small: its socket holds them all while it sends.
-  for (int n = 0; n < kUpdates; ++n) {
-    const auto m = a.client->Receive(60s);
-    ASSERT_TRUE(m && std::holds_alternative<collab::Ack>(*m)) << Describe(m) << " after " << n;
-  }
+  Editor a;
+  Editor b;  // Reads nothing until A is done.
+  JoinBThenFlood(doc, a, b);
+  if (HasFatalFailure()) return;
 
   // B reads what reached it before the server gave up on it, then the slow_consumer error.
   std::uint64_t last = 0;
@@ -746,9 +756,8 @@ TEST_F(CollabSlowReaderTest, ASlowReaderIsDroppedAndResumesFromItsLastSeq) {
 // A member that stops reading altogether, with room left in its queue: the write that cannot
 // finish closes the socket after [limits] write_timeout_ms, so it cannot hold the writer and
 // its queue forever.
-class CollabStalledReaderTest : public CollabTest {
+class CollabStalledReaderTest : public CollabBackpressureTest {
  protected:
-  int UserCount() const override { return 2; }
   std::vector<std::string> ExtraEnv() const override {
     return {"STRONGROOM_COLLAB_SEND_QUEUE_FRAMES=100000",
             "STRONGROOM_COLLAB_SEND_QUEUE_BYTES=1073741824",
@@ -757,25 +766,12 @@ class CollabStalledReaderTest : public CollabTest {
 };
 
 TEST_F(CollabStalledReaderTest, AWriteThatCannotFinishClosesTheConnection) {
-  constexpr int kUpdates = 2000;  // 16 MB of relays for B: far more than socket buffers hold.
   Document doc = CreateDocument({1});
   ASSERT_TRUE(doc.key.has_value());
-  Editor a = Join(doc, 0);
-  Editor b;
-  b.user = &users_[1];
-  b.client = std::make_unique<CollabClient>(portal_.port(), doc.file_id, users_[1].token, 4096);
-  ASSERT_TRUE(b.client->connected());
-  ASSERT_TRUE(b.client->Send(collab::Join{doc.raw_id, doc.epoch, std::nullopt}));
-  {
-    const auto w = b.client->Receive();
-    ASSERT_TRUE(w && std::holds_alternative<collab::Welcome>(*w)) << Describe(w);
-  }
-  const std::string filler(8 * 1024, 'f');
-  for (int n = 1; n <= kUpdates; ++n) SendUpdate(a, std::to_string(n) + filler);
-  for (int n = 0; n < kUpdates; ++n) {
-    const auto m = a.client->Receive(60s);
-    ASSERT_TRUE(m && std::holds_alternative<collab::Ack>(*m)) << Describe(m) << " after " << n;
-  }
+  Editor a;
+  Editor b;  // Never reads again.
+  JoinBThenFlood(doc, a, b);
+  if (HasFatalFailure()) return;
   // Long past the write timeout: B's connection is gone. What reached B before is intact and
   // in order, and no slow_consumer came (the queue had room: the timeout closed it).
   std::this_thread::sleep_for(3s);
