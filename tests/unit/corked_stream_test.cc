@@ -159,6 +159,29 @@ TEST_F(CorkedStreamTest, ABurstsBufferIsNotKeptAfterTheFlush) {
       });
 }
 
+// append: the caller's own framing, in order with the writes around it, only while corked.
+TEST_F(CorkedStreamTest, AppendedBytesKeepTheirPlaceAndNeedTheCork) {
+  const auto framed = [](const std::string& text) {  // A server's binary message, RFC 6455 5.2.
+    std::string bytes = {'\x82', static_cast<char>(text.size())};
+    return bytes + text;
+  };
+  Run(
+      [&]() -> asio::awaitable<void> {
+        EXPECT_FALSE(corked_->append(asio::buffer(framed("refused")))) << "uncorked";
+        corked_->cork();
+        EXPECT_FALSE(co_await ServerWrite("one"));
+        EXPECT_TRUE(corked_->append(asio::buffer(framed("two"))));
+        EXPECT_FALSE(co_await ServerWrite("three"));
+        auto [ec] = co_await corked_->async_flush(kNoThrow);
+        EXPECT_FALSE(ec) << ec.message();
+      },
+      [&]() -> asio::awaitable<void> {
+        EXPECT_EQ(co_await ClientRead(), "one");
+        EXPECT_EQ(co_await ClientRead(), "two");
+        EXPECT_EQ(co_await ClientRead(), "three");
+      });
+}
+
 TEST_F(CorkedStreamTest, AFlushWithNothingWrittenCompletes) {
   Run(
       [&]() -> asio::awaitable<void> {
@@ -243,6 +266,7 @@ TEST_F(CorkedStreamTest, AWriteErrorSticks) {
         auto [ec, n] = co_await corked_->async_write_some(asio::buffer(big), kNoThrow);
         EXPECT_EQ(ec, failure);
         EXPECT_EQ(n, 0u);
+        EXPECT_FALSE(corked_->append(asio::buffer(big))) << "after an error";
         auto [flush_ec] = co_await corked_->async_flush(kNoThrow);
         EXPECT_EQ(flush_ec, failure);
       },

@@ -72,6 +72,21 @@ class CorkedStream {
   }
   static constexpr std::size_t kRetainedCapacity = 16 * 1024;
 
+  // Appends `buffers` to the batch as a corked write would, but at once and without an
+  // operation (the caller's own framing, for a writer that has many small messages). Only while
+  // corked, with no error and no write of the next layer in progress: a direct write may be
+  // part-way through a message. Returns whether it appended; if not, write through the layer
+  // above as usual.
+  template <class ConstBuffers>
+  bool append(const ConstBuffers& buffers) {
+    if (!corked_ || busy_ || error_) return false;
+    const std::size_t size = boost::asio::buffer_size(buffers);
+    const std::size_t at = pending_.size();
+    pending_.resize(at + size);
+    boost::asio::buffer_copy(boost::asio::buffer(pending_.data() + at, size), buffers);
+    return true;
+  }
+
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     return next_.async_read_some(buffers, std::forward<Token>(token));
