@@ -263,14 +263,18 @@ struct Bench {
     }
   }
 
+  void OnClosed(Conn& c, const std::string& why) {
+    if (c.open) ++closed;
+    c.open = false;
+    if (running && closed <= 5)
+      std::cerr << "collab_load: connection " << c.index << " closed: " << why << "\n";
+  }
+
   asio::awaitable<void> ReadLoop(Conn& c) {
     for (;;) {
       auto [ec, n] = co_await c.ws.async_read(c.buffer, asio::as_tuple(asio::use_awaitable));
       if (ec) {
-        if (c.open) ++closed;
-        c.open = false;
-        if (running && closed <= 5)
-          std::cerr << "collab_load: connection " << c.index << " closed: " << ec.message() << "\n";
+        OnClosed(c, ec.message());
         co_return;
       }
       OnFrame(c, static_cast<const std::uint8_t*>(c.buffer.data().data()), c.buffer.size());
@@ -298,10 +302,7 @@ struct Bench {
       auto [ec, n] = co_await socket.async_read_some(asio::buffer(in.data() + have, in.size() - have),
                                                      asio::as_tuple(asio::use_awaitable));
       if (ec) {
-        if (c.open) ++closed;
-        c.open = false;
-        if (running && closed <= 5)
-          std::cerr << "collab_load: connection " << c.index << " closed: " << ec.message() << "\n";
+        OnClosed(c, ec.message());
         co_return;
       }
       have += n;
@@ -329,9 +330,8 @@ struct Bench {
         if (left < header + length) break;
         const std::uint8_t* payload = p + header;
         at += header + static_cast<std::size_t>(length);
-        if (opcode == 0x8) {  // Close.
-          if (c.open) ++closed;
-          c.open = false;
+        if (opcode == 0x8) {
+          OnClosed(c, "a close frame");
           co_return;
         }
         if (opcode >= 0x8) continue;  // Ping, pong.
