@@ -18,9 +18,9 @@
 // codec (collab::DecodeFrame) and finds the update by its readable head (session, counter):
 // it does NOT verify signatures or decrypt (a real client would; that is client CPU, not
 // server work). It parses the WebSocket frames itself, many per socket read (RawReadLoop),
-// so that the generator is not the limit. Latency of an update = from the moment its frame is handed to the socket
-// until the last of the K-1 other connections has it. Prints one `result` line (the format
-// bench/collab/yws_load.mjs prints too).
+// so that the generator is not the limit. Latency of an update = from the moment its frame is
+// handed to the socket until the last of the K-1 other connections has it. Prints one `result` line
+// (the format bench/collab/yws_load.mjs prints too).
 //
 // idle: opens and joins N connections, prints "all joined", then holds them for --hold
 // seconds (or until SIGTERM/SIGINT) without sending anything.
@@ -299,8 +299,8 @@ struct Bench {
     std::vector<std::uint8_t> message;  // A fragmented message being put together.
     for (;;) {
       if (have == in.size()) in.resize(in.size() * 2);  // One frame larger than the buffer.
-      auto [ec, n] = co_await socket.async_read_some(asio::buffer(in.data() + have, in.size() - have),
-                                                     asio::as_tuple(asio::use_awaitable));
+      auto [ec, n] = co_await socket.async_read_some(
+          asio::buffer(in.data() + have, in.size() - have), asio::as_tuple(asio::use_awaitable));
       if (ec) {
         OnClosed(c, ec.message());
         co_return;
@@ -326,7 +326,8 @@ struct Bench {
           for (int i = 0; i < 8; ++i) length = (length << 8) | p[2 + i];
           header = 10;
         }
-        if (length > collab::kMaxFrameSize) Die("the server sent a frame over the protocol's limit");
+        if (length > collab::kMaxFrameSize)
+          Die("the server sent a frame over the protocol's limit");
         if (left < header + length) break;
         const std::uint8_t* payload = p + header;
         at += header + static_cast<std::size_t>(length);

@@ -4,8 +4,8 @@
 #include "server/collab/bus.h"
 #include "server/collab/flow.h"
 
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
 
 #include <atomic>
 #include <thread>
@@ -100,9 +100,7 @@ struct Recorder : CollabSubscriber {
     ++accepted;
     return accept_;
   }
-  [[nodiscard]] const boost::asio::any_io_executor& executor() const override {
-    return executor_;
-  }
+  [[nodiscard]] const boost::asio::any_io_executor& executor() const override { return executor_; }
   void Deliver(const std::shared_ptr<const CollabEvent>& event) override {
     EXPECT_TRUE(io_executor_.running_in_this_thread()) << "delivered off its executor";
     seqs.push_back(event->seq);

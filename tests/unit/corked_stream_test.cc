@@ -3,6 +3,7 @@
 // frames keep their place; a write error sticks; the close handshake flushes what is buffered.
 #include "server/collab/corked_stream.h"
 
+#include <gtest/gtest.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,7 +15,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket.hpp>
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <functional>
@@ -151,7 +151,8 @@ TEST_F(CorkedStreamTest, ABurstsBufferIsNotKeptAfterTheFlush) {
         EXPECT_GE(corked_->buffer_capacity(), kMessages * big.size());
         auto [ec] = co_await corked_->async_flush(kNoThrow);
         EXPECT_FALSE(ec) << ec.message();
-        EXPECT_LE(corked_->buffer_capacity(), 2 * CorkedStream<beast::tcp_stream>::kRetainedCapacity)
+        EXPECT_LE(corked_->buffer_capacity(),
+                  2 * CorkedStream<beast::tcp_stream>::kRetainedCapacity)
             << "an idle connection keeps a burst's memory";
       },
       [&]() -> asio::awaitable<void> {

@@ -80,10 +80,7 @@ class CorkedStream {
   template <class ConstBuffers>
   bool append(const ConstBuffers& buffers) {
     if (!corked_ || busy_ || error_) return false;
-    const std::size_t size = boost::asio::buffer_size(buffers);
-    const std::size_t at = pending_.size();
-    pending_.resize(at + size);
-    boost::asio::buffer_copy(boost::asio::buffer(pending_.data() + at, size), buffers);
+    Buffer(buffers);
     return true;
   }
 
@@ -102,11 +99,20 @@ class CorkedStream {
   // Signature void(error_code).
   template <class Token>
   auto async_flush(Token&& token) {
-    return boost::asio::async_compose<Token, void(boost::system::error_code)>(FlushOp{this},
-                                                                              token, next_);
+    return boost::asio::async_compose<Token, void(boost::system::error_code)>(FlushOp{this}, token,
+                                                                              next_);
   }
 
  private:
+  // Copies `buffers` to the end of pending_; returns how many bytes.
+  template <class ConstBuffers>
+  std::size_t Buffer(const ConstBuffers& buffers) {
+    const std::size_t size = boost::asio::buffer_size(buffers);
+    const std::size_t at = pending_.size();
+    pending_.resize(at + size);
+    return boost::asio::buffer_copy(boost::asio::buffer(pending_.data() + at, size), buffers);
+  }
+
   template <class ConstBuffers>
   struct WriteOp {
     CorkedStream* stream;
@@ -128,11 +134,7 @@ class CorkedStream {
             s.next_.async_write_some(buffers, std::move(self));
             return;
           } else {
-            const std::size_t size = boost::asio::buffer_size(buffers);
-            const std::size_t at = s.pending_.size();
-            s.pending_.resize(at + size);
-            taken = boost::asio::buffer_copy(boost::asio::buffer(s.pending_.data() + at, size),
-                                             buffers);
+            taken = s.Buffer(buffers);
           }
           state = State::buffered;
           boost::asio::post(s.get_executor(), std::move(self));

@@ -11,10 +11,10 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/execution/outstanding_work.hpp>
-#include <boost/asio/prefer.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -606,8 +606,8 @@ class Connection final : public ConnectionBase,
               event->origin = origin;
               event->seq = answer->seq;
               event->epoch = stored.epoch;
-              event->frame = RelayOf(stored.frame, wire::MessageType::update_relay,
-                                     answer->seq, answer->time);
+              event->frame =
+                  RelayOf(stored.frame, wire::MessageType::update_relay, answer->seq, answer->time);
               bus.Publish(std::move(event));
             }
             asio::post(work, [shared, answer]() mutable { (*shared)(answer); });
@@ -763,14 +763,12 @@ class Connection final : public ConnectionBase,
       while (!queue_.empty() && batch_bytes < kBatchBytes) {
         Frame frame = *queue_.Pop();
         batch_bytes += frame->size();
-        if (cork && AppendMessage(*frame)) {
-          Pump();
-          continue;
-        }
-        auto [ec, n] = co_await ws_->async_write(asio::buffer(*frame), kNoThrow);
-        if (ec) {
-          broken = true;
-          break;
+        if (!cork || !AppendMessage(*frame)) {
+          auto [ec, n] = co_await ws_->async_write(asio::buffer(*frame), kNoThrow);
+          if (ec) {
+            broken = true;
+            break;
+          }
         }
         Pump();
       }
@@ -787,7 +785,6 @@ class Connection final : public ConnectionBase,
         if (!ec) beast::get_lowest_layer(*ws_).socket().close();
       });
       co_await ws_->async_close(websocket::close_code::normal, kNoThrow);
-      write_timer_.cancel();
     }
     write_timer_.cancel();
     closing_ = true;

@@ -15,8 +15,9 @@
 //
 // Threads and ordering: a connection lives on the thread (io_context) that accepted it, like
 // every HTTP connection, and all of its state is touched only there. Bus events are posted to
-// that thread (once per thread for all of a file's connections there: bus.h). Each connection delivers updates strictly in seq order and exactly once: it
-// remembers the highest seq it queued, forwards an event's frame when it is the next one, and
+// that thread (once per thread for all of a file's connections there: bus.h). Each connection
+// delivers updates strictly in seq order and exactly once: it remembers the highest seq it
+// queued, forwards an event's frame when it is the next one, and
 // otherwise reads what is missing from the store, so publishers on other threads or nodes
 // may race freely. Catch-up reads are paced by the queue (SendQueue::HasRoomForCatchUp), so
 // a joiner far behind is sent its backlog as fast as it reads, with bounded memory.
