@@ -16,6 +16,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -270,6 +271,106 @@ TEST_F(CorkedStreamTest, AWriteErrorSticks) {
         EXPECT_FALSE(corked_->append(asio::buffer(big))) << "after an error";
         auto [flush_ec] = co_await corked_->async_flush(kNoThrow);
         EXPECT_EQ(flush_ec, failure);
+      },
+      [&]() -> asio::awaitable<void> {
+        auto& socket = beast::get_lowest_layer(*client_).socket();
+        socket.set_option(asio::socket_base::linger(true, 0));  // Close with a reset.
+        socket.close();
+        co_return;
+      });
+}
+
+// A server's binary message of our own framing (RFC 6455 5.2), as the relay sends them.
+std::string Framed(const std::string& text) {
+  std::string bytes = {'\x82'};
+  if (text.size() < 126) {
+    bytes += static_cast<char>(text.size());
+  } else {
+    bytes += '\x7e';
+    bytes += static_cast<char>(text.size() >> 8);
+    bytes += static_cast<char>(text.size() & 0xff);
+  }
+  return bytes + text;
+}
+
+using TryWrite = CorkedStream<beast::tcp_stream>::TryWrite;
+
+// try_write on an idle stream: on the socket at once, no flush needed; refused whenever the
+// stream is not idle, so the caller writes through Beast and nothing lands mid-message.
+TEST_F(CorkedStreamTest, TryWriteSendsAtOnceWhenIdleAndIsRefusedOtherwise) {
+  Run(
+      [&]() -> asio::awaitable<void> {
+        const std::string one = Framed("one");
+        EXPECT_EQ(corked_->try_write(asio::buffer(one)), TryWrite::sent);
+        EXPECT_EQ(corked_->pending_bytes(), 0u);
+        const std::string head = "\x82\x03", body = "two";  // Header and payload apart.
+        const std::array<asio::const_buffer, 2> two{asio::buffer(head), asio::buffer(body)};
+        EXPECT_EQ(corked_->try_write(two), TryWrite::sent);
+        corked_->cork();
+        EXPECT_EQ(corked_->try_write(asio::buffer(Framed("refused"))), TryWrite::refused)
+            << "corked";
+        EXPECT_FALSE(co_await ServerWrite("three"));
+        auto [ec] = co_await corked_->async_flush(kNoThrow);
+        EXPECT_FALSE(ec) << ec.message();
+        const std::string four = Framed("four");
+        EXPECT_EQ(corked_->try_write(asio::buffer(four)), TryWrite::sent);
+      },
+      [&]() -> asio::awaitable<void> {
+        EXPECT_EQ(co_await ClientRead(), "one");
+        EXPECT_EQ(co_await ClientRead(), "two");
+        EXPECT_EQ(co_await ClientRead(), "three");
+        EXPECT_EQ(co_await ClientRead(), "four");
+      });
+}
+
+// A peer that does not read: the socket fills, try_write buffers what it did not take (part
+// of a message, then whole ones are refused), and the flush sends the rest in order.
+TEST_F(CorkedStreamTest, WhatTryWriteCouldNotSendLeavesAtTheFlushInOrder) {
+  const std::string payload(1000, 'p');
+  int sent = 0;
+  Run(
+      [&]() -> asio::awaitable<void> {
+        TryWrite last = TryWrite::sent;
+        for (; sent < 100000 && last == TryWrite::sent; ++sent) {
+          const std::string message = Framed(std::to_string(sent) + ":" + payload);
+          last = corked_->try_write(asio::buffer(message));
+        }
+        EXPECT_EQ(last, TryWrite::buffered) << "the socket never filled";
+        if (last != TryWrite::buffered) co_return;
+        EXPECT_GT(corked_->pending_bytes(), 0u);
+        EXPECT_EQ(corked_->try_write(asio::buffer(Framed("x"))), TryWrite::refused)
+            << "bytes are waiting: a new message would overtake them";
+        auto [ec] = co_await corked_->async_flush(kNoThrow);
+        EXPECT_FALSE(ec) << ec.message();
+        EXPECT_EQ(corked_->pending_bytes(), 0u);
+      },
+      [&]() -> asio::awaitable<void> {
+        co_await Sleep(100ms);  // Let the server fill the socket first.
+        for (int i = 0; i < 100000; ++i) {
+          const std::string got = co_await ClientRead();
+          EXPECT_EQ(got, std::to_string(i) + ":" + payload);
+          if (got != std::to_string(i) + ":" + payload || i + 1 == sent) break;
+        }
+      });
+  EXPECT_GT(sent, 1);
+}
+
+TEST_F(CorkedStreamTest, ASocketErrorInTryWriteSticks) {
+  Run(
+      [&]() -> asio::awaitable<void> {
+        const std::string message = Framed(std::string(100, 'x'));
+        TryWrite last = TryWrite::sent;
+        // The peer is gone; the kernel takes some bytes before it reports the reset.
+        for (int i = 0; i < 2000 && last == TryWrite::sent; ++i) {
+          last = corked_->try_write(asio::buffer(message));
+          if (last == TryWrite::sent) co_await Sleep(1ms);
+        }
+        EXPECT_EQ(last, TryWrite::buffered) << "writing to a closed peer never failed";
+        auto [ec] = co_await corked_->async_flush(kNoThrow);
+        EXPECT_TRUE(ec) << "the flush must report the socket's error";
+        EXPECT_EQ(corked_->try_write(asio::buffer(message)), TryWrite::refused);
+        auto [wec, n] = co_await corked_->async_write_some(asio::buffer(message), kNoThrow);
+        EXPECT_EQ(wec, ec);
       },
       [&]() -> asio::awaitable<void> {
         auto& socket = beast::get_lowest_layer(*client_).socket();

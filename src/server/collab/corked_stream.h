@@ -34,11 +34,18 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/role.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -84,6 +91,56 @@ class CorkedStream {
     return true;
   }
 
+  enum class TryWrite {
+    sent,      // All of it is on the socket.
+    buffered,  // Some or none went out; the rest is buffered: flush (async_flush) to send it.
+    refused,   // Not idle (corked, a write in progress, bytes buffered) or a sticky error:
+               // nothing was taken; write through the layer above as usual.
+  };
+  // Sends `buffers` (at most kMaxTryWriteBuffers of them: a header and a payload) with one
+  // non-blocking sendmsg, without an operation, a handler or a wait: for a writer with one
+  // small message to send and an idle connection, which is most deliveries at a steady rate.
+  // A socket error sticks like a failed write; the bytes are buffered so the flush reports it.
+  static constexpr std::size_t kMaxTryWriteBuffers = 4;
+  // Only over plain TCP (the next layer is the socket's own stream): under TLS the bytes must
+  // go through the TLS layer, and this always refuses.
+  template <class ConstBuffers>
+  TryWrite try_write(const ConstBuffers& buffers) {
+    if constexpr (!kPlainSocket) {
+      return TryWrite::refused;
+    }
+    if (corked_ || busy_ || error_ || !pending_.empty()) return TryWrite::refused;
+    std::array<iovec, kMaxTryWriteBuffers> iov{};
+    std::size_t count = 0;
+    std::size_t total = 0;
+    for (auto it = boost::asio::buffer_sequence_begin(buffers);
+         it != boost::asio::buffer_sequence_end(buffers); ++it) {
+      const boost::asio::const_buffer b(*it);
+      if (b.size() == 0) continue;
+      if (count == iov.size()) return TryWrite::refused;
+      iov[count++] = iovec{const_cast<void*>(b.data()), b.size()};
+      total += b.size();
+    }
+    if (total == 0) return TryWrite::sent;
+    msghdr message{};
+    message.msg_iov = iov.data();
+    message.msg_iovlen = count;
+    ssize_t n;
+    do {
+      n = ::sendmsg(NativeHandle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        error_ = boost::system::error_code(errno, boost::system::system_category());
+      }
+      n = 0;
+    }
+    if (static_cast<std::size_t>(n) == total) return TryWrite::sent;
+    // The rest, from the first byte the socket did not take, waits for the flush.
+    Buffer(buffers, static_cast<std::size_t>(n));
+    return TryWrite::buffered;
+  }
+
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     return next_.async_read_some(buffers, std::forward<Token>(token));
@@ -104,13 +161,40 @@ class CorkedStream {
   }
 
  private:
-  // Copies `buffers` to the end of pending_; returns how many bytes.
+  // Copies `buffers`, less their first `skip` bytes, to the end of pending_; returns how many
+  // bytes it copied.
   template <class ConstBuffers>
-  std::size_t Buffer(const ConstBuffers& buffers) {
-    const std::size_t size = boost::asio::buffer_size(buffers);
+  std::size_t Buffer(const ConstBuffers& buffers, std::size_t skip = 0) {
+    const std::size_t size = boost::asio::buffer_size(buffers) - skip;
     const std::size_t at = pending_.size();
     pending_.resize(at + size);
-    return boost::asio::buffer_copy(boost::asio::buffer(pending_.data() + at, size), buffers);
+    std::size_t copied = 0;
+    for (auto it = boost::asio::buffer_sequence_begin(buffers);
+         it != boost::asio::buffer_sequence_end(buffers); ++it) {
+      boost::asio::const_buffer b(*it);
+      if (skip >= b.size()) {
+        skip -= b.size();
+        continue;
+      }
+      b += skip;
+      skip = 0;
+      copied += boost::asio::buffer_copy(
+          boost::asio::buffer(pending_.data() + at + copied, size - copied), b);
+    }
+    return copied;
+  }
+
+  // Whether the next layer writes straight to its socket (no TLS or other layer between).
+  static constexpr bool kPlainSocket =
+      std::is_same_v<boost::beast::lowest_layer_type<NextLayer>, NextLayer>;
+
+  int NativeHandle() {
+    auto& lowest = boost::beast::get_lowest_layer(next_);
+    if constexpr (requires { lowest.socket(); }) {
+      return lowest.socket().native_handle();
+    } else {
+      return lowest.native_handle();
+    }
   }
 
   template <class ConstBuffers>
@@ -129,9 +213,11 @@ class CorkedStream {
           if (s.error_) {
             error = s.error_;
           } else if (!s.corked_ && !s.busy_ && s.pending_.empty()) {
+            // Whole, not some: a write the layer above split in two could have another
+            // writer's bytes land between its parts.
             state = State::direct;
             s.busy_ = true;
-            s.next_.async_write_some(buffers, std::move(self));
+            boost::asio::async_write(s.next_, buffers, std::move(self));
             return;
           } else {
             taken = s.Buffer(buffers);

@@ -179,6 +179,8 @@ class Connection final : public ConnectionBase,
 
   void Send(Frame frame) {
     if (closing_) return;
+    // The writer idle and nothing queued: straight to the socket (TrySendNow).
+    if (writer_waiting_ && queue_.empty() && TrySendNow(*frame)) return;
     if (!queue_.Push(std::move(frame))) {
       Fail(ErrorCode::slow_consumer, "send queue full");
       return;
@@ -710,40 +712,70 @@ class Connection final : public ConnectionBase,
     });
   }
 
-  // Appends `frame` to the corked batch as one WebSocket binary message of our own framing
-  // (RFC 6455 5.2: FIN, opcode 2, the payload length; a server's frames are not masked), with
-  // no Beast write operation per frame: at a full batch, those were most of the writer's CPU.
-  // Only while Beast's stream is open and the corked layer takes it; false otherwise, and the
-  // frame goes through Beast. Beast's own frames (pong, close) are whole writes into the same
-  // buffer, so messages never interleave.
+  // The header of a server's WebSocket binary message of `size` bytes, in one frame
+  // (RFC 6455 5.2: FIN, opcode 2, the payload length; a server's frames are not masked).
+  struct MessageHeader {
+    std::array<std::uint8_t, 10> bytes{};
+    std::size_t size = 2;
+
+    explicit MessageHeader(std::uint64_t payload) {
+      bytes[0] = 0x82;
+      if (payload < 126) {
+        bytes[1] = static_cast<std::uint8_t>(payload);
+      } else if (payload <= 0xffff) {
+        bytes[1] = 126;
+        bytes[2] = static_cast<std::uint8_t>(payload >> 8);
+        bytes[3] = static_cast<std::uint8_t>(payload);
+        size = 4;
+      } else {
+        bytes[1] = 127;
+        for (int i = 0; i < 8; ++i)
+          bytes[2 + i] = static_cast<std::uint8_t>(payload >> (56 - 8 * i));
+        size = 10;
+      }
+    }
+    [[nodiscard]] asio::const_buffer buffer() const { return asio::buffer(bytes.data(), size); }
+  };
+
+  // Appends `frame` to the corked batch as one WebSocket binary message of our own framing,
+  // with no Beast write operation per frame: at a full batch, those were most of the writer's
+  // CPU. Only while Beast's stream is open and the corked layer takes it; false otherwise, and
+  // the frame goes through Beast. Beast's own frames (pong, close) are whole writes into the
+  // same buffer, so messages never interleave.
   bool AppendMessage(const std::vector<std::uint8_t>& frame) {
     if (!ws_->is_open()) return false;
-    std::array<std::uint8_t, 10> header{};
-    header[0] = 0x82;
-    std::size_t header_size = 2;
-    const std::uint64_t size = frame.size();
-    if (size < 126) {
-      header[1] = static_cast<std::uint8_t>(size);
-    } else if (size <= 0xffff) {
-      header[1] = 126;
-      header[2] = static_cast<std::uint8_t>(size >> 8);
-      header[3] = static_cast<std::uint8_t>(size);
-      header_size = 4;
-    } else {
-      header[1] = 127;
-      for (int i = 0; i < 8; ++i) header[2 + i] = static_cast<std::uint8_t>(size >> (56 - 8 * i));
-      header_size = 10;
-    }
-    const std::array<asio::const_buffer, 2> message{asio::buffer(header.data(), header_size),
-                                                    asio::buffer(frame)};
+    const MessageHeader header(frame.size());
+    const std::array<asio::const_buffer, 2> message{header.buffer(), asio::buffer(frame)};
     return out_.append(message);
+  }
+
+  // Sends `frame` as one message of our own framing with one non-blocking system call, when
+  // the writer is idle and nothing is queued. At a steady rate that is most deliveries: each
+  // would otherwise wake the writer and go through a Beast write operation, which cost more
+  // CPU than the system call itself. What the socket does not take is flushed by the writer.
+  // False when the stream is not idle (Beast writing a control frame, bytes waiting): the
+  // frame is then queued as usual.
+  bool TrySendNow(const std::vector<std::uint8_t>& frame) {
+    if (!ws_ || !ws_->is_open()) return false;
+    const MessageHeader header(frame.size());
+    const std::array<asio::const_buffer, 2> message{header.buffer(), asio::buffer(frame)};
+    switch (out_.try_write(message)) {
+      case CorkedStream<NextLayer>::TryWrite::sent:
+        return true;
+      case CorkedStream<NextLayer>::TryWrite::buffered:
+        Wake();  // The writer flushes the rest, or reports the socket's error.
+        return true;
+      case CorkedStream<NextLayer>::TryWrite::refused:
+        return false;
+    }
+    return false;
   }
 
   asio::awaitable<void> WriteLoop() {
     auto self = this->shared_from_this();
     bool broken = false;
     for (;;) {
-      if (queue_.empty()) {
+      if (queue_.empty() && out_.pending_bytes() == 0) {
         if (closing_) break;
         wake_.expires_at(Clock::time_point::max());
         writer_waiting_ = true;
@@ -753,11 +785,12 @@ class Connection final : public ConnectionBase,
       }
       // A batch: what is queued now, and what Pump adds, up to kBatchBytes. More than one
       // frame is written corked (corked_stream.h), so that they leave in one write instead of
-      // one each; a lone frame goes straight to the socket.
+      // one each; a lone frame goes straight to the socket. Bytes a TrySendNow left buffered
+      // go first, in the same flush.
       batch_started_ = Clock::now();
       batch_in_progress_ = true;
       WatchWrites();
-      const bool cork = queue_.frames() > 1;
+      const bool cork = queue_.frames() > 1 || out_.pending_bytes() > 0;
       if (cork) out_.cork();
       std::size_t batch_bytes = 0;
       while (!queue_.empty() && batch_bytes < kBatchBytes) {
