@@ -46,6 +46,8 @@ class SendQueue {
   [[nodiscard]] bool HasRoomForCatchUp() const;
 
   [[nodiscard]] std::optional<Frame> Pop();
+  // The frame Pop would return. The queue must not be empty.
+  [[nodiscard]] const Frame& front() const { return frames_.front(); }
   void Clear();
   [[nodiscard]] bool empty() const { return frames_.empty(); }
   [[nodiscard]] std::size_t frames() const { return frames_.size(); }
