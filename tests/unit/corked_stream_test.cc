@@ -92,6 +92,14 @@ class CorkedStreamTest : public ::testing::Test {
     co_return beast::buffers_to_string(buffer.data());
   }
 
+  // The client's side of a peer that is gone: it closes with a reset.
+  asio::awaitable<void> ClientResets() {
+    auto& socket = beast::get_lowest_layer(*client_).socket();
+    socket.set_option(asio::socket_base::linger(true, 0));
+    socket.close();
+    co_return;
+  }
+
   asio::awaitable<boost::system::error_code> ServerWrite(const std::string& text) {
     auto [ec, n] = co_await server_->async_write(asio::buffer(text), kNoThrow);
     if (!ec) {
@@ -272,12 +280,7 @@ TEST_F(CorkedStreamTest, AWriteErrorSticks) {
         auto [flush_ec] = co_await corked_->async_flush(kNoThrow);
         EXPECT_EQ(flush_ec, failure);
       },
-      [&]() -> asio::awaitable<void> {
-        auto& socket = beast::get_lowest_layer(*client_).socket();
-        socket.set_option(asio::socket_base::linger(true, 0));  // Close with a reset.
-        socket.close();
-        co_return;
-      });
+      [&]() { return ClientResets(); });
 }
 
 // A server's binary message of our own framing (RFC 6455 5.2), as the relay sends them.
@@ -372,12 +375,7 @@ TEST_F(CorkedStreamTest, ASocketErrorInTryWriteSticks) {
         auto [wec, n] = co_await corked_->async_write_some(asio::buffer(message), kNoThrow);
         EXPECT_EQ(wec, ec);
       },
-      [&]() -> asio::awaitable<void> {
-        auto& socket = beast::get_lowest_layer(*client_).socket();
-        socket.set_option(asio::socket_base::linger(true, 0));  // Close with a reset.
-        socket.close();
-        co_return;
-      });
+      [&]() { return ClientResets(); });
 }
 
 }  // namespace
