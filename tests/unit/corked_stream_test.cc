@@ -326,6 +326,34 @@ TEST_F(CorkedStreamTest, TryWriteSendsAtOnceWhenIdleAndIsRefusedOtherwise) {
       });
 }
 
+// Several messages in one try_write (a header and a payload buffer each), as the relay sends
+// what queued up for an idle member; more buffers than the limit are refused, not cut.
+TEST_F(CorkedStreamTest, TryWriteSendsManyMessagesAtOnceUpToItsBufferLimit) {
+  constexpr std::size_t kMessages = CorkedStream<beast::tcp_stream>::kMaxTryWriteBuffers / 2;
+  std::vector<std::string> headers, bodies;
+  for (std::size_t i = 0; i < kMessages + 1; ++i) {
+    bodies.push_back("message " + std::to_string(i));
+    headers.push_back({'\x82', static_cast<char>(bodies.back().size())});
+  }
+  const auto buffers = [&](std::size_t count) {
+    std::vector<asio::const_buffer> b;
+    for (std::size_t i = 0; i < count; ++i) {
+      b.push_back(asio::buffer(headers[i]));
+      b.push_back(asio::buffer(bodies[i]));
+    }
+    return b;
+  };
+  Run(
+      [&]() -> asio::awaitable<void> {
+        EXPECT_EQ(corked_->try_write(buffers(kMessages + 1)), TryWrite::refused);
+        EXPECT_EQ(corked_->try_write(buffers(kMessages)), TryWrite::sent);
+        co_return;
+      },
+      [&]() -> asio::awaitable<void> {
+        for (std::size_t i = 0; i < kMessages; ++i) EXPECT_EQ(co_await ClientRead(), bodies[i]);
+      });
+}
+
 // A peer that does not read: the socket fills, try_write buffers what it did not take (part
 // of a message, then whole ones are refused), and the flush sends the rest in order.
 TEST_F(CorkedStreamTest, WhatTryWriteCouldNotSendLeavesAtTheFlushInOrder) {

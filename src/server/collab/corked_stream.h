@@ -97,11 +97,12 @@ class CorkedStream {
     refused,   // Not idle (corked, a write in progress, bytes buffered) or a sticky error:
                // nothing was taken; write through the layer above as usual.
   };
-  // Sends `buffers` (at most kMaxTryWriteBuffers of them: a header and a payload) with one
-  // non-blocking sendmsg, without an operation, a handler or a wait: for a writer with one
-  // small message to send and an idle connection, which is most deliveries at a steady rate.
-  // A socket error sticks like a failed write; the bytes are buffered so the flush reports it.
-  static constexpr std::size_t kMaxTryWriteBuffers = 4;
+  // Sends `buffers` (at most kMaxTryWriteBuffers of them, e.g. a header and a payload per
+  // message) with one non-blocking sendmsg, without an operation, a handler or a wait: for a
+  // writer with a few small messages to send and an idle connection, which is most deliveries
+  // at a steady rate. A socket error sticks like a failed write; the bytes are buffered so the
+  // flush reports it.
+  static constexpr std::size_t kMaxTryWriteBuffers = 64;
   // Only over plain TCP (the next layer is the socket's own stream): under TLS the bytes must
   // go through the TLS layer, and this always refuses.
   template <class ConstBuffers>

@@ -46,8 +46,8 @@ class SendQueue {
   [[nodiscard]] bool HasRoomForCatchUp() const;
 
   [[nodiscard]] std::optional<Frame> Pop();
-  // The frame Pop would return. The queue must not be empty.
-  [[nodiscard]] const Frame& front() const { return frames_.front(); }
+  // The i-th frame from the front (0: the one Pop would return). i < frames().
+  [[nodiscard]] const Frame& operator[](std::size_t i) const { return frames_[i]; }
   void Clear();
   [[nodiscard]] bool empty() const { return frames_.empty(); }
   [[nodiscard]] std::size_t frames() const { return frames_.size(); }
