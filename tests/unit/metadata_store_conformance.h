@@ -2365,6 +2365,35 @@ TYPED_TEST_P(MetadataStoreConformance, CollabBatchAppendsGiveEachUpdateItsOwnRes
                                        MakeCollabUpdate("f", 0, "bob-id", 0xb1, 3, kT0)};
   EXPECT_EQ(this->store().AppendCollabUpdates(one_bad).error(), errc::invalid_argument);
   EXPECT_EQ(this->store().FindCollabLog("f")->head_seq, 3);
+
+  // The next batch goes on from the head the last one left; the tail cap counts the updates
+  // appended earlier in the same batch; a stored counter with other bytes is a duplicate.
+  auto other_bytes = batch[1];
+  other_bytes.frame.push_back(0x7f);
+  auto capped = MakeCollabUpdate("f", 1, "alice-id", 0xa1, 3, kT0 + 10);
+  capped.max_tail = 4;
+  auto roomier = capped;
+  roomier.max_tail = 5;
+  const std::vector<CollabUpdate> second = {
+      MakeCollabUpdate("f", 1, "bob-id", 0xb1, 2, kT0 + 9), other_bytes, capped, roomier,
+      MakeCollabUpdate("g", 1, "alice-id", 0xa4, 2, kT0 + 11)};
+  r = this->store().AppendCollabUpdates(second);
+  ASSERT_TRUE(r) << r.error().message();
+  const std::vector<std::pair<S, std::int64_t>> expected_second = {
+      {S::appended, 4}, {S::duplicate, 0}, {S::tail_full, 0}, {S::appended, 5}, {S::appended, 2}};
+  ASSERT_EQ(r->size(), second.size());
+  for (std::size_t i = 0; i < second.size(); ++i) {
+    EXPECT_EQ((*r)[i].status, expected_second[i].first) << "update " << i;
+    EXPECT_EQ((*r)[i].seq, expected_second[i].second) << "update " << i;
+  }
+  EXPECT_EQ(this->store().FindCollabLog("f")->head_seq, 5);
+  EXPECT_EQ(this->store().FindCollabLog("g")->head_seq, 2);
+  const auto all = *this->store().ReadCollabUpdates("f", 0, 100);
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_EQ(all[3].frame, second[0].frame);
+  EXPECT_EQ(all[4].frame, roomier.frame);
+  // A single append after a batch takes the next seq too.
+  EXPECT_EQ(this->store().AppendCollabUpdate(MakeCollabUpdate("f", 1, "bob-id", 0xb1, 3))->seq, 6);
 }
 
 TYPED_TEST_P(MetadataStoreConformance, CollabLogGoesWithItsFile) {

@@ -9,8 +9,10 @@
 
 #include <cerrno>
 #include <chrono>
+#include <exception>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 namespace strongroom::storage {
 namespace {
@@ -234,6 +236,34 @@ result<CachedStatement> SqliteDatabase::Cached(std::string_view sql) {
 
 std::int64_t SqliteDatabase::Changes() const noexcept {
   return sqlite3_changes64(db_);
+}
+
+void SqliteDatabase::SetWalHook(WalHook hook) {
+  wal_hook_ = std::move(hook);
+  if (wal_hook_) {
+    sqlite3_wal_hook(db_, &SqliteDatabase::OnWal, this);
+  } else {
+    sqlite3_wal_autocheckpoint(db_, 1000);  // SQLite's default.
+  }
+}
+
+int SqliteDatabase::OnWal(void* self, sqlite3* /*db*/, const char* /*name*/, int frames) {
+  auto* database = static_cast<SqliteDatabase*>(self);
+  // The commit has happened whatever the hook does; an exception must not unwind through C.
+  try {
+    database->wal_hook_(*database, frames);
+  } catch (const std::exception& e) {
+    spdlog::error("sqlite: write-ahead log hook failed: {}", e.what());
+  }
+  return SQLITE_OK;
+}
+
+result<void> SqliteDatabase::Checkpoint() {
+  const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                           nullptr);
+  // BUSY: another connection is checkpointing right now, which is what was wanted.
+  if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY) return MapError(db_, rc);
+  return {};
 }
 
 bool SqliteDatabase::InTransaction() const noexcept {

@@ -133,6 +133,16 @@ class SqliteDatabase {
   // fails.
   [[nodiscard]] result<void> Transaction(const std::function<result<void>()>& body);
 
+  // Called on this connection's thread after each of its commits, with the number of frames
+  // (pages) now in the write-ahead log. Setting a hook turns off SQLite's automatic checkpoint
+  // on this connection: the caller decides when and where the log is copied back (see
+  // SqliteMetadataStore). An empty function restores the automatic checkpoint.
+  using WalHook = std::function<void(SqliteDatabase& db, int wal_frames)>;
+  void SetWalHook(WalHook hook);
+  // A PASSIVE checkpoint: copies as much of the write-ahead log into the database as it can
+  // without waiting for any reader or writer, and syncs it. io_error if it failed.
+  [[nodiscard]] result<void> Checkpoint();
+
   // PRAGMA integrity_check and foreign_key_check: an empty list means healthy.
   [[nodiscard]] result<std::vector<std::string>> CheckIntegrity();
   // The value of a PRAGMA that returns one row (for tests and `strongroomd check`).
@@ -153,7 +163,10 @@ class SqliteDatabase {
     bool lent = false;
   };
 
+  static int OnWal(void* self, sqlite3* db, const char* name, int frames);
+
   sqlite3* db_;
+  WalHook wal_hook_;
   // Entries are heap-allocated so loans keep valid pointers while the map rehashes.
   std::unordered_map<std::string, std::unique_ptr<CacheEntry>, TextHash, std::equal_to<>> cache_;
 };

@@ -2,9 +2,13 @@
 
 #include "server/storage/sqlite_database.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 
 namespace strongroom::storage {
@@ -490,12 +494,62 @@ class SqliteMetadataStore::Lease {
   SqliteDatabase* db_;
 };
 
-SqliteMetadataStore::SqliteMetadataStore(std::vector<std::unique_ptr<SqliteDatabase>> connections)
-    : connections_(std::move(connections)) {
-  for (auto& c : connections_) idle_.push_back(c.get());
+SqliteMetadataStore::SqliteMetadataStore(std::vector<std::unique_ptr<SqliteDatabase>> connections,
+                                         std::unique_ptr<SqliteDatabase> checkpoint_connection)
+    : connections_(std::move(connections)),
+      checkpoint_connection_(std::move(checkpoint_connection)) {
+  for (auto& c : connections_) {
+    c->SetWalHook([this](SqliteDatabase& db, int frames) { OnWalCommit(db, frames); });
+    idle_.push_back(c.get());
+  }
+  checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
 }
 
-SqliteMetadataStore::~SqliteMetadataStore() = default;
+SqliteMetadataStore::~SqliteMetadataStore() {
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    stopping_ = true;
+  }
+  checkpoint_wake_.notify_one();
+  checkpoint_thread_.join();
+}
+
+std::uint64_t SqliteMetadataStore::checkpoints() const {
+  std::lock_guard lock(checkpoint_mutex_);
+  return checkpoints_;
+}
+
+void SqliteMetadataStore::OnWalCommit(SqliteDatabase& db, int wal_frames) {
+  if (wal_frames >= kInlineCheckpointFrames) {
+    if (auto r = db.Checkpoint(); !r) {
+      spdlog::warn("sqlite: checkpoint after a commit failed: {}", r.error().message());
+    }
+    return;
+  }
+  if (wal_frames < kCheckpointFrames) return;
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    if (checkpoint_wanted_) return;
+    checkpoint_wanted_ = true;
+  }
+  checkpoint_wake_.notify_one();
+}
+
+void SqliteMetadataStore::CheckpointLoop() {
+  for (;;) {
+    {
+      std::unique_lock lock(checkpoint_mutex_);
+      checkpoint_wake_.wait(lock, [&] { return stopping_ || checkpoint_wanted_; });
+      if (stopping_) return;
+      checkpoint_wanted_ = false;
+    }
+    // Outside the lock: a commit that asks for another one meanwhile only sets the flag.
+    const auto r = checkpoint_connection_->Checkpoint();
+    if (!r) spdlog::warn("sqlite: checkpoint failed: {}", r.error().message());
+    std::lock_guard lock(checkpoint_mutex_);
+    ++checkpoints_;
+  }
+}
 
 result<SqliteMetadataStore::Lease> SqliteMetadataStore::Borrow() {
   std::unique_lock<std::mutex> lock(pool_mutex_);
@@ -561,7 +615,10 @@ result<std::unique_ptr<SqliteMetadataStore>> SqliteMetadataStore::Open(const std
     }
     pool.push_back(std::move(*db));
   }
-  return std::unique_ptr<SqliteMetadataStore>(new SqliteMetadataStore(std::move(pool)));
+  auto checkpoint_connection = SqliteDatabase::Open(path);
+  if (!checkpoint_connection) return checkpoint_connection.error();
+  return std::unique_ptr<SqliteMetadataStore>(
+      new SqliteMetadataStore(std::move(pool), std::move(*checkpoint_connection)));
 }
 
 // --- settings ---------------------------------------------------------------------------------
@@ -1957,39 +2014,50 @@ CollabStoredFrame ReadStoredFrame(const Statement& s) {
   return CollabStoredFrame{s.ColumnInt(0), s.ColumnInt(1), s.ColumnBlob(2)};
 }
 
-// One update of AppendCollabUpdates, inside its transaction.
-result<CollabWriteResult> AppendOneCollabUpdate(SqliteDatabase& db, const CollabUpdate& u) {
+// What one AppendCollabUpdates transaction knows of a file it appends to. Read once per file
+// and written back once: under load a batch holds hundreds of updates to the same document,
+// and reading the file's version and log row and rewriting the log row for each of them was
+// more than half of the appender thread's statements (bench/README.md, co-editing).
+struct BatchFile {
+  std::optional<std::int64_t> version;  // The file's revision; nullopt: no such file.
+  LogRow log;                           // head_seq advances as the batch appends.
+  bool log_read = false;                // `log` holds the row (EnsureLogRow done).
+  bool appended = false;                // head_seq moved: write it back.
+};
+
+result<BatchFile*> FileOfBatch(SqliteDatabase& db,
+                               std::unordered_map<std::string, BatchFile>& files,
+                               const std::string& file_id) {
+  auto [it, fresh] = files.try_emplace(file_id);
+  if (fresh) {
+    auto version = CollabFileVersion(db, file_id);
+    if (version) {
+      it->second.version = *version;
+    } else if (version.error() != errc::not_found) {
+      return version.error();
+    }
+  }
+  return &it->second;
+}
+
+// One update of AppendCollabUpdates, inside its transaction; `file` is what the batch knows
+// of the update's file.
+result<CollabWriteResult> AppendOneCollabUpdate(SqliteDatabase& db, BatchFile& file,
+                                                const CollabUpdate& u) {
   CollabWriteResult out;
-  auto version = CollabFileVersion(db, u.file_id);
-  if (!version && version.error() == errc::not_found) {
+  if (!file.version) {
     out.status = CollabWriteStatus::no_file;
     return out;
   }
-  if (!version) return version.error();
-  out.epoch = *version;
-  if (u.epoch != *version) {
+  out.epoch = *file.version;
+  if (u.epoch != *file.version) {
     out.status = CollabWriteStatus::stale_epoch;
     return out;
   }
-  {
-    // A resend (identical bytes) or a duplicate (other bytes) of a stored update.
-    auto s = db.Cached(
-        "SELECT seq, time, frame FROM collab_updates"
-        " WHERE file_id = ?1 AND author = ?2 AND session_id = ?3 AND counter = ?4");
-    if (!s) return s.error();
-    (*s)->Bind(1, u.file_id).Bind(2, u.author).BindBlob(3, u.session_id).Bind(4, u.counter);
-    auto row = (*s)->Step();
-    if (!row) return row.error();
-    if (*row) {
-      const bool same = (*s)->ColumnBlob(2) == u.frame;
-      out.status = same ? CollabWriteStatus::resent : CollabWriteStatus::duplicate;
-      if (same) {
-        out.seq = (*s)->ColumnInt(0);
-        out.time = (*s)->ColumnInt(1);
-      }
-      return out;
-    }
-  }
+  // The stream's next counter. Every stored update of a stream has a counter up to its row's
+  // last_counter, and a stream's row is only deleted with the last of its updates (a snapshot
+  // compacting an older epoch), so an update at or beyond the next counter cannot be stored
+  // yet: only one below it can be a resend, a duplicate or compacted.
   std::int64_t next = 1;
   {
     auto s = db.Cached(
@@ -2002,22 +2070,44 @@ result<CollabWriteResult> AppendOneCollabUpdate(SqliteDatabase& db, const Collab
     if (*row) next = (*s)->ColumnInt(0) + 1;
   }
   if (u.counter < next) {
-    out.status = CollabWriteStatus::covered;  // Not in the log (checked above): compacted.
+    // A resend (identical bytes) or a duplicate (other bytes) of a stored update, or one a
+    // snapshot compacted.
+    auto s = db.Cached(
+        "SELECT seq, time, frame FROM collab_updates"
+        " WHERE file_id = ?1 AND author = ?2 AND session_id = ?3 AND counter = ?4");
+    if (!s) return s.error();
+    (*s)->Bind(1, u.file_id).Bind(2, u.author).BindBlob(3, u.session_id).Bind(4, u.counter);
+    auto row = (*s)->Step();
+    if (!row) return row.error();
+    if (!*row) {
+      out.status = CollabWriteStatus::covered;
+      return out;
+    }
+    const bool same = (*s)->ColumnBlob(2) == u.frame;
+    out.status = same ? CollabWriteStatus::resent : CollabWriteStatus::duplicate;
+    if (same) {
+      out.seq = (*s)->ColumnInt(0);
+      out.time = (*s)->ColumnInt(1);
+    }
     return out;
   }
   if (u.counter > next) {
     out.status = CollabWriteStatus::out_of_order;
     return out;
   }
-  if (auto r = EnsureLogRow(db, u.file_id); !r) return r.error();
-  auto log = ReadLogRow(db, u.file_id);
-  if (!log) return log.error();
+  if (!file.log_read) {
+    if (auto r = EnsureLogRow(db, u.file_id); !r) return r.error();
+    auto log = ReadLogRow(db, u.file_id);
+    if (!log) return log.error();
+    file.log = *log;
+    file.log_read = true;
+  }
   // Compaction removes exactly the updates up to compacted_through, so the rest are the tail.
-  if (u.max_tail > 0 && log->head_seq - log->compacted_through >= u.max_tail) {
+  if (u.max_tail > 0 && file.log.head_seq - file.log.compacted_through >= u.max_tail) {
     out.status = CollabWriteStatus::tail_full;
     return out;
   }
-  const std::int64_t seq = log->head_seq + 1;
+  const std::int64_t seq = file.log.head_seq + 1;
   {
     auto s = db.Cached(
         "INSERT INTO collab_updates (file_id, seq, epoch, author, session_id, counter, time,"
@@ -2033,12 +2123,8 @@ result<CollabWriteResult> AppendOneCollabUpdate(SqliteDatabase& db, const Collab
         .BindBlob(8, u.frame);
     if (auto r = Run(**s); !r) return r.error();
   }
-  {
-    auto s = db.Cached("UPDATE collab_logs SET head_seq = ?2 WHERE file_id = ?1");
-    if (!s) return s.error();
-    (*s)->Bind(1, u.file_id).Bind(2, seq);
-    if (auto r = Run(**s); !r) return r.error();
-  }
+  file.log.head_seq = seq;
+  file.appended = true;
   {
     auto s = db.Cached(
         "INSERT INTO collab_streams (file_id, author, session_id, epoch, last_counter, last_seq)"
@@ -2077,10 +2163,20 @@ result<std::vector<CollabWriteResult>> SqliteMetadataStore::AppendCollabUpdates(
   return Write<Results>([&](SqliteDatabase& db) -> result<Results> {
     Results out;
     out.reserve(updates.size());
+    std::unordered_map<std::string, BatchFile> files;
     for (const CollabUpdate& u : updates) {
-      auto r = AppendOneCollabUpdate(db, u);
+      auto file = FileOfBatch(db, files, u.file_id);
+      if (!file) return file.error();
+      auto r = AppendOneCollabUpdate(db, **file, u);
       if (!r) return r.error();
       out.push_back(*r);
+    }
+    for (const auto& [file_id, file] : files) {
+      if (!file.appended) continue;
+      auto s = db.Cached("UPDATE collab_logs SET head_seq = ?2 WHERE file_id = ?1");
+      if (!s) return s.error();
+      (*s)->Bind(1, file_id).Bind(2, file.log.head_seq);
+      if (auto r = Run(**s); !r) return r.error();
     }
     return out;
   });

@@ -42,6 +42,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace strongroom::storage {
@@ -52,6 +53,17 @@ class SqliteMetadataStore final : public MetadataStore {
  public:
   static constexpr std::size_t kMaxConnections = 64;
   static constexpr std::chrono::seconds kBorrowTimeout{30};
+  // Checkpoints. The write-ahead log is copied back into the database by a thread of the
+  // store's own, on a connection of its own, once a commit leaves kCheckpointFrames pages in
+  // it. SQLite's automatic checkpoint (at the same size) runs inside that commit, on the
+  // caller's thread, holding the write lock: copying a thousand pages and syncing the database
+  // took the co-editing relay's appender several milliseconds every few hundred updates, and
+  // every update queued behind it waited as long (bench/README.md, co-editing). If the log
+  // still reaches kInlineCheckpointFrames (the thread is starved, or readers keep it from
+  // finishing), the committing connection checkpoints as SQLite would, so the log stays
+  // bounded whatever the thread does.
+  static constexpr int kCheckpointFrames = 1000;
+  static constexpr int kInlineCheckpointFrames = 4 * kCheckpointFrames;
 
   // Opens (creating if needed, mode 0600) the database at `path`, applies the schema
   // migrations, and opens `connections` connections to it (1..kMaxConnections, else
@@ -59,9 +71,13 @@ class SqliteMetadataStore final : public MetadataStore {
   // io_error if it cannot be opened or configured.
   [[nodiscard]] static result<std::unique_ptr<SqliteMetadataStore>> Open(
       const std::string& path, std::size_t connections = 4);
+  // Stops the checkpoint thread (after the checkpoint it is running, if any).
   ~SqliteMetadataStore() override;
   SqliteMetadataStore(const SqliteMetadataStore&) = delete;
   SqliteMetadataStore& operator=(const SqliteMetadataStore&) = delete;
+
+  // Checkpoints the store's thread has run so far (for tests).
+  [[nodiscard]] std::uint64_t checkpoints() const;
 
   [[nodiscard]] result<std::optional<std::string>> GetSetting(std::string_view key) override;
   result<void> PutSetting(std::string_view key, std::string_view value) override;
@@ -164,7 +180,11 @@ class SqliteMetadataStore final : public MetadataStore {
  private:
   class Lease;
 
-  explicit SqliteMetadataStore(std::vector<std::unique_ptr<SqliteDatabase>> connections);
+  SqliteMetadataStore(std::vector<std::unique_ptr<SqliteDatabase>> connections,
+                      std::unique_ptr<SqliteDatabase> checkpoint_connection);
+  // The hook of every pool connection: wakes the checkpoint thread, or checkpoints on `db`.
+  void OnWalCommit(SqliteDatabase& db, int wal_frames);
+  void CheckpointLoop();
 
   // Borrows an idle connection, waiting up to kBorrowTimeout.
   [[nodiscard]] result<Lease> Borrow();
@@ -183,6 +203,14 @@ class SqliteMetadataStore final : public MetadataStore {
   std::vector<SqliteDatabase*> idle_;  // Guarded by pool_mutex_.
   // Held (after borrowing a connection, never before: one lock order) for every write.
   std::mutex write_mutex_;
+
+  std::unique_ptr<SqliteDatabase> checkpoint_connection_;  // The checkpoint thread's alone.
+  mutable std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_wake_;
+  bool checkpoint_wanted_ = false;   // Guarded by checkpoint_mutex_.
+  bool stopping_ = false;            // Guarded by checkpoint_mutex_.
+  std::uint64_t checkpoints_ = 0;    // Guarded by checkpoint_mutex_.
+  std::thread checkpoint_thread_;    // Started last, in the constructor.
 };
 
 }  // namespace strongroom::storage
