@@ -57,7 +57,7 @@ if [[ ${BENCH_PIN:-0} == 1 ]]; then
 fi
 [[ $idle_clients =~ ^[1-9][0-9]*$ ]] || die "BENCH_IDLE_CLIENTS must be a positive integer"
 readonly TARGET_RATIO=5 TARGET_P99_MS=5 TARGET_IDLE_RSS_MIB=1024
-readonly STEP_MAX_P99_MS=1000 STEP_MIN_SHARE=0.95 DRAIN_S=3 LAT_DRAIN_S=$((smoke ? 3 : 10)) SETTLE_S=$((smoke ? 0 : 2))
+readonly STEP_MAX_P99_MS=1000 STEP_MIN_SHARE=0.95 DRAIN_S=3 LAT_DRAIN_S=$((smoke ? 3 : 10)) SETTLE_MAX_S=$((smoke ? 5 : 60))
 # The first offered load of the search, in deliveries/s; each step doubles it.
 readonly START_DELIVERIES=$((smoke ? 200 : 12000))
 readonly MAX_STEPS=$((smoke ? 1 : 7)) BISECT_STEPS=$((smoke ? 0 : 2))
@@ -184,9 +184,32 @@ run() {
     die "no result line from the $server generator"
   }
   if [[ -s $work/run.err ]]; then sed 's/^/    /' "$work/run.err" | head -5; fi
-  # A server that fell behind may still be working through what it had read when the
-  # generator left: let it finish before the next run measures anything.
-  sleep "$SETTLE_S"
+  settle
+}
+# cpu_ticks PID: the CPU time the process has used, in clock ticks (0 once it is gone).
+cpu_ticks() {
+  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+# settle: returns once neither server used more than 2 clock ticks (2% of a core at 100 Hz)
+# in the last half second. A server that fell behind is still working through what it had
+# read after its generator left (y-websocket was seen at a full core for seconds after a step
+# it did not sustain), and the next run, of either server, would share the cores with it. A
+# fixed pause was too short after some steps and needlessly long after most. Gives up with a
+# warning after SETTLE_MAX_S.
+settle() {
+  local before after waited=0
+  before=$(($(cpu_ticks "$srd_pid") + $(cpu_ticks "$yws_pid")))
+  while :; do
+    sleep 0.5
+    after=$(($(cpu_ticks "$srd_pid") + $(cpu_ticks "$yws_pid")))
+    ((after - before <= 2)) && return 0
+    before=$after
+    waited=$((waited + 1))
+    if ((waited >= 2 * SETTLE_MAX_S)); then
+      warn "the servers were still busy ${SETTLE_MAX_S} s after a run; measuring anyway"
+      return 0
+    fi
+  done
 }
 field() { # field NAME: the value of NAME=... in $result
   local f
@@ -277,6 +300,10 @@ printf 'Latency: %s clients, %s updates/s, %s s\n' "$lat_k" "$lat_rate" "$((dura
 run strongroomd "$lat_k" "$lat_rate" "$((duration * 2))" "$LAT_DRAIN_S"
 summary strongroomd ''
 srd_p50=$(field p50_ms) srd_p99=$(field p99_ms) srd_lat_lost=$(field lost)
+# Where the time goes (collab_load only): until the first other client has the update (read,
+# durable append, publish, first send) and until its author has the server's ack.
+printf '  %-12s send -> first other client: p50 %s ms, p99 %s ms; send -> ack: p50 %s ms, p99 %s ms\n' \
+  '' "$(field first_p50_ms)" "$(field first_p99_ms)" "$(field ack_p50_ms)" "$(field ack_p99_ms)"
 run y-websocket "$lat_k" "$lat_rate" "$((duration * 2))" "$LAT_DRAIN_S"
 summary y-websocket ''
 yws_p50=$(field p50_ms) yws_p99=$(field p99_ms)

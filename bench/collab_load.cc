@@ -217,7 +217,9 @@ struct Bench {
   std::size_t per_sender = 0;
   std::unordered_map<std::uint64_t, std::size_t> sender_of;  // First 8 session-id bytes.
   std::vector<std::int64_t> sent_ns;
-  std::vector<std::int64_t> done_ns;
+  std::vector<std::int64_t> done_ns;   // When the last of the other clients had it.
+  std::vector<std::int64_t> first_ns;  // When the first of them had it.
+  std::vector<std::int64_t> ack_ns;    // When its author had the server's ack.
   std::vector<std::uint32_t> received;
   std::uint64_t sent = 0;
   std::uint64_t deliveries = 0;
@@ -253,9 +255,14 @@ struct Bench {
       const std::int64_t now = NowNs();
       ++deliveries;
       last_delivery_ns = now;
+      if (received[u] == 0) first_ns[u] = now;
       if (++received[u] == conns.size() - 1) done_ns[u] = now;
-    } else if (std::holds_alternative<collab::Ack>(*message)) {
+    } else if (const auto* ack = std::get_if<collab::Ack>(&*message)) {
       ++acks;
+      const auto it = sender_of.find(SessionKey(ack->session_id));
+      if (running && it != sender_of.end() && it->second == c.index && ack->counter >= 1 &&
+          ack->counter <= per_sender)
+        ack_ns[it->second * per_sender + (ack->counter - 1)] = NowNs();
     } else if (const auto* error = std::get_if<collab::Error>(&*message)) {
       if (++errors <= 5)
         std::cerr << "collab_load: connection " << c.index << ": server error "
@@ -522,6 +529,8 @@ struct Bench {
     }
     sent_ns.assign(k * per_sender, 0);
     done_ns.assign(k * per_sender, 0);
+    first_ns.assign(k * per_sender, 0);
+    ack_ns.assign(k * per_sender, 0);
     received.assign(k * per_sender, 0);
     std::printf("sealed: %zu update frames of %zu bytes (%d bytes of plaintext) in %.2f s\n",
                 k * per_sender, frame_bytes, opt.payload,
@@ -576,27 +585,37 @@ struct Bench {
     Report(expected);
   }
 
+  // The p-th percentile (nearest rank) of `v`, sorted here; -1 when empty.
+  static double Percentile(std::vector<double>& v, double p) {
+    if (v.empty()) return -1.0;
+    std::sort(v.begin(), v.end());
+    const auto i = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+    return v[std::min(i == 0 ? 0 : i - 1, v.size() - 1)];
+  }
+
   void Report(std::uint64_t expected) {
     const std::size_t k = conns.size();
-    std::vector<double> latencies_ms;
+    // Over the updates every other client got: send -> last of them (the latency judged),
+    // and for finding where it goes, send -> first of them and send -> the author's ack.
+    std::vector<double> latencies_ms, first_ms, ack_ms;
     latencies_ms.reserve(sent);
+    first_ms.reserve(sent);
+    ack_ms.reserve(sent);
     std::uint64_t incomplete = 0;
     for (std::size_t s = 0; s < k; ++s) {
       for (std::size_t i = 0; i < conns[s]->next_frame; ++i) {
         const std::size_t u = s * per_sender + i;
         if (received[u] == k - 1) {
           latencies_ms.push_back(static_cast<double>(done_ns[u] - sent_ns[u]) / 1e6);
+          first_ms.push_back(static_cast<double>(first_ns[u] - sent_ns[u]) / 1e6);
+          if (ack_ns[u] != 0) ack_ms.push_back(static_cast<double>(ack_ns[u] - sent_ns[u]) / 1e6);
         } else {
           ++incomplete;
         }
       }
     }
-    std::sort(latencies_ms.begin(), latencies_ms.end());
-    auto pct = [&](double p) {
-      if (latencies_ms.empty()) return -1.0;
-      const auto i = static_cast<std::size_t>(std::ceil(p / 100.0 * latencies_ms.size())) - 1;
-      return latencies_ms[std::min(i, latencies_ms.size() - 1)];
-    };
+    const double p50 = Percentile(latencies_ms, 50), p99 = Percentile(latencies_ms, 99);
+    const double max = latencies_ms.empty() ? -1.0 : latencies_ms.back();
     const double span_s =
         static_cast<double>(std::max(last_delivery_ns, last_send_ns) - first_send_ns) / 1e9;
     const double send_span_s = static_cast<double>(last_send_ns - first_send_ns) / 1e9;
@@ -604,15 +623,17 @@ struct Bench {
         "result server=strongroomd clients=%zu rate=%.0f duration=%.1f sent=%llu "
         "send_rate=%.0f expected=%llu deliveries=%llu lost=%llu incomplete_updates=%llu "
         "errors=%llu closed=%llu offered_per_s=%.0f deliveries_per_s=%.0f p50_ms=%.3f "
-        "p99_ms=%.3f max_ms=%.3f frame_bytes=%zu payload_bytes=%d\n",
+        "p99_ms=%.3f max_ms=%.3f frame_bytes=%zu payload_bytes=%d first_p50_ms=%.3f "
+        "first_p99_ms=%.3f ack_p50_ms=%.3f ack_p99_ms=%.3f\n",
         k, opt.rate, opt.duration, static_cast<unsigned long long>(sent),
         send_span_s > 0 ? static_cast<double>(sent - 1) / send_span_s : 0.0,
         static_cast<unsigned long long>(expected), static_cast<unsigned long long>(deliveries),
         static_cast<unsigned long long>(expected - std::min(expected, deliveries)),
         static_cast<unsigned long long>(incomplete), static_cast<unsigned long long>(errors),
         static_cast<unsigned long long>(closed), opt.rate * static_cast<double>(k - 1),
-        span_s > 0 ? static_cast<double>(deliveries) / span_s : 0.0, pct(50), pct(99),
-        latencies_ms.empty() ? -1.0 : latencies_ms.back(), frame_bytes, opt.payload);
+        span_s > 0 ? static_cast<double>(deliveries) / span_s : 0.0, p50, p99, max, frame_bytes,
+        opt.payload, Percentile(first_ms, 50), Percentile(first_ms, 99), Percentile(ack_ms, 50),
+        Percentile(ack_ms, 99));
     std::fflush(stdout);
   }
 
