@@ -2,6 +2,8 @@
 
 #include "server/storage/sqlite_database.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -502,7 +504,14 @@ SqliteMetadataStore::SqliteMetadataStore(std::vector<std::unique_ptr<SqliteDatab
     c->SetWalHook([this](SqliteDatabase& db, int frames) { OnWalCommit(db, frames); });
     idle_.push_back(c.get());
   }
+  // The thread takes no process signals: strongroomd blocks SIGTERM and SIGINT in its threads
+  // and waits for them in one, but opens the store before that, and a thread that leaves a
+  // signal unblocked is where the kernel may deliver it (its default action ends the process).
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &previous);
   checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
 SqliteMetadataStore::~SqliteMetadataStore() {
