@@ -585,10 +585,9 @@ struct Bench {
     Report(expected);
   }
 
-  // The p-th percentile (nearest rank) of `v`, sorted here; -1 when empty.
-  static double Percentile(std::vector<double>& v, double p) {
+  // The p-th percentile (nearest rank) of `v`, which is sorted; -1 when empty.
+  static double Percentile(const std::vector<double>& v, double p) {
     if (v.empty()) return -1.0;
-    std::sort(v.begin(), v.end());
     const auto i = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
     return v[std::min(i == 0 ? 0 : i - 1, v.size() - 1)];
   }
@@ -614,6 +613,7 @@ struct Bench {
         }
       }
     }
+    for (auto* v : {&latencies_ms, &first_ms, &ack_ms}) std::sort(v->begin(), v->end());
     const double p50 = Percentile(latencies_ms, 50), p99 = Percentile(latencies_ms, 99);
     const double max = latencies_ms.empty() ? -1.0 : latencies_ms.back();
     const double span_s =

@@ -24,19 +24,22 @@ int Serve(const strongroom::server::Config& config) {
   strongroom::server::ServerOptions options = config.server;
   options.tls_cert_file = config.tls_cert_file;
   options.tls_key_file = config.tls_key_file;
+  // Block the shutdown signals in every thread; one thread waits for them with sigwait. First
+  // of all: a thread inherits the mask of the one that starts it, and opening the portal
+  // already starts some (the store's checkpoint thread); one that left SIGTERM unblocked could
+  // be handed it, and its default action ends the process without draining.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   std::string why;
   auto portal = strongroom::server::OpenPortal(config, &why);
   if (!portal) {
     std::cerr << "strongroomd: " << why << "\n";
     return 1;
   }
-
-  // Block the shutdown signals in every thread; one thread waits for them with sigwait.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   strongroom::server::Server server(options, portal->services);
   std::string listen_why;

@@ -33,6 +33,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/websocket/teardown.hpp>
@@ -166,23 +167,12 @@ class CorkedStream {
   // bytes it copied.
   template <class ConstBuffers>
   std::size_t Buffer(const ConstBuffers& buffers, std::size_t skip = 0) {
-    const std::size_t size = boost::asio::buffer_size(buffers) - skip;
+    boost::beast::buffers_suffix<ConstBuffers> rest(buffers);
+    rest.consume(skip);
+    const std::size_t size = boost::asio::buffer_size(rest);
     const std::size_t at = pending_.size();
     pending_.resize(at + size);
-    std::size_t copied = 0;
-    for (auto it = boost::asio::buffer_sequence_begin(buffers);
-         it != boost::asio::buffer_sequence_end(buffers); ++it) {
-      boost::asio::const_buffer b(*it);
-      if (skip >= b.size()) {
-        skip -= b.size();
-        continue;
-      }
-      b += skip;
-      skip = 0;
-      copied += boost::asio::buffer_copy(
-          boost::asio::buffer(pending_.data() + at + copied, size - copied), b);
-    }
-    return copied;
+    return boost::asio::buffer_copy(boost::asio::buffer(pending_.data() + at, size), rest);
   }
 
   // Whether the next layer writes straight to its socket (no TLS or other layer between).

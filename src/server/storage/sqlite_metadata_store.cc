@@ -504,9 +504,8 @@ SqliteMetadataStore::SqliteMetadataStore(std::vector<std::unique_ptr<SqliteDatab
     c->SetWalHook([this](SqliteDatabase& db, int frames) { OnWalCommit(db, frames); });
     idle_.push_back(c.get());
   }
-  // The thread takes no process signals: strongroomd blocks SIGTERM and SIGINT in its threads
-  // and waits for them in one, but opens the store before that, and a thread that leaves a
-  // signal unblocked is where the kernel may deliver it (its default action ends the process).
+  // The thread takes no process signals, whatever its host's mask: a program that blocks them
+  // and waits for them in one thread (strongroomd) must not have them handed to this one.
   sigset_t all, previous;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &previous);
