@@ -529,6 +529,7 @@ std::uint64_t SqliteMetadataStore::checkpoints() const {
 
 void SqliteMetadataStore::OnWalCommit(SqliteDatabase& db, int wal_frames) {
   if (wal_frames >= kInlineCheckpointFrames) {
+    std::lock_guard run(checkpoint_run_mutex_);  // After the thread's round, if one runs.
     if (auto r = db.Checkpoint(); !r) {
       spdlog::warn("sqlite: checkpoint after a commit failed: {}", r.error().message());
     }
@@ -552,7 +553,11 @@ void SqliteMetadataStore::CheckpointLoop() {
       checkpoint_wanted_ = false;
     }
     // Outside the lock: a commit that asks for another one meanwhile only sets the flag.
-    const auto r = checkpoint_connection_->Checkpoint();
+    result<void> r;
+    {
+      std::lock_guard run(checkpoint_run_mutex_);
+      r = checkpoint_connection_->Checkpoint();
+    }
     if (!r) spdlog::warn("sqlite: checkpoint failed: {}", r.error().message());
     std::lock_guard lock(checkpoint_mutex_);
     ++checkpoints_;

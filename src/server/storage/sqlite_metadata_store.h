@@ -207,6 +207,10 @@ class SqliteMetadataStore final : public MetadataStore {
   std::unique_ptr<SqliteDatabase> checkpoint_connection_;  // The checkpoint thread's alone.
   mutable std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_wake_;
+  // Held for the length of every checkpoint the store runs, the thread's and the inline ones:
+  // SQLite answers BUSY to a checkpoint while another runs, and an inline one that gave up so
+  // would leave the log unbounded (the thread's round may not copy all of it).
+  std::mutex checkpoint_run_mutex_;
   bool checkpoint_wanted_ = false;   // Guarded by checkpoint_mutex_.
   bool stopping_ = false;            // Guarded by checkpoint_mutex_.
   std::uint64_t checkpoints_ = 0;    // Guarded by checkpoint_mutex_.
