@@ -19,10 +19,10 @@
 // Each core does its share of the reading and of the cipher one after the other, so
 // 1 / (1 / read + 1 / memory) estimates `file` (the benchmark prints it).
 #include "crypto/primitives.h"
+#include "strongroom/io.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
 #include <array>
@@ -30,7 +30,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <string_view>
 #include <thread>
@@ -64,17 +63,6 @@ AlignedBuffer AllocateAligned(std::size_t size) {
   return AlignedBuffer(static_cast<std::uint8_t*>(std::aligned_alloc(kAlign, rounded)));
 }
 
-bool ReadFully(int fd, std::uint8_t* out, std::size_t n, std::uint64_t offset) {
-  while (n > 0) {
-    const ssize_t got = pread(fd, out, n, static_cast<off_t>(offset));
-    if (got <= 0) return false;
-    out += got;
-    n -= static_cast<std::size_t>(got);
-    offset += static_cast<std::uint64_t>(got);
-  }
-  return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -89,22 +77,32 @@ int main(int argc, char** argv) {
     return 2;
   }
   const int fd = open(argv[1], O_RDONLY | O_CLOEXEC);
-  struct stat st {};
-  if (fd < 0 || fstat(fd, &st) != 0) {
+  if (fd < 0) {
     std::perror(argv[1]);
+    return 1;
+  }
+  // The positional reads strongroom's own encryption uses (a pread loop).
+  strongroom::io::FdSource file(fd);
+  if (!file.Size()) {
+    std::fprintf(stderr, "aes_file_ceiling: %s is not a regular file\n", argv[1]);
     return 1;
   }
   const unsigned threads = argc > 2 && std::atoi(argv[2]) > 0
                                ? static_cast<unsigned>(std::atoi(argv[2]))
                                : std::max(1u, std::thread::hardware_concurrency());
-  const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
+  const std::uint64_t size = *file.Size();
   std::array<std::uint8_t, 32> key{};
   RandomBytes(key);
 
   AlignedBuffer whole;  // Mode::memory: the file's bytes, read before the clock starts.
   if (mode == Mode::memory) {
     whole = AllocateAligned(static_cast<std::size_t>(size));
-    if (!whole || !ReadFully(fd, whole.get(), static_cast<std::size_t>(size), 0)) {
+    if (!whole) {
+      std::fprintf(stderr, "aes_file_ceiling: no memory for a copy of %s\n", argv[1]);
+      return 1;
+    }
+    const auto read = file.ReadAt(0, std::span(whole.get(), static_cast<std::size_t>(size)));
+    if (!read || *read != size) {
       std::fprintf(stderr, "aes_file_ceiling: could not read %s into memory\n", argv[1]);
       return 1;
     }
@@ -139,7 +137,7 @@ int main(int argc, char** argv) {
       switch (mode) {
         case Mode::file:
         case Mode::read:
-          if (!ReadFully(fd, buf.get(), n, off)) failed = true;
+          if (auto r = file.ReadAt(off, std::span(buf.get(), n)); !r || *r != n) failed = true;
           if (mode == Mode::read) continue;
           break;
         case Mode::memory:
